@@ -1,0 +1,87 @@
+"""Keras conv layers in the F/S/P convention: explicit integer zero padding, shapes by the arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+
+from blocks import arithmetic, validation
+
+_CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
+_ZERO_PADDING = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D}
+
+
+def explicit_padding(rank: int, padding: str | int, dtype=None) -> tuple[list[keras.layers.Layer], str]:
+    """The ZeroPadding layer for an integer padding P (none for P = 0 or a Keras mode),
+    and the Keras padding mode the following layer uses."""
+    if isinstance(padding, int):
+        return ([_ZERO_PADDING[rank](padding, dtype=dtype)] if padding else []), "valid"
+    return [], padding
+
+
+def padded_conv(
+    rank: int,
+    filters: int,
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str | int,
+    dilation_rate: Sequence[int] | None = None,
+    groups: int = 1,
+    activation: str | None = None,
+    use_bias: bool = True,
+    dtype=None,
+) -> list[keras.layers.Layer]:
+    """A Conv1D/Conv2D, preceded by a ZeroPadding layer when `padding` is an integer P > 0."""
+    layers, mode = explicit_padding(rank, padding, dtype)
+    layers.append(
+        _CONV[rank](
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=mode,
+            dilation_rate=dilation_rate or 1,
+            groups=groups,
+            activation=activation,
+            use_bias=use_bias,
+            dtype=dtype,
+        )
+    )
+    return layers
+
+
+def check_dilation_strides(strides: Sequence[int], dilation_rate: Sequence[int]) -> None:
+    """Keras convs accept a dilation rate > 1 only with stride 1."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(
+            "`strides` must be 1 when `dilation_rate` is greater than 1. "
+            f"Received: strides={tuple(strides)}, dilation_rate={tuple(dilation_rate)}"
+        )
+
+
+def spatial_output_shape(
+    input_shape: Sequence[int | None],
+    channels: int,
+    kernel_size: Sequence[int],
+    strides: Sequence[int],
+    padding: str | int,
+    dilation_rate: Sequence[int] | None = None,
+) -> tuple[int | None, ...]:
+    """Output shape (batch, *spatial, channels) of a conv or pooling window, by the arithmetic."""
+    spatial = input_shape[1:-1]
+    dilation_rate = dilation_rate or (1,) * len(spatial)
+    sizes = tuple(
+        None if size is None else arithmetic.conv_output_size(size, kernel, stride, padding, rate)
+        for size, kernel, stride, rate in zip(spatial, kernel_size, strides, dilation_rate)
+    )
+    return (input_shape[0], *sizes, channels)
+
+
+def input_channels(block_name: str, input_shape: Sequence[int | None], rank: int = 2) -> int:
+    """The channel count of a channels-last input of the given spatial rank, checked."""
+    if len(input_shape) != rank + 2:
+        raise ValueError(
+            f"`input_shape` of {block_name} must have rank {rank + 2} (batch, {'spatial, ' * rank}channels). "
+            f"Received: input_shape={tuple(input_shape)}"
+        )
+    return validation.positive_int("input channels", input_shape[-1])

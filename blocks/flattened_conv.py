@@ -1,0 +1,63 @@
+"""Flattened convolution: Jin, Dundar & Culurciello 2014, "Flattened convolutional neural networks
+for feedforward acceleration".
+
+Each 3D filter (Cin x F x F) is replaced by a sequence of three 1D filters: a
+lateral one across channels (a 1x1 conv, Cin -> Cout), a vertical F x 1 and a
+horizontal 1 x F, both applied to each channel on its own (depthwise).
+Parameters drop from Cin F^2 Cout to Cout (Cin + 2F).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from blocks import validation
+from blocks.base import SequentialBlock
+from blocks.conv_layers import explicit_padding, input_channels, spatial_output_shape
+from blocks.registry import register_block
+
+
+@register_block("flattened_conv")
+class FlattenedConv(SequentialBlock):
+    """Lateral 1x1 conv, vertical (F, 1) depthwise conv, horizontal (1, F) depthwise conv.
+
+    Args:
+        filters: output channels (set by the lateral conv).
+        kernel_size: F of the vertical and horizontal filters.
+        strides: S; the vertical filter strides rows, the horizontal one columns.
+        padding: "same", "valid" or an integer P (P zeros on every side, first).
+        activation: Keras activation name after the horizontal filter, or None.
+        use_bias: whether the last (horizontal) filter adds a bias, one per output channel.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int = 3,
+        strides: int = 1,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = validation.positive_int("filters", filters)
+        self.kernel_size = validation.positive_int("kernel_size", kernel_size)
+        self.strides = validation.positive_int("strides", strides)
+        self.padding = validation.padding("padding", padding)
+        self.activation = validation.activation("activation", activation)
+        self.use_bias = validation.boolean("use_bias", use_bias)
+        k, s, dtype = self.kernel_size, self.strides, self.dtype_policy
+        self.chain, mode = explicit_padding(2, self.padding, dtype)
+        self.chain += [
+            keras.layers.Conv2D(self.filters, 1, use_bias=False, dtype=dtype),
+            keras.layers.DepthwiseConv2D((k, 1), strides=(s, 1), padding=mode, use_bias=False, dtype=dtype),
+            keras.layers.DepthwiseConv2D(
+                (1, k), strides=(1, s), padding=mode, use_bias=self.use_bias, activation=self.activation, dtype=dtype
+            ),
+        ]
+
+    def compute_output_shape(self, input_shape):
+        input_channels(self.block_name, input_shape)
+        k, s = self.kernel_size, self.strides
+        return spatial_output_shape(input_shape, self.filters, (k, k), (s, s), self.padding)

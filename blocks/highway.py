@@ -1,0 +1,74 @@
+"""Convolutional highway layer: Srivastava, Greff & Schmidhuber 2015, "Training very deep networks".
+
+y = H(x) * T(x) + x * (1 - T(x)), with H a conv transform and T a sigmoid conv
+gate. The gate bias starts negative (the paper uses -1 to -3), so at
+initialization the layer mostly carries its input; a closed gate (T = 0)
+returns the input exactly. `gate=False` gives the plain twin y = H(x).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from blocks import validation
+from blocks.base import Block
+from blocks.conv_layers import input_channels
+from blocks.registry import register_block
+
+
+@register_block("highway")
+class Highway(Block):
+    """Highway conv layer; its output has the input's shape.
+
+    Args:
+        kernel_size: F of the transform and gate convs ("same" padding).
+        activation: Keras activation of the transform H.
+        gate_bias: initial bias of the gate T (negative: carry by default).
+        gate: False drops the gate and the carry: y = H(x).
+    """
+
+    def __init__(
+        self,
+        kernel_size: int = 3,
+        activation: str = "relu",
+        gate_bias: float = -1.0,
+        gate: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.kernel_size = validation.positive_int("kernel_size", kernel_size)
+        self.activation = validation.activation("activation", activation)
+        if isinstance(gate_bias, bool) or not isinstance(gate_bias, (int, float)):
+            raise ValueError(f"`gate_bias` must be a number. Received: gate_bias={gate_bias!r}")
+        self.gate_bias = float(gate_bias)
+        self.gate = validation.boolean("gate", gate)
+        self.transform = None
+        self.transform_gate = None
+
+    def build(self, input_shape):
+        channels = input_channels(self.block_name, input_shape)
+        self.transform = keras.layers.Conv2D(
+            channels, self.kernel_size, padding="same", activation=self.activation, dtype=self.dtype_policy
+        )
+        self.transform.build(input_shape)
+        if self.gate:
+            self.transform_gate = keras.layers.Conv2D(
+                channels,
+                self.kernel_size,
+                padding="same",
+                activation="sigmoid",
+                bias_initializer=keras.initializers.Constant(self.gate_bias),
+                dtype=self.dtype_policy,
+            )
+            self.transform_gate.build(input_shape)
+
+    def call(self, inputs, training=None):
+        transformed = self.transform(inputs)
+        if not self.gate:
+            return transformed
+        gate = self.transform_gate(inputs)
+        return inputs + gate * (transformed - inputs)
+
+    def compute_output_shape(self, input_shape):
+        input_channels(self.block_name, input_shape)
+        return tuple(input_shape)
