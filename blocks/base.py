@@ -12,8 +12,11 @@ class Block(keras.layers.Layer):
 
     Subclasses store every constructor argument as an attribute of the same
     name; `get_config` reads them back, so `cls.from_config(layer.get_config())`
-    rebuilds the same block.
+    rebuilds the same block. `rank` is the number of spatial axes of the
+    input: 2 for images (batch, H, W, C), 1 for sequences (batch, steps, C).
     """
+
+    rank = 2
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -29,8 +29,6 @@ class Conv(SequentialBlock):
         use_bias: whether the conv adds a bias.
     """
 
-    rank = 2
-
     def __init__(
         self,
         filters: int,

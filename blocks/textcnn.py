@@ -27,6 +27,8 @@ class TextCNN(Block):
     Output: (batch, filters * len(kernel_sizes)).
     """
 
+    rank = 1
+
     def __init__(
         self,
         filters: int = 100,
@@ -58,7 +60,7 @@ class TextCNN(Block):
         return self.concatenate([self.pool(conv(inputs)) for conv in self.convs])
 
     def compute_output_shape(self, input_shape):
-        input_channels(self.block_name, input_shape, rank=1)
+        input_channels(self.block_name, input_shape, self.rank)
         steps = input_shape[1]
         if steps is not None and max(self.kernel_sizes) > steps:
             raise ValueError(

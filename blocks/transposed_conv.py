@@ -52,6 +52,12 @@ class TransposedConv(SequentialBlock):
         self.use_bias = validation.boolean("use_bias", use_bias)
         # Validates output_padding against strides.
         arithmetic.transposed_conv_output_size(1, self.kernel_size, self.strides, "valid", output_padding)
+        if self.padding == "same" and output_padding == 0 and self.kernel_size % 2 == 0:
+            raise ValueError(
+                "`output_padding` must be at least 1 (or None) with padding='same' and an even kernel_size: "
+                "TensorFlow cannot produce the (W - 1) S output it implies. "
+                f"Received: output_padding=0, kernel_size={self.kernel_size}"
+            )
         cropped = isinstance(self.padding, int)
         self.chain = [
             keras.layers.Conv2DTranspose(

@@ -1,0 +1,1 @@
+"""convnas experiments: ablation studies, tables and the `convnas` command line."""

@@ -1,0 +1,1 @@
+"""convnas search: cost model, search space, budgets and trial records over the blocks."""
