@@ -14,10 +14,12 @@ import dataclasses
 import inspect
 import math
 import re
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 
 import keras
+import numpy as np
 
 from search.layer_costs import formula_for
 
@@ -164,3 +166,24 @@ def _itemsize(dtype: str) -> int:
     """Bytes per element of a Keras dtype name ("float32" -> 4, "bfloat16" -> 2, "bool" -> 1)."""
     digits = re.search(r"(\d+)$", keras.backend.standardize_dtype(dtype))
     return int(digits.group(1)) // 8 if digits else 1
+
+
+def latency(model: keras.Model, batch_size: int = 1, repeats: int = 20, warmup: int = 3) -> float:
+    """Warm median inference time of one batch, in milliseconds.
+
+    Runs `model.predict_on_batch` on zeros: `warmup` untimed calls (tracing
+    and compilation), then `repeats` timed ones; returns their median.
+    """
+    for name, value in (("batch_size", batch_size), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    inputs = [np.zeros((batch_size, *t.shape[1:]), dtype=t.dtype) for t in model.inputs]
+    batch = inputs[0] if len(inputs) == 1 else inputs
+    for _ in range(max(warmup, 1)):
+        model.predict_on_batch(batch)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_on_batch(batch)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000.0)

@@ -6,12 +6,15 @@ Counting convention (stated once, used everywhere):
   DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, Dense and the convnas
   convs with their own kernels): the papers' "mult-adds".
 - `flops`: every floating point operation: 2 per MAC, plus one per output
-  element for a bias add, 2 per element for inference BatchNorm (scale and
-  shift), pool_size^2 per output element for pooling, one per input element
+  element for a bias add, inference BatchNorm as TensorFlow computes it
+  (2 per element, scale and shift, plus 5 per channel to fold the statistics:
+  variance + epsilon, rsqrt (2), mean times scale, offset minus that; 6 with
+  a learned gamma), pool_size^2 per output element for pooling, one per input element
   for global pooling, (n - 1) per output element for an n-way element-wise
   add/multiply, 7 per output element for bilinear resizing (4 multiplies,
-  3 adds); reshapes, concatenation, nearest resizing, padding, activations
-  and channel shuffle are free.
+  3 adds), 5 per element for softmax (as TensorFlow's registry: max,
+  subtract, exp, sum, divide); reshapes, concatenation, nearest resizing,
+  padding, other activations and channel shuffle are free.
 
 Shapes include the batch dimension. A formula gives the cost of the layer's
 own operations; the sublayers of a composite layer are counted on their own.
@@ -37,9 +40,14 @@ def _elements(shape: Shape) -> int:
     return math.prod(shape)
 
 
+def _activation_flops(layer: keras.layers.Layer, output_shape: Shape) -> int:
+    activation = keras.activations.get(getattr(layer, "activation", None))
+    return 5 * _elements(output_shape) if activation is keras.activations.softmax else 0
+
+
 def _with_bias(layer: keras.layers.Layer, macs: int, output_shape: Shape) -> tuple[int, int]:
     bias = _elements(output_shape) if getattr(layer, "use_bias", False) else 0
-    return macs, 2 * macs + bias
+    return macs, 2 * macs + bias + _activation_flops(layer, output_shape)
 
 
 def _conv(layer, input_shapes, output_shape):
@@ -88,7 +96,8 @@ def _global_pooling(layer, input_shapes, output_shape):
 
 
 def _batch_norm(layer, input_shapes, output_shape):
-    return 0, 2 * _elements(output_shape)
+    channels = output_shape[layer.axis]
+    return 0, 2 * _elements(output_shape) + (5 + layer.scale) * channels
 
 
 def _merge(layer, input_shapes, output_shape):
@@ -102,6 +111,14 @@ def _upsampling(layer, input_shapes, output_shape):
 def _highway(layer, input_shapes, output_shape):
     # x + T * (H - x): a subtraction, a multiplication and an addition per element.
     return 0, 3 * _elements(output_shape) if layer.gate else 0
+
+
+def _activation(layer, input_shapes, output_shape):
+    return 0, _activation_flops(layer, output_shape)
+
+
+def _softmax(layer, input_shapes, output_shape):
+    return 0, 5 * _elements(output_shape)
 
 
 def _free(layer, input_shapes, output_shape):
@@ -134,9 +151,9 @@ FORMULAS: dict[type, Formula] = {
     keras.layers.UpSampling1D: _free,
     keras.layers.UpSampling2D: _upsampling,
     keras.layers.InputLayer: _free,
-    keras.layers.Activation: _free,
+    keras.layers.Activation: _activation,
     keras.layers.ReLU: _free,
-    keras.layers.Softmax: _free,
+    keras.layers.Softmax: _softmax,
     keras.layers.Concatenate: _free,
     keras.layers.Reshape: _free,
     keras.layers.Flatten: _free,
