@@ -70,6 +70,37 @@ def _blocks_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost_command(args: argparse.Namespace) -> int:
+    import warnings
+
+    from experiments import cost_report
+    from search import cost, profiler
+
+    try:
+        model = cost_report.load_model(args.model, args.input_shape)
+    except cost_report.ModelError as error:
+        raise UsageError(f"convnas cost: {error}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # uncounted layers are reported in the output itself
+        counted = cost.count(model, batch_size=args.batch_size)
+    if args.json:
+        print(cost_report.format_json(counted))
+    else:
+        print(cost_report.format_summary(args.model, counted, args.batch_size))
+        if args.per_layer:
+            print()
+            print(cost_report.format_layers(counted))
+    if args.check:
+        tensorflow_flops = profiler.profiler_flops(model, batch_size=args.batch_size)
+        comparable = profiler.comparable_flops(counted)
+        print(
+            f"check: cost model {comparable:,} FLOPs (less layers the profiler does not count), "
+            f"TensorFlow profiler {tensorflow_flops:,}, ratio {comparable / max(tensorflow_flops, 1):.4f}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="convnas",
@@ -89,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(run=_blocks_command)
+
+    costing = commands.add_parser(
+        "cost",
+        help="parameters, MACs, FLOPs and memory of a .keras file or a keras.applications model",
+        description="Exact parameters, MACs, FLOPs and memory of MODEL: a .keras file, or the name of a "
+        "keras.applications model (built with weights=None, nothing downloaded), e.g. MobileNet.",
+    )
+    costing.add_argument("model", metavar="MODEL", help="a .keras file or a keras.applications name")
+    costing.add_argument("--input-shape", type=shape_argument, default=None, metavar="H,W,C")
+    costing.add_argument("--batch-size", type=positive_int_argument, default=1, metavar="N")
+    costing.add_argument("--per-layer", action="store_true", help="also print one row per layer")
+    costing.add_argument("--json", action="store_true", help="print JSON")
+    costing.add_argument("--check", action="store_true", help="also count with TensorFlow's profiler (slow)")
+    costing.set_defaults(run=_cost_command)
     return parser
 
 

@@ -120,7 +120,9 @@ def _walk(layer, input_shapes, output_shape, prefix, batch_size, rows, uncounted
             uncounted.append(f"{name} ({type(layer).__name__})")
         return
     macs, flops = formula(layer, input_shapes, output_shape)
-    rows.append(LayerRow(name, type(layer).__name__, output_shape, _own_params(layer), macs, flops))
+    params = _own_params(layer)
+    if not has_sublayers or macs or flops or params:
+        rows.append(LayerRow(name, type(layer).__name__, output_shape, params, macs, flops))
 
 
 def count(model: keras.Model, batch_size: int = 1) -> Cost:

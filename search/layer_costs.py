@@ -31,6 +31,7 @@ from blocks import arithmetic
 from blocks.channel_shuffle import ChannelShuffle
 from blocks.highway import Highway
 from blocks.kernel_conv import KernelConv
+from blocks.pool import Pool
 
 Shape = tuple[int, ...]
 Formula = Callable[[keras.layers.Layer, Sequence[Shape], Shape], tuple[int, int]]
@@ -169,6 +170,7 @@ FORMULAS: dict[type, Formula] = {
     KernelConv: _kernel_conv,
     ChannelShuffle: _free,
     Highway: _highway,
+    Pool: _free,  # mode "none" is the identity; the other modes are counted by their sublayers
 }
 
 

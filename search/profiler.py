@@ -14,7 +14,10 @@ op after it), and TensorFlow lowers a dilated conv to SpaceToBatch + Conv2D
 on a padded grid, which counts multiplications by padding zeros.
 
 The profiler does not count global max pooling (Max) or bilinear resizing;
-`comparable_flops` leaves those layers out of the cost model's total.
+`comparable_flops` leaves those layers out of the cost model's total. For a
+transposed conv TensorFlow's statistic is 2 Hout Wout F^2 Cin Cout / S^2,
+which equals the cost model's Hin Win F^2 Cin Cout count only when
+Hout Wout = Hin Win S^2 ("same" padding).
 
 The profiler route takes about 1 s for MobileNet and tens of seconds for
 VGG16; `search.cost` computes the same numbers from shapes in milliseconds.
@@ -62,6 +65,7 @@ def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
     import tensorflow as tf
     from tensorflow.python.framework import ops as tf_ops
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.python.util import deprecation
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -76,14 +80,15 @@ def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
         concrete = tf.function(forward).get_concrete_function(*specs)
     graph = convert_variables_to_constants_v2(concrete).graph
     total = 0
-    for operation in graph.get_operations():
-        if not operation.outputs or not operation.outputs[0].dtype.is_floating:
-            continue
-        try:
-            statistic = tf_ops.get_stats_for_node_def(graph, operation.node_def, "flops")
-        except ValueError:  # an op type with no flops statistic registered
-            continue
-        total += int(statistic.value or 0)
+    with deprecation.silence():  # the registry's shape helper is a deprecated TF1 API
+        for operation in graph.get_operations():
+            if not operation.outputs or not operation.outputs[0].dtype.is_floating:
+                continue
+            try:
+                statistic = tf_ops.get_stats_for_node_def(graph, operation.node_def, "flops")
+            except ValueError:  # an op type with no flops statistic registered
+                continue
+            total += int(statistic.value or 0)
     return total
 
 

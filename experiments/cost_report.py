@@ -1,0 +1,90 @@
+"""`convnas cost MODEL`: the cost of a saved model or a keras.applications architecture."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import keras
+
+import blocks  # noqa: F401  (registers the blocks for loading .keras files)
+from search import cost
+
+
+class ModelError(ValueError):
+    """The MODEL argument names nothing that can be loaded or built."""
+
+
+def application_names() -> list[str]:
+    """The architectures of keras.applications (MobileNet, ResNet50, VGG16, ...)."""
+    return sorted(name for name in dir(keras.applications) if name[0].isupper() and callable(getattr(keras.applications, name)))
+
+
+def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> keras.Model:
+    """A `.keras` file (loaded in safe mode) or a keras.applications model built with weights=None."""
+    if model.endswith(".keras") or Path(model).exists():
+        if input_shape is not None:
+            raise ModelError(f"--input-shape applies to keras.applications models only. Received: MODEL={model!r}")
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"MODEL file not found. Received: MODEL={model!r}")
+        try:
+            return keras.saving.load_model(path, safe_mode=True)
+        except (ValueError, OSError, zipfile.BadZipFile, KeyError, TypeError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelError(f"MODEL could not be loaded as a Keras model: {first_line}. Received: MODEL={model!r}") from None
+    names = application_names()
+    if model not in names:
+        raise ModelError(
+            f"MODEL must be a .keras file or a keras.applications name ({', '.join(names)}). Received: MODEL={model!r}"
+        )
+    kwargs = {"weights": None}
+    if input_shape is not None:
+        kwargs["input_shape"] = tuple(input_shape)
+    try:
+        return getattr(keras.applications, model)(**kwargs)
+    except ValueError as error:
+        raise ModelError(f"{model} cannot be built: {str(error).strip().splitlines()[0]}") from None
+
+
+def human(number: float, unit: str = "") -> str:
+    """1234567 -> '1.23M'."""
+    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.2f}{suffix}{unit}"
+    return f"{number:g}{unit}"
+
+
+def format_summary(name: str, counted: cost.Cost, batch_size: int) -> str:
+    lines = [
+        f"model             {name} (batch {batch_size})",
+        f"params            {counted.params:,} ({human(counted.params)}), trainable {counted.trainable_params:,}",
+        f"MACs              {counted.macs:,} ({human(counted.macs)})",
+        f"FLOPs             {counted.flops:,} ({human(counted.flops)})",
+        f"weight memory     {human(counted.weight_bytes, 'B')}",
+        f"activation memory {human(counted.activation_bytes, 'B')}",
+    ]
+    if counted.uncounted:
+        lines.append(f"uncounted layers  {', '.join(counted.uncounted)}")
+    return "\n".join(lines)
+
+
+def format_layers(counted: cost.Cost) -> str:
+    header = ("layer", "type", "output", "params", "MACs", "FLOPs")
+    rows = [
+        (row.name, row.type, "x".join(map(str, row.output_shape[1:])), f"{row.params:,}", f"{row.macs:,}", f"{row.flops:,}")
+        for row in counted.layers
+    ]
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+
+    def render(line):
+        return "  ".join(
+            cell.ljust(width) if i < 3 else cell.rjust(width) for i, (cell, width) in enumerate(zip(line, widths))
+        ).rstrip()
+
+    return "\n".join([render(header), render(["-" * w for w in widths]), *map(render, rows)])
+
+
+def format_json(counted: cost.Cost) -> str:
+    return json.dumps(counted.as_dict(), indent=2)
