@@ -71,28 +71,27 @@ def _graph_calls(model: keras.Model, batch_size: int) -> Iterator[tuple[keras.la
 
 def _symbolic_calls(
     layer: keras.layers.Layer, input_shapes: list[Shape]
-) -> Iterator[tuple[keras.layers.Layer, list[Shape], Shape]]:
+) -> list[tuple[keras.layers.Layer, list[Shape], Shape]]:
     """(sublayer, input shapes, output shape) of each sublayer call made by one symbolic `layer.call`.
 
     The call runs on KerasTensors (shape inference only, no computation); the
     graph nodes it records on the sublayers are removed afterwards.
     """
-    sublayers = layer._flatten_layers(include_self=False, recursive=False)
+    sublayers = _sublayers(layer)
     marks = [(sub, len(sub._inbound_nodes), len(sub._outbound_nodes)) for sub in sublayers]
     inputs = [keras.KerasTensor(shape, dtype=layer.compute_dtype) for shape in input_shapes]
     kwargs = {"training": False} if "training" in inspect.signature(layer.call).parameters else {}
     try:
         layer.call(inputs[0] if len(inputs) == 1 else inputs, **kwargs)
-        calls = []
-        for sub, inbound, _ in marks:
-            for node in sub._inbound_nodes[inbound:]:
-                shapes = [tuple(t.shape) for t in node.input_tensors]
-                calls.append((sub, shapes, tuple(node.outputs[0].shape)))
+        return [
+            (sub, [tuple(t.shape) for t in node.input_tensors], tuple(node.outputs[0].shape))
+            for sub, inbound, _ in marks
+            for node in sub._inbound_nodes[inbound:]
+        ]
     finally:
         for sub, inbound, outbound in marks:
             del sub._inbound_nodes[inbound:]
             del sub._outbound_nodes[outbound:]
-    yield from calls
 
 
 def _calls(layer: keras.layers.Layer, input_shapes: list[Shape], batch_size: int):
@@ -103,15 +102,23 @@ def _calls(layer: keras.layers.Layer, input_shapes: list[Shape], batch_size: int
     return _symbolic_calls(layer, input_shapes)
 
 
-def _own_params(layer: keras.layers.Layer) -> int:
-    sublayers = layer._flatten_layers(include_self=False, recursive=False)
-    return layer.count_params() - sum(sub.count_params() for sub in sublayers if sub.built)
+def _sublayers(layer) -> list[keras.layers.Layer]:
+    """Direct sublayers of a layer; none for a plain Keras operation (keras.ops in a functional graph)."""
+    if not isinstance(layer, keras.layers.Layer):
+        return []
+    return layer._flatten_layers(include_self=False, recursive=False)
+
+
+def _own_params(layer) -> int:
+    if not isinstance(layer, keras.layers.Layer):
+        return 0
+    return layer.count_params() - sum(sub.count_params() for sub in _sublayers(layer) if sub.built)
 
 
 def _walk(layer, input_shapes, output_shape, prefix, batch_size, rows, uncounted):
     name = f"{prefix}{layer.name}"
     formula = formula_for(layer)
-    has_sublayers = bool(layer._flatten_layers(include_self=False, recursive=False))
+    has_sublayers = bool(_sublayers(layer))
     if has_sublayers:
         for sub, sub_inputs, sub_output in _calls(layer, input_shapes, batch_size):
             _walk(sub, sub_inputs, sub_output, f"{name}/", batch_size, rows, uncounted)

@@ -1,11 +1,11 @@
 """TensorFlow's own FLOP count of a Keras model, for cross-checking the cost model.
 
 The model is traced into a concrete function with a fixed batch, its
-variables are frozen to constants, and every op's `flops` statistic is read
-from the registry `tf.compat.v1.profiler` uses (Conv2D, MatMul, BiasAdd,
-pooling, element-wise ops, ...), exactly as the profiler sums them, except
-that only ops with floating-point outputs count (the profiler also counts
-int32 shape arithmetic, such as the 2 "FLOPs" of UpSampling2D's size).
+variables are frozen to constants, and `tf.compat.v1.profiler` with the
+float-operation options counts every op (Conv2D, MatMul, BiasAdd, pooling,
+element-wise ops, ...). Its per-op counts are summed over the ops with
+floating-point outputs: the profiler also counts int32 shape arithmetic, such
+as the 2 "FLOPs" of UpSampling2D's size computation.
 
 Two Keras lowerings are replaced while tracing so that one conv becomes one
 profiled Conv2D op: Keras runs grouped convolutions through an XLA-compiled
@@ -61,9 +61,8 @@ def plain_convolutions() -> Iterator[None]:
 
 
 def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
-    """Floating-point operations TensorFlow's profiler registry counts for one inference at `batch_size`."""
+    """Floating-point operations TensorFlow's profiler counts for one inference at `batch_size`."""
     import tensorflow as tf
-    from tensorflow.python.framework import ops as tf_ops
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.util import deprecation
 
@@ -79,16 +78,18 @@ def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
     with plain_convolutions():
         concrete = tf.function(forward).get_concrete_function(*specs)
     graph = convert_variables_to_constants_v2(concrete).graph
-    total = 0
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
     with deprecation.silence():  # the registry's shape helper is a deprecated TF1 API
-        for operation in graph.get_operations():
-            if not operation.outputs or not operation.outputs[0].dtype.is_floating:
-                continue
-            try:
-                statistic = tf_ops.get_stats_for_node_def(graph, operation.node_def, "flops")
-            except ValueError:  # an op type with no flops statistic registered
-                continue
-            total += int(statistic.value or 0)
+        profile = tf.compat.v1.profiler.profile(
+            graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="scope", options=options
+        )
+    total, pending = 0, list(profile.children)
+    while pending:
+        node = pending.pop()
+        pending.extend(node.children)
+        if node.float_ops and graph.get_operation_by_name(node.name).outputs[0].dtype.is_floating:
+            total += node.float_ops
     return total
 
 

@@ -115,3 +115,12 @@ def test_latency_is_a_positive_median_in_milliseconds():
     assert 0 < milliseconds < 10_000
     with pytest.raises(ValueError, match=r"`repeats` must be a positive integer. Received: repeats=0"):
         cost.latency(model, repeats=0)
+
+
+def test_keras_ops_in_a_functional_graph_are_listed_as_uncounted():
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, keras.ops.add(inputs, keras.layers.Conv2D(3, 1)(inputs)))
+    with pytest.warns(UserWarning, match=r"No cost formula"):
+        counted = cost.count(model)
+    assert len(counted.uncounted) == 1 and counted.uncounted[0].endswith("(Add)")
+    assert counted.macs == 16 * 3 * 3
