@@ -23,7 +23,9 @@ def quiet_import_tensorflow() -> None:
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        tensorflow.get_logger().setLevel("ERROR")  # retracing notices and the like
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -101,6 +103,62 @@ def _cost_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_command(args: argparse.Namespace) -> int:
+    from search import datasets, runner, spec
+
+    try:
+        file_values = spec.load_yaml(args.spec) if args.spec else {}
+        flags = {
+            "dataset": args.dataset,
+            "tuner": args.tuner,
+            "max_trials": args.max_trials,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "max_flops": args.max_flops,
+            "max_params": args.max_params,
+            "max_latency_ms": args.max_latency_ms,
+            "objective": args.objective,
+            "cost_weight": args.cost_weight,
+            "logdir": args.logdir,
+            "seed": args.seed,
+            "overwrite": args.overwrite or None,
+        }
+        search_spec = spec.build_spec(file_values, flags)
+        runner.run_search(search_spec)
+    except (spec.SpecError, datasets.DatasetError) as error:
+        raise UsageError(f"convnas search: {error}") from None
+    return 0
+
+
+def _trials_command(args: argparse.Namespace) -> int:
+    from search import records
+
+    trial_records = records.TrialRecords(args.logdir)
+    if not trial_records.jsonl.exists():
+        raise UsageError(f"convnas trials: no trial records in LOGDIR (no trials.jsonl). Received: LOGDIR={args.logdir!r}")
+    rows = trial_records.read()
+    formats = {"csv": records.to_csv, "md": records.to_markdown, "json": records.to_json}
+    print(formats[args.format](rows).rstrip("\n"))
+    return 0
+
+
+def _board_command(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    logdir = Path(args.logdir)
+    folder = logdir / "tensorboard" if (logdir / "tensorboard").is_dir() else logdir
+    if not folder.is_dir():
+        raise UsageError(f"convnas board: LOGDIR is not a folder. Received: LOGDIR={args.logdir!r}")
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", args.host, "--port", str(args.port)]
+    print(f"TensorBoard for {folder}: http://{args.host}:{args.port}/  (HParams tab: accuracy beside cost; Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="convnas",
@@ -134,6 +192,42 @@ def build_parser() -> argparse.ArgumentParser:
     costing.add_argument("--json", action="store_true", help="print JSON")
     costing.add_argument("--check", action="store_true", help="also count with TensorFlow's profiler (slow)")
     costing.set_defaults(run=_cost_command)
+
+    searching = commands.add_parser(
+        "search",
+        help="architecture search with keras-tuner over the blocks and cells",
+        description="Architecture search with keras-tuner over every block and cell. With no arguments: a small "
+        "random search on the bundled digits data. Flags override the SPEC file. Re-running on the same "
+        "--logdir resumes a killed search.",
+    )
+    searching.add_argument("spec", metavar="SPEC.yaml", nargs="?", help="search specification (YAML)")
+    searching.add_argument("--dataset", help="digits (default), mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
+    searching.add_argument("--tuner", help="random (default), grid, bayesian, hyperband")
+    searching.add_argument("--max-trials", type=int, metavar="N")
+    searching.add_argument("--epochs", type=int, metavar="N")
+    searching.add_argument("--batch-size", type=int, metavar="N")
+    searching.add_argument("--max-flops", type=float, metavar="N", help="skip candidates with more FLOPs")
+    searching.add_argument("--max-params", type=float, metavar="N", help="skip candidates with more parameters")
+    searching.add_argument("--max-latency-ms", type=float, metavar="MS", help="skip candidates slower than this")
+    searching.add_argument("--objective", help="val_accuracy (default), val_loss, or pareto (accuracy vs log FLOPs)")
+    searching.add_argument("--cost-weight", type=float, metavar="W", help="pareto objective: accuracy lost per decade of FLOPs (0.05)")
+    searching.add_argument("--logdir", metavar="DIR", help="where the search writes (default logs/search)")
+    searching.add_argument("--seed", type=int)
+    searching.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    searching.set_defaults(run=_search_command)
+
+    trials = commands.add_parser("trials", help="print a search's trial records", description="Print LOGDIR/trials.")
+    trials.add_argument("logdir", metavar="LOGDIR")
+    trials.add_argument("--format", choices=("csv", "md", "json"), default="md")
+    trials.set_defaults(run=_trials_command)
+
+    board = commands.add_parser(
+        "board", help="open TensorBoard on a search", description="Start TensorBoard on LOGDIR, bound to 127.0.0.1."
+    )
+    board.add_argument("logdir", metavar="LOGDIR")
+    board.add_argument("--port", type=positive_int_argument, default=6006)
+    board.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    board.set_defaults(run=_board_command)
     return parser
 
 

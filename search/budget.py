@@ -1,0 +1,35 @@
+"""Cost budgets: a candidate over budget is skipped before any training."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from search.cost import Cost
+from search.rejection import OverBudget
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Upper bounds on a candidate's cost; None means unbounded."""
+
+    max_flops: float | None = None
+    max_params: float | None = None
+    max_latency_ms: float | None = None
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"`{field.name}` must be a positive number. Received: {field.name}={value!r}")
+
+    def check_cost(self, cost: Cost) -> None:
+        """Raises OverBudget if the FLOPs or parameters exceed their bound."""
+        if self.max_flops is not None and cost.flops > self.max_flops:
+            raise OverBudget(f"over budget: {cost.flops:,} FLOPs > max_flops {self.max_flops:,.0f}")
+        if self.max_params is not None and cost.params > self.max_params:
+            raise OverBudget(f"over budget: {cost.params:,} parameters > max_params {self.max_params:,.0f}")
+
+    def check_latency(self, latency_ms: float) -> None:
+        """Raises OverBudget if the measured latency exceeds its bound."""
+        if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
+            raise OverBudget(f"over budget: latency {latency_ms:.2f} ms > max_latency_ms {self.max_latency_ms:g}")

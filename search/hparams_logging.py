@@ -1,0 +1,61 @@
+"""TensorBoard HParams for a search: the experiment's columns, and each trial's metrics.
+
+keras-tuner, given a `keras.callbacks.TensorBoard(ROOT)` callback, writes each
+trial's per-epoch scalars and its hyperparameters (the HParams session) under
+ROOT/<trial_id>/execution0. convnas adds there, at step 0, the trial-record
+values (validation and test accuracy, loss, parameters, MACs, FLOPs,
+latency, train time), and writes once at ROOT the experiment configuration
+that names these metric columns, so the HParams table, parallel-coordinates
+and scatter-matrix views show accuracy beside cost for every trial.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# (tag, display name) of every metric column, in the order the dashboard shows them.
+METRICS = (
+    ("val_accuracy", "validation accuracy"),
+    ("val_loss", "validation loss"),
+    ("test_accuracy", "test accuracy"),
+    ("params", "parameters"),
+    ("macs", "MACs"),
+    ("flops", "FLOPs"),
+    ("latency_ms", "latency (ms)"),
+    ("train_seconds", "train time (s)"),
+)
+
+
+def trial_logdir(root: str | os.PathLike, trial_id: str) -> Path:
+    """Where keras-tuner writes a trial's TensorBoard session (first execution)."""
+    return Path(root) / str(trial_id) / "execution0"
+
+
+def write_experiment(root: str | os.PathLike, hyperparameters) -> None:
+    """Writes the HParams experiment configuration: every hyperparameter of the space and METRICS."""
+    import tensorflow as tf
+    from keras_tuner.src.engine import tuner_utils
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    space = hyperparameters.copy()
+    for hyperparameter in space.space:  # inactive ones too: every column of the space
+        space.values.setdefault(hyperparameter.name, hyperparameter.default)
+    hparams = list(tuner_utils.convert_hyperparams_to_hparams(space, hparams_api))
+    metrics = [hparams_api.Metric(tag, display_name=name) for tag, name in METRICS]
+    writer = tf.summary.create_file_writer(str(root))
+    with writer.as_default():
+        hparams_api.hparams_config(hparams=hparams, metrics=metrics)
+    writer.close()
+
+
+def write_trial_metrics(root: str | os.PathLike, record: dict) -> None:
+    """Writes the record's METRICS values as step-0 scalars into the trial's session folder."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(trial_logdir(root, record["trial_id"])))
+    with writer.as_default():
+        for tag, _ in METRICS:
+            if record.get(tag) is not None:
+                tf.summary.scalar(tag, float(record[tag]), step=0)
+    writer.close()

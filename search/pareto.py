@@ -1,0 +1,67 @@
+"""The true Pareto front of a search: trials no other trial beats on accuracy and cost at once.
+
+keras-tuner's multi-objective mode optimizes a weighted sum; the front here is
+the set of non-dominated completed trials, for accuracy (higher is better)
+against a cost (FLOPs or parameters, lower is better).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """(accuracy, cost) `a` dominates `b`: no worse on both, better on one."""
+    return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated (accuracy, cost) points, by increasing cost."""
+    front = [i for i, p in enumerate(points) if not any(dominates(q, p) for j, q in enumerate(points) if j != i)]
+    return sorted(front, key=lambda i: (points[i][1], -points[i][0]))
+
+
+def front_rows(records: list[dict], cost: str, accuracy: str = "val_accuracy") -> list[dict]:
+    """The completed records on the accuracy/`cost` front."""
+    completed = [r for r in records if r.get("status") == "COMPLETED" and r.get(accuracy) is not None]
+    points = [(float(r[accuracy]), float(r[cost])) for r in completed]
+    return [completed[i] for i in pareto_front(points)]
+
+
+FRONT_COLUMNS = ("front", "trial_id", "val_accuracy", "test_accuracy", "params", "flops", "macs", "latency_ms")
+
+
+def write_front(records: list[dict], path: Path) -> dict[str, list[dict]]:
+    """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts."""
+    fronts = {cost: front_rows(records, cost) for cost in ("flops", "params")}
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=FRONT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for cost, rows in fronts.items():
+            for row in rows:
+                writer.writerow({"front": f"accuracy_vs_{cost}", **row})
+    return fronts
+
+
+def plot_front(records: list[dict], path: Path) -> None:
+    """Accuracy against FLOPs and against parameters, every completed trial, the front joined by a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    completed = [r for r in records if r.get("status") == "COMPLETED" and r.get("val_accuracy") is not None]
+    figure, axes = pyplot.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for axis, cost, label in ((axes[0], "flops", "FLOPs"), (axes[1], "params", "parameters")):
+        axis.scatter([r[cost] for r in completed], [r["val_accuracy"] for r in completed], s=18, color="0.6", label="trials")
+        front = front_rows(records, cost)
+        axis.plot([r[cost] for r in front], [r["val_accuracy"] for r in front], "o-", color="C3", label="Pareto front")
+        axis.set_xscale("log")
+        axis.set_xlabel(f"{label} (log scale)")
+        axis.set_ylabel("validation accuracy")
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)

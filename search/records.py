@@ -1,0 +1,117 @@
+"""Trial records (NAS-Bench-201 style): one row per trial, whatever its fate, in LOGDIR/trials.csv and .jsonl.
+
+A record is appended to `trials.jsonl` as soon as its trial ends, and
+`trials.csv` is rewritten from it (atomically) each time, so both are
+complete after every trial. A trial id appears once: a re-run trial (after an
+interrupted search) replaces its earlier row. A line cut short by a kill is
+ignored when reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+STATUSES = ("COMPLETED", "SKIPPED", "FAILED", "INVALID")
+# Columns in order: identity, hyperparameters (inserted in their place), results, cost, run.
+LEADING = ("trial_id", "status", "reason")
+TRAILING = (
+    "val_accuracy",
+    "val_loss",
+    "test_accuracy",
+    "params",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "latency_ms",
+    "train_seconds",
+    "epochs",
+    "seed",
+)
+
+
+class TrialRecords:
+    """The records of one search directory."""
+
+    def __init__(self, logdir: str | os.PathLike):
+        self.logdir = Path(logdir)
+        self.jsonl = self.logdir / "trials.jsonl"
+        self.csv = self.logdir / "trials.csv"
+
+    def read(self) -> list[dict]:
+        """Every record, one per trial id (the last one written wins), in trial-id order."""
+        if not self.jsonl.exists():
+            return []
+        records: dict[str, dict] = {}
+        for line in self.jsonl.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            if isinstance(record, dict) and "trial_id" in record:
+                records[str(record["trial_id"])] = record
+        return sorted(records.values(), key=lambda record: _trial_order(record["trial_id"]))
+
+    def append(self, record: dict) -> None:
+        """Adds (or replaces) one trial's record and rewrites the CSV."""
+        if record.get("status") not in STATUSES:
+            raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        with open(self.jsonl, "a") as stream:
+            stream.write(json.dumps(record, default=float) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        self._write_csv(self.read())
+
+    def _write_csv(self, records: list[dict]) -> None:
+        temporary = self.csv.with_suffix(".csv.tmp")
+        temporary.write_text(to_csv(records))
+        os.replace(temporary, self.csv)
+
+
+def _trial_order(trial_id) -> tuple:
+    text = str(trial_id)
+    return (0, int(text), text) if text.isdigit() else (1, 0, text)
+
+
+def columns(records: list[dict]) -> list[str]:
+    """Leading columns, every hyperparameter seen (first-seen order), then the results."""
+    hyperparameters = []
+    for record in records:
+        for key in record:
+            if key not in LEADING and key not in TRAILING and key not in hyperparameters:
+                hyperparameters.append(key)
+    return [*LEADING, *hyperparameters, *TRAILING]
+
+
+def to_csv(records: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(records), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: "" if value is None else value for key, value in record.items()})
+    return buffer.getvalue()
+
+
+def to_markdown(records: list[dict]) -> str:
+    names = columns(records)
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for record in records:
+        cells = [_cell(record.get(name)) for name in names]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def to_json(records: list[dict]) -> str:
+    return json.dumps(records, indent=2)

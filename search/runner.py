@@ -1,0 +1,158 @@
+"""One architecture search, start to finish: data, space, tuner, progress, leaderboard, Pareto front.
+
+LOGDIR holds everything a search writes:
+
+    spec.json            the resolved specification (a re-run must match it)
+    trials.csv/.jsonl    one record per trial, written as trials end
+    tensorboard/         per-epoch scalars and the HParams dashboard
+    tuner/               keras-tuner's oracle and trial state (resumes a killed search)
+    best_model.keras     the best completed candidate
+    pareto.csv/.png      the accuracy/FLOPs and accuracy/params fronts
+
+Re-running the same search on the same LOGDIR resumes it: keras-tuner keeps
+its completed trials and re-runs the interrupted one; the records keep one
+row per trial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+
+from search import datasets, hparams_logging, pareto
+from search.budget import Budget
+from search.records import TrialRecords
+from search.space import ConvNetHyperModel
+from search.spec import SearchSpec, SpecError
+from search.tuner import TrialRunner, make_objective, make_tuner
+
+
+class Progress:
+    """Prints one line per finished trial: i/N, status, accuracy, cost, best so far, ETA."""
+
+    def __init__(self, total: int, done: int, objective, write: Callable[[str], None]):
+        self.total, self.done, self.objective, self.write = total, done, objective, write
+        self.started, self.finished_here = time.perf_counter(), 0
+        self.best: dict | None = None
+
+    def report(self, record: dict) -> None:
+        self.done += 1
+        self.finished_here += 1
+        if record["status"] == "COMPLETED":
+            score = self.objective.score(record)
+            better = self.best is None or (
+                score > self.objective.score(self.best) if self.objective.direction == "max" else score < self.objective.score(self.best)
+            )
+            if better:
+                self.best = record
+        per_trial = (time.perf_counter() - self.started) / self.finished_here
+        remaining = max(self.total - self.done, 0) * per_trial
+        result = (
+            f"val_accuracy {record['val_accuracy']:.4f}"
+            if record["status"] == "COMPLETED"
+            else f"{record['reason']}"
+        )
+        cost = f"{_human(record['params'])} params, {_human(record['flops'])} FLOPs" if record.get("params") else "cost n/a"
+        best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
+        self.write(
+            f"trial {self.done}/{self.total} [{record['trial_id']}] {record['status']}: {result}; {cost} | "
+            f"{best} | ETA {remaining:.0f}s"
+        )
+
+
+def _human(number: float) -> str:
+    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.1f}{suffix}"
+    return f"{number:g}"
+
+
+def describe(record: dict) -> str:
+    """A short architecture summary of a record: stem, stages, head."""
+    parts = [f"stem {record.get('stem_filters')}"]
+    for n in range(1, int(record.get("stages", 0)) + 1):
+        cell = record.get(f"stage{n}_cell")
+        kind = record.get(f"stage{n}_block") if cell == "plain" else cell
+        parts.append(f"{kind} {record.get(f'stage{n}_filters')}x{record.get(f'stage{n}_blocks')} {record.get(f'stage{n}_downsampling')}")
+    return " > ".join(parts) + f" > {record.get('head')}"
+
+
+def _check_resume(logdir: Path, spec: SearchSpec) -> None:
+    path = logdir / "spec.json"
+    resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir")}
+    if path.exists():
+        earlier = json.loads(path.read_text())
+        if earlier != json.loads(json.dumps(resolved)):
+            changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != json.loads(json.dumps(resolved)).get(k))
+            raise SpecError(
+                f"`logdir` holds a search with a different spec (changed: {', '.join(changed)}); "
+                f"pass --overwrite to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"
+            )
+    else:
+        logdir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(resolved, indent=2))
+
+
+def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[dict]:
+    """Runs (or resumes) the search `spec` describes; returns its trial records."""
+    logdir = Path(spec.logdir)
+    if spec.overwrite and logdir.exists():
+        shutil.rmtree(logdir)
+    _check_resume(logdir, spec)
+    data = datasets.load_dataset(spec.dataset, seed=spec.seed)
+    objective = make_objective(spec.objective, spec.cost_weight)
+    records = TrialRecords(logdir)
+    progress = Progress(spec.max_trials, len(records.read()), objective, write)
+    runner = TrialRunner(
+        train=datasets.make_pipeline(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=spec.seed),
+        validation=datasets.make_pipeline(data.x_val, data.y_val, spec.batch_size, shuffle=False),
+        test=None if data.x_test is None else datasets.make_pipeline(data.x_test, data.y_test, spec.batch_size, shuffle=False),
+        logdir=logdir,
+        budget=Budget(spec.max_flops, spec.max_params, spec.max_latency_ms),
+        objective=objective,
+        seed=spec.seed,
+        on_record=progress.report,
+    )
+    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, spec.space)
+    tuner = make_tuner(spec.tuner, hypermodel, runner, spec.max_trials, spec.epochs, spec.seed, overwrite=False)
+    if not runner.tensorboard_dir.exists():
+        hparams_logging.write_experiment(runner.tensorboard_dir, tuner.oracle.get_space())
+    write(
+        f"search: {spec.tuner} tuner, up to {spec.max_trials} trials of {spec.epochs} epochs on {data.name} "
+        f"({len(data.x_train)} train / {len(data.x_val)} validation images {'x'.join(map(str, data.input_shape))}), "
+        f"logging to {logdir}"
+    )
+    tensorboard = keras.callbacks.TensorBoard(str(runner.tensorboard_dir), write_graph=False, profile_batch=0)
+    tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
+    result = records.read()
+    fronts = pareto.write_front(result, logdir / "pareto.csv")
+    pareto.plot_front(result, logdir / "pareto.png")
+    write(summary(result, fronts, objective, logdir))
+    return result
+
+
+def summary(records: list[dict], fronts: dict, objective, logdir: Path) -> str:
+    """Leaderboard (top 5), the Pareto fronts, and how to open the dashboard."""
+    completed = [r for r in records if r["status"] == "COMPLETED"]
+    completed.sort(key=objective.score, reverse=objective.direction == "max")
+    counts = {status: sum(r["status"] == status for r in records) for status in ("COMPLETED", "SKIPPED", "INVALID", "FAILED")}
+    lines = ["", "trials: " + ", ".join(f"{count} {status.lower()}" for status, count in counts.items()), "", "leaderboard:"]
+    lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")
+    for record in completed[:5]:
+        test = record.get("test_accuracy")
+        lines.append(
+            f"  {record['trial_id']:>5}  {record['val_accuracy']:7.4f}  {'' if test is None else f'{test:8.4f}':>8}  "
+            f"{_human(record['params']):>7}  {_human(record['flops']):>7}  {describe(record)}"
+        )
+    for cost, rows in fronts.items():
+        points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {_human(r[cost])})" for r in rows)
+        lines.append(f"Pareto front, accuracy vs {cost}: {points or 'none'}")
+    lines.append(f"written: {logdir / 'trials.csv'}, {logdir / 'pareto.csv'}, {logdir / 'pareto.png'}, {logdir / 'best_model.keras'}")
+    lines.append(f"dashboard: convnas board {logdir}")
+    return "\n".join(lines)

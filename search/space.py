@@ -1,0 +1,293 @@
+"""Search space: a keras-tuner HyperModel that builds a conv net as stages of registered blocks and cells.
+
+A candidate is a stem (3x3 conv, BN, ReLU), then 1 to N stages, then a head.
+Each stage has a cell type, a width, a number of blocks and a downsampling
+mode; a "plain" cell stacks one registered conv block (with BN and ReLU), the
+other cells are the classic ones (inception, residual, highway, shuffle_unit,
+depthwise_separable). Hyperparameters that exist only for some choices live
+in `hp.conditional_scope`: the conv block only for plain cells, dilation only
+for dilated convs, groups only for grouped convs, the stride only for cells
+that take one; every stage's hyperparameters only when the stage exists.
+
+`declare_hyperparameters` registers every hyperparameter of every branch in
+one pass without building a model (keras-tuner's constructor otherwise
+builds the default candidate once per conditional branch). A candidate that
+cannot be built (spatial size collapsing below 1, groups not dividing
+channels, a stride a dilated conv cannot take) raises `InvalidCandidate` with
+its reason.
+
+Every hyperparameter can be fixed or restricted without editing code, with a
+mapping `overrides` (from the YAML spec): a scalar fixes it, a list restricts
+its choices, {min, max} narrows a float range. A key without a stage number
+(`cell`) applies to every stage; `stage2_cell` to the second only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+
+import keras
+import keras_tuner
+
+import blocks
+from search.rejection import InvalidCandidate
+from search.training import TrainingConfig, compile_model, declare_training
+
+CELLS = ("plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable")
+CONV_BLOCKS = (
+    "conv",
+    "true_conv",
+    "im2col_conv",
+    "dilated_conv",
+    "grouped_conv",
+    "spatially_separable_conv",
+    "depthwise_separable_conv",
+    "flattened_conv",
+    "nin",
+)
+DOWNSAMPLING = ("max", "avg", "strided_conv", "none")
+HEADS = ("global_average_pooling", "flatten")
+STRIDED_CELLS = ("plain", "residual", "depthwise_separable")
+KERNEL_CELLS = ("plain", "residual", "highway", "depthwise_separable")
+
+# Every architecture hyperparameter: its choices and default. Per-stage ones
+# are named stage<n>_<name>; their default may depend on the stage.
+STAGE_CHOICES = {
+    "cell": (CELLS, "plain"),
+    "block": (CONV_BLOCKS, "conv"),
+    "filters": ((16, 32, 64), None),  # default: 16, 32, 64 for stages 1, 2, 3+
+    "blocks": ((1, 2), 1),
+    "kernel_size": ((3, 5), 3),
+    "strides": ((1, 2), 1),
+    "dilation": ((2, 3), 2),
+    "groups": ((2, 4), 2),
+    "shuffle_groups": ((2, 4), 2),
+    "downsampling": (DOWNSAMPLING, "max"),
+}
+GLOBAL_CHOICES = {
+    "stages": ((1, 2, 3), 2),
+    "stem_filters": ((16, 32), 16),
+    "head": (HEADS, "global_average_pooling"),
+    "head_units": ((0, 64), 0),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One stage of a candidate; None marks a hyperparameter its choices make inactive."""
+
+    cell: str
+    filters: int
+    blocks: int
+    downsampling: str
+    block: str | None = None
+    kernel_size: int | None = None
+    strides: int | None = None
+    dilation: int | None = None
+    groups: int | None = None
+    shuffle_groups: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A candidate network, as plain data."""
+
+    stem_filters: int
+    stages: tuple[Stage, ...]
+    head: str
+    head_units: int
+    training: TrainingConfig
+
+
+class Overrides:
+    """Fixed values and restricted choices for hyperparameters, keyed by name."""
+
+    def __init__(self, values: Mapping[str, object] | None = None):
+        self.values = dict(values or {})
+
+    def lookup(self, name: str, general: str | None = None) -> object | None:
+        if name in self.values:
+            return self.values[name]
+        return self.values.get(general) if general else None
+
+    def choice(self, hp, name: str, choices, default, general: str | None = None):
+        """hp.Choice (or hp.Fixed) for `name`, restricted by the override if there is one."""
+        override = self.lookup(name, general)
+        if override is None:
+            return hp.Choice(name, list(choices), default=default)
+        if isinstance(override, list):
+            return hp.Choice(name, override, default=default if default in override else override[0])
+        return hp.Fixed(name, override)
+
+
+def stage_names(max_stages: int) -> list[str]:
+    """Every per-stage hyperparameter name for up to `max_stages` stages, and the general keys."""
+    return [f"stage{n}_{key}" for n in range(1, max_stages + 1) for key in STAGE_CHOICES] + list(STAGE_CHOICES)
+
+
+class ConvNetHyperModel(keras_tuner.HyperModel):
+    """Stages of convnas blocks and cells, for a classification task.
+
+    Args:
+        input_shape: (H, W, C) of the images.
+        num_classes: classes of the softmax head.
+        overrides: fixed values / restricted choices (see the module docstring).
+    """
+
+    def __init__(self, input_shape: tuple[int, int, int], num_classes: int, overrides: Mapping | None = None):
+        super().__init__(name="convnet")
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.overrides = Overrides(overrides)
+
+    def max_stages(self) -> int:
+        choices = self.overrides.lookup("stages")
+        if choices is None:
+            return max(GLOBAL_CHOICES["stages"][0])
+        return max(choices) if isinstance(choices, list) else choices
+
+    def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
+        """Registers every hyperparameter of every branch (builds nothing)."""
+        self.architecture(hp)
+
+    def architecture(self, hp: keras_tuner.HyperParameters) -> Architecture:
+        """Declares the hyperparameters and returns the candidate they describe.
+
+        Every branch's hyperparameters are registered whatever the current
+        values; those of inactive branches read as None.
+        """
+        choose = self.overrides.choice
+        stem_filters = choose(hp, "stem_filters", *GLOBAL_CHOICES["stem_filters"])
+        stage_count = choose(hp, "stages", *GLOBAL_CHOICES["stages"])
+        stages = []
+        for n in range(1, self.max_stages() + 1):
+            with hp.conditional_scope("stages", list(range(n, self.max_stages() + 1))):
+                stage = self._stage(hp, n)
+            if stage is not None and n <= stage_count:
+                stages.append(stage)
+        head = choose(hp, "head", *GLOBAL_CHOICES["head"])
+        head_units = choose(hp, "head_units", *GLOBAL_CHOICES["head_units"])
+        return Architecture(stem_filters, tuple(stages), head, head_units, declare_training(hp, self.overrides))
+
+    def _stage(self, hp, n: int) -> Stage | None:
+        def choose(key: str):
+            choices, standard = STAGE_CHOICES[key]
+            if standard is None:
+                standard = choices[min(n - 1, len(choices) - 1)]
+            return self.overrides.choice(hp, f"stage{n}_{key}", choices, standard, general=key)
+
+        cell = choose("cell")
+        filters = choose("filters")
+        count = choose("blocks")
+        downsampling = choose("downsampling")
+        prefix = f"stage{n}_"
+        with hp.conditional_scope(prefix + "cell", ["plain"]):
+            block = choose("block")
+            with hp.conditional_scope(prefix + "block", ["dilated_conv"]):
+                dilation = choose("dilation")
+            with hp.conditional_scope(prefix + "block", ["grouped_conv"]):
+                groups = choose("groups")
+        with hp.conditional_scope(prefix + "cell", list(KERNEL_CELLS)):
+            kernel_size = choose("kernel_size")
+        with hp.conditional_scope(prefix + "cell", list(STRIDED_CELLS)):
+            strides = choose("strides")
+        with hp.conditional_scope(prefix + "cell", ["shuffle_unit"]):
+            shuffle_groups = choose("shuffle_groups")
+        if cell is None:  # the whole stage is inactive
+            return None
+        return Stage(cell, filters, count, downsampling, block, kernel_size, strides, dilation, groups, shuffle_groups)
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """The compiled candidate described by `hp`; raises InvalidCandidate if it cannot be built."""
+        architecture = self.architecture(hp)
+        try:
+            model = build_model(architecture, self.input_shape, self.num_classes)
+        except ValueError as error:
+            raise InvalidCandidate(str(error).strip().splitlines()[0]) from None
+        compile_model(model, architecture.training)
+        return model
+
+
+def _conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:
+    return [
+        blocks.get_block(block_name)(**kwargs),
+        keras.layers.BatchNormalization(),
+        keras.layers.Activation("relu"),
+    ]
+
+
+def _inception_widths(filters: int) -> dict[str, int]:
+    """Inception branch widths adding up to `filters` (1/4, 1/2, 1/8, 1/8 as in inception (3a))."""
+    if filters % 8:
+        raise ValueError(f"`filters` of an inception cell must be a multiple of 8. Received: filters={filters}")
+    eighth = filters // 8
+    return {
+        "filters_1x1": 2 * eighth,
+        "filters_3x3_reduce": 2 * eighth,
+        "filters_3x3": 4 * eighth,
+        "filters_5x5_reduce": eighth,
+        "filters_5x5": eighth,
+        "filters_pool_proj": eighth,
+    }
+
+
+def _plain_block(stage: Stage, first: bool) -> list[keras.layers.Layer]:
+    cls = blocks.get_block(stage.block)
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {"filters": stage.filters, "kernel_size": stage.kernel_size}
+    strides = stage.strides if first else 1
+    if strides != 1:
+        if "strides" not in accepted:
+            raise ValueError(f"`strides` must be 1 for {stage.block}. Received: strides={strides}")
+        kwargs["strides"] = strides
+    if stage.dilation is not None:
+        kwargs["dilation_rate"] = stage.dilation
+    if stage.groups is not None:
+        kwargs["groups"] = stage.groups
+    return _conv_bn_relu(stage.block, **kwargs)
+
+
+def _stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
+    layers = []
+    if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:
+        layers += _conv_bn_relu("pointwise", filters=stage.filters)  # these cells keep their width
+    for index in range(stage.blocks):
+        first = index == 0
+        if stage.cell == "plain":
+            layers += _plain_block(stage, first)
+        elif stage.cell == "residual":
+            layers.append(
+                blocks.get_block("residual")(stage.filters, stage.kernel_size, strides=stage.strides if first else 1)
+            )
+        elif stage.cell == "depthwise_separable":
+            layers.append(
+                blocks.get_block("depthwise_separable_conv")(
+                    stage.filters, stage.kernel_size, strides=stage.strides if first else 1
+                )
+            )
+        elif stage.cell == "inception":
+            layers.append(blocks.get_block("inception")(**_inception_widths(stage.filters)))
+        elif stage.cell == "highway":
+            layers.append(blocks.get_block("highway")(stage.kernel_size))
+        else:
+            layers.append(blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups))
+    layers.append(blocks.get_block("pool")(mode=stage.downsampling, pool_size=2))
+    return layers
+
+
+def build_model(architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
+    """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible."""
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for layer in _conv_bn_relu("conv", filters=architecture.stem_filters, kernel_size=3):
+        x = layer(x)
+    for stage in architecture.stages:
+        for layer in _stage_layers(stage, x.shape[-1]):
+            x = layer(x)
+    x = keras.layers.GlobalAveragePooling2D()(x) if architecture.head == "global_average_pooling" else keras.layers.Flatten()(x)
+    if architecture.head_units:
+        x = keras.layers.Dense(architecture.head_units, activation="relu")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="candidate")

@@ -1,0 +1,187 @@
+"""A search specification: YAML file and command-line flags, validated into one typed object.
+
+    dataset: digits            # digits | mnist | fashion_mnist | cifar10 | cifar100 | npz:PATH | dir:PATH
+    tuner: random              # random | grid | bayesian | hyperband
+    max_trials: 10
+    epochs: 8
+    batch_size: 32
+    objective: val_accuracy    # val_accuracy | val_loss | pareto
+    max_flops: 5.0e6           # budgets (optional)
+    max_params: 20000
+    seed: 0
+    space:                     # fix (scalar), restrict (list) or narrow ({min, max}) hyperparameters
+      stages: [1, 2]
+      cell: [plain, residual]  # every stage
+      stage1_filters: 16       # the first stage only
+      learning_rate: {min: 0.0005, max: 0.005}
+
+Flags override the file. Every problem is a `SpecError` (a ValueError) whose
+message names the field and the value received, on one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import re
+from pathlib import Path
+
+import yaml
+
+from search import space as space_module
+from search.training import OPTIMIZERS
+from search.tuner import TUNERS
+
+OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "npz:PATH", "dir:PATH")
+
+
+class SpecError(ValueError):
+    """A search specification that cannot be run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpec:
+    dataset: str = "digits"
+    tuner: str = "random"
+    max_trials: int = 10
+    epochs: int = 8
+    batch_size: int = 32
+    objective: str = "val_accuracy"
+    cost_weight: float = 0.05
+    max_flops: float | None = None
+    max_params: float | None = None
+    max_latency_ms: float | None = None
+    seed: int = 0
+    logdir: str = "logs/search"
+    overwrite: bool = False
+    space: dict = dataclasses.field(default_factory=dict)
+
+
+FIELDS = {field.name for field in dataclasses.fields(SearchSpec)}
+
+
+def load_yaml(path: str | Path) -> dict:
+    """The mapping in a YAML file (safe loading only)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise SpecError(f"spec file cannot be read: {error.strerror}. Received: {path}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"spec file is not valid YAML{where}: {getattr(error, 'problem', error)}. Received: {path}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SpecError(f"spec file must hold a mapping of fields. Received: {type(data).__name__} in {path}")
+    return data
+
+
+def _positive_int(name, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if allow_zero else 1):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise SpecError(f"`{name}` must be {kind} integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def _positive_number(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise SpecError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+    return float(value)
+
+
+def _one_of(name, value, choices):
+    if value not in choices:
+        raise SpecError(f"`{name}` must be one of {', '.join(map(str, choices))}. Received: {name}={value!r}")
+    return value
+
+
+def _dataset(value):
+    if not isinstance(value, str) or not (
+        value in DATASETS[:5] or re.fullmatch(r"(npz|dir):.+", value)
+    ):
+        raise SpecError(f"`dataset` must be one of {', '.join(DATASETS)}. Received: dataset={value!r}")
+    return value
+
+
+def _allowed_values(key: str):
+    """The values a space hyperparameter may take: a tuple of choices, or a predicate."""
+    general = re.sub(r"^stage\d+_", "", key)
+    if general in space_module.STAGE_CHOICES or key in space_module.GLOBAL_CHOICES:
+        choices = (space_module.STAGE_CHOICES.get(general) or space_module.GLOBAL_CHOICES[key])[0]
+        if isinstance(choices[0], str):
+            return choices
+        return "non-negative integer" if key == "head_units" else "positive integer"
+    if key == "optimizer":
+        return OPTIMIZERS
+    if key == "learning_rate":
+        return "positive number"
+    return None
+
+
+def _space_value(key: str, value, allowed):
+    what = "block" if re.sub(r"^stage\d+_", "", key) == "block" else "value"
+    if isinstance(allowed, tuple):
+        if value not in allowed:
+            raise SpecError(f"`space.{key}` has an unknown {what}: {value!r}; allowed: {', '.join(allowed)}")
+        return value
+    if allowed == "positive number":
+        return _positive_number(f"space.{key}", value)
+    return _positive_int(f"space.{key}", value, allow_zero=allowed == "non-negative integer")
+
+
+def _space(space) -> dict:
+    if not isinstance(space, dict):
+        raise SpecError(f"`space` must be a mapping of hyperparameter names to values. Received: space={space!r}")
+    checked = {}
+    for key, value in space.items():
+        allowed = _allowed_values(str(key))
+        if allowed is None:
+            names = ", ".join([*space_module.GLOBAL_CHOICES, "stage<n>_" + "|".join(space_module.STAGE_CHOICES), *space_module.STAGE_CHOICES, "optimizer", "learning_rate"])
+            raise SpecError(f"`space` has an unknown hyperparameter {key!r}; known: {names}")
+        if key == "learning_rate" and isinstance(value, dict):
+            if set(value) != {"min", "max"}:
+                raise SpecError(f"`space.learning_rate` range must have exactly min and max. Received: {value!r}")
+            low, high = _positive_number("space.learning_rate.min", value["min"]), _positive_number("space.learning_rate.max", value["max"])
+            if low >= high:
+                raise SpecError(f"`space.learning_rate` min must be below max. Received: {value!r}")
+            checked[key] = {"min": low, "max": high}
+        elif isinstance(value, list):
+            if not value:
+                raise SpecError(f"`space.{key}` must list at least one choice. Received: {key}=[]")
+            checked[key] = [_space_value(key, item, allowed) for item in value]
+        else:
+            checked[key] = _space_value(key, value, allowed)
+    return checked
+
+
+def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
+    """Merges the YAML fields and the flags (flags win), and validates every field."""
+    values = dict(file_values)
+    unknown = sorted(set(values) - FIELDS)
+    if unknown:
+        raise SpecError(f"spec has an unknown field {unknown[0]!r}; known: {', '.join(sorted(FIELDS))}")
+    values.update({key: value for key, value in flag_values.items() if value is not None})
+    spec = SearchSpec(**values)
+    return dataclasses.replace(
+        spec,
+        dataset=_dataset(spec.dataset),
+        tuner=_one_of("tuner", spec.tuner, TUNERS),
+        max_trials=_positive_int("max_trials", spec.max_trials),
+        epochs=_positive_int("epochs", spec.epochs),
+        batch_size=_positive_int("batch_size", spec.batch_size),
+        objective=_one_of("objective", spec.objective, OBJECTIVES),
+        cost_weight=_positive_number("cost_weight", spec.cost_weight),
+        max_flops=_positive_number("max_flops", spec.max_flops),
+        max_params=_positive_number("max_params", spec.max_params),
+        max_latency_ms=_positive_number("max_latency_ms", spec.max_latency_ms),
+        seed=_positive_int("seed", spec.seed, allow_zero=True),
+        logdir=str(spec.logdir),
+        overwrite=bool(spec.overwrite),
+        space=_space(spec.space),
+    )

@@ -1,0 +1,231 @@
+"""keras-tuner's own tuners (random, grid, bayesian, hyperband) running convnas trials.
+
+`TrialRunner` holds what every trial needs (data pipelines, budget, records,
+TensorBoard folder); the tuner classes are keras-tuner's, with `run_trial`
+replaced by one that, for each candidate:
+
+1. builds it; a candidate that cannot be built is recorded INVALID;
+2. counts its cost and measures its latency; over budget, it is SKIPPED;
+3. trains it on the tf.data pipelines with keras-tuner's TensorBoard/HParams
+   logging; a non-finite loss fails the trial ("non-finite loss"), which
+   keras-tuner would otherwise record as COMPLETED when the objective is
+   val_accuracy;
+4. evaluates it on the test split when there is one, writes its weights once
+   (keras-tuner's per-epoch checkpoint is not used: Hyperband and
+   `load_model` read this single file), its record, its HParams metrics, and
+   `best_model.keras` when it is the best so far.
+
+Rejected candidates (INVALID, SKIPPED) are reported to keras-tuner as
+completed with the worst objective value (`Objective.worst`), so they never
+count toward its consecutive-failure limit or abort the search.
+`declare_hyperparameters` replaces keras-tuner's discovery of the space by
+repeated model builds, so an invalid default never stops the constructor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.src import utils as tuner_utils_io
+
+from search import cost, hparams_logging
+from search.budget import Budget
+from search.records import TrialRecords
+from search.rejection import CandidateRejected
+
+TUNERS = ("random", "grid", "bayesian", "hyperband")
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """What the tuner maximizes or minimizes, and the value a rejected candidate gets."""
+
+    name: str
+    direction: str
+    worst: float
+    cost_weight: float = 0.0
+
+    def keras_tuner(self) -> keras_tuner.Objective:
+        return keras_tuner.Objective(self.name, direction=self.direction)
+
+    def score(self, record: dict) -> float | None:
+        """The objective value of a completed record."""
+        if self.name == "tradeoff_score":
+            return record["val_accuracy"] - self.cost_weight * math.log10(max(record["flops"], 1))
+        return record.get(self.name)
+
+
+def make_objective(name: str, cost_weight: float = 0.05) -> Objective:
+    """val_accuracy (default), val_loss, or pareto: val_accuracy - cost_weight * log10(FLOPs)."""
+    if name == "val_accuracy":
+        return Objective("val_accuracy", "max", worst=0.0)
+    if name == "val_loss":
+        return Objective("val_loss", "min", worst=1e3)
+    if name == "pareto":
+        # Accuracy 0 at 10^12 FLOPs: below any trained candidate.
+        return Objective("tradeoff_score", "max", worst=-12 * cost_weight, cost_weight=cost_weight)
+    raise ValueError(f"`objective` must be one of val_accuracy, val_loss, pareto. Received: objective={name!r}")
+
+
+@dataclasses.dataclass
+class TrialRunner:
+    """Everything a trial needs besides its hyperparameters."""
+
+    train: object
+    validation: object
+    test: object | None
+    logdir: Path
+    budget: Budget
+    objective: Objective
+    seed: int
+    latency_repeats: int = 10
+    on_record: Callable[[dict], None] = lambda record: None
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.logdir / "tensorboard"
+
+    @property
+    def records(self) -> TrialRecords:
+        return TrialRecords(self.logdir)
+
+
+class ConvnasTuner:
+    """Mixin over a keras-tuner tuner class: convnas trials (see the module docstring)."""
+
+    def __init__(self, *args, runner: TrialRunner, **kwargs):
+        self.runner = runner
+        super().__init__(*args, **kwargs)
+
+    def _populate_initial_space(self):
+        hp = self.oracle.get_space()
+        self.hypermodel.declare_hyperparameters(hp)
+        self.oracle.update_space(hp)
+
+    def run_trial(self, trial, *args, **kwargs):
+        runner, hp = self.runner, trial.hyperparameters
+        keras.utils.set_random_seed(runner.seed)
+        epochs = kwargs.get("epochs", 1)
+        record = {"trial_id": trial.trial_id, "status": None, "reason": "", **hp.values}
+        record.update(epochs=epochs - kwargs.get("initial_epoch", 0), seed=runner.seed)
+        try:
+            model = self._try_build(hp)
+            counted = cost.count(model)
+            record.update(
+                params=counted.params, macs=counted.macs, flops=counted.flops, activation_bytes=counted.activation_bytes
+            )
+            runner.budget.check_cost(counted)
+            record["latency_ms"] = cost.latency(model, repeats=runner.latency_repeats)
+            runner.budget.check_latency(record["latency_ms"])
+        except CandidateRejected as rejection:
+            record.update(status=rejection.status, reason=rejection.reason)
+            self._finish(record)
+            return {runner.objective.name: runner.objective.worst}
+        callbacks = self._deepcopy_callbacks(kwargs.get("callbacks", []))
+        self._configure_tensorboard_dir(callbacks, trial)
+        callbacks.append(keras.callbacks.TerminateOnNaN())
+        started = time.perf_counter()
+        history = model.fit(
+            runner.train,
+            validation_data=runner.validation,
+            epochs=epochs,
+            initial_epoch=kwargs.get("initial_epoch", 0),
+            callbacks=callbacks,
+            shuffle=False,  # the tf.data pipeline shuffles
+            verbose=0,
+        )
+        record["train_seconds"] = time.perf_counter() - started
+        losses = history.history.get("loss", [])
+        if not losses or not np.all(np.isfinite(losses)) or not np.isfinite(history.history["val_loss"][-1]):
+            record.update(status="FAILED", reason="non-finite loss")
+            self._finish(record)
+            raise keras_tuner.errors.FailedTrialError("non-finite loss")
+        record.update(val_accuracy=history.history["val_accuracy"][-1], val_loss=history.history["val_loss"][-1])
+        if runner.test is not None:
+            record["test_accuracy"] = model.evaluate(runner.test, verbose=0, return_dict=True)["accuracy"]
+        record["status"] = "COMPLETED"
+        self._save_weights(trial.trial_id, model)
+        hparams_logging.write_trial_metrics(runner.tensorboard_dir, record)
+        self._save_if_best(record, model)
+        self._finish(record)
+        metrics = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"]}
+        if runner.objective.name == "tradeoff_score":
+            metrics["tradeoff_score"] = runner.objective.score(record)
+        return metrics
+
+    def _finish(self, record: dict) -> None:
+        self.runner.records.append(record)
+        self.runner.on_record(record)
+
+    def _save_weights(self, trial_id: str, model: keras.Model) -> None:
+        """The trial's one checkpoint, where keras-tuner (Hyperband, load_model) looks for it."""
+        os.makedirs(self.get_trial_dir(trial_id), exist_ok=True)
+        model.save_weights(self._get_checkpoint_fname(trial_id))
+        tuner_utils_io.save_json(self._get_build_config_fname(trial_id), model.get_build_config())
+
+    def _save_if_best(self, record: dict, model: keras.Model) -> None:
+        objective = self.runner.objective
+        score = objective.score(record)
+        for earlier in self.runner.records.read():
+            if earlier["status"] == "COMPLETED" and earlier["trial_id"] != record["trial_id"]:
+                other = objective.score(earlier)
+                if (other >= score) if objective.direction == "max" else (other <= score):
+                    return
+        path = self.runner.logdir / "best_model.keras"
+        temporary = path.with_name("best_model.tmp.keras")
+        model.save(temporary)
+        os.replace(temporary, path)
+
+
+class RandomSearch(ConvnasTuner, keras_tuner.RandomSearch):
+    """keras-tuner's RandomSearch running convnas trials."""
+
+
+class GridSearch(ConvnasTuner, keras_tuner.GridSearch):
+    """keras-tuner's GridSearch running convnas trials."""
+
+
+class BayesianOptimization(ConvnasTuner, keras_tuner.BayesianOptimization):
+    """keras-tuner's BayesianOptimization running convnas trials."""
+
+
+class Hyperband(ConvnasTuner, keras_tuner.Hyperband):
+    """keras-tuner's Hyperband running convnas trials (max_epochs = the search's epochs)."""
+
+
+def make_tuner(
+    name: str,
+    hypermodel: keras_tuner.HyperModel,
+    runner: TrialRunner,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    overwrite: bool,
+) -> keras_tuner.Tuner:
+    """One of keras-tuner's tuners, with its project in LOGDIR/tuner."""
+    common = dict(
+        hypermodel=hypermodel,
+        objective=runner.objective.keras_tuner(),
+        seed=seed,
+        directory=str(runner.logdir),
+        project_name="tuner",
+        overwrite=overwrite,
+        runner=runner,
+    )
+    if name == "random":
+        return RandomSearch(max_trials=max_trials, **common)
+    if name == "grid":
+        return GridSearch(max_trials=max_trials, **common)
+    if name == "bayesian":
+        return BayesianOptimization(max_trials=max_trials, **common)
+    if name == "hyperband":
+        return Hyperband(max_epochs=epochs, factor=3, hyperband_iterations=1, **common)
+    raise ValueError(f"`tuner` must be one of {', '.join(TUNERS)}. Received: tuner={name!r}")
