@@ -125,7 +125,7 @@ def _search_command(args: argparse.Namespace) -> int:
         }
         search_spec = spec.build_spec(file_values, flags)
         runner.run_search(search_spec)
-    except (spec.SpecError, datasets.DatasetError) as error:
+    except (spec.SpecError, datasets.DatasetError, runner.SearchStopped) as error:
         raise UsageError(f"convnas search: {error}") from None
     return 0
 

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 STATUSES = ("COMPLETED", "SKIPPED", "FAILED", "INVALID")
@@ -77,14 +78,16 @@ def _trial_order(trial_id) -> tuple:
     return (0, int(text), text) if text.isdigit() else (1, 0, text)
 
 
+def _hyperparameter_order(name: str) -> tuple:
+    """Global hyperparameters first, then stage by stage (stage2 before stage10), by name."""
+    stage = re.match(r"stage(\d+)_", name)
+    return (int(stage.group(1)) if stage else 0, name)
+
+
 def columns(records: list[dict]) -> list[str]:
-    """Leading columns, every hyperparameter seen (first-seen order), then the results."""
-    hyperparameters = []
-    for record in records:
-        for key in record:
-            if key not in LEADING and key not in TRAILING and key not in hyperparameters:
-                hyperparameters.append(key)
-    return [*LEADING, *hyperparameters, *TRAILING]
+    """Leading columns, every hyperparameter seen (global, then stage by stage), then the results."""
+    hyperparameters = {key for record in records for key in record if key not in LEADING and key not in TRAILING}
+    return [*LEADING, *sorted(hyperparameters, key=_hyperparameter_order), *TRAILING]
 
 
 def to_csv(records: list[dict]) -> str:

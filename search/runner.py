@@ -33,6 +33,10 @@ from search.spec import SearchSpec, SpecError
 from search.tuner import TrialRunner, make_objective, make_tuner
 
 
+class SearchStopped(RuntimeError):
+    """keras-tuner stopped the search (too many consecutive failed trials); the records are kept."""
+
+
 class Progress:
     """Prints one line per finished trial: i/N, status, accuracy, cost, best so far, ETA."""
 
@@ -85,7 +89,8 @@ def describe(record: dict) -> str:
 
 def _check_resume(logdir: Path, spec: SearchSpec) -> None:
     path = logdir / "spec.json"
-    resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir")}
+    # A resumed search may change where it lives and how many trials it runs, nothing else.
+    resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir", "max_trials")}
     if path.exists():
         earlier = json.loads(path.read_text())
         if earlier != json.loads(json.dumps(resolved)):
@@ -104,8 +109,8 @@ def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[d
     logdir = Path(spec.logdir)
     if spec.overwrite and logdir.exists():
         shutil.rmtree(logdir)
+    data = datasets.load_dataset(spec.dataset, seed=spec.seed)  # before anything is written to LOGDIR
     _check_resume(logdir, spec)
-    data = datasets.load_dataset(spec.dataset, seed=spec.seed)
     objective = make_objective(spec.objective, spec.cost_weight)
     records = TrialRecords(logdir)
     progress = Progress(spec.max_trials, len(records.read()), objective, write)
@@ -129,7 +134,15 @@ def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[d
         f"logging to {logdir}"
     )
     tensorboard = keras.callbacks.TensorBoard(str(runner.tensorboard_dir), write_graph=False, profile_batch=0)
-    tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
+    try:
+        tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
+    except RuntimeError as error:
+        if "consecutive failures" not in str(error):
+            raise
+        raise SearchStopped(
+            f"keras-tuner stopped the search after {tuner.oracle.max_consecutive_failed_trials} consecutive failed "
+            f"trials ({records.read()[-1].get('reason') or 'see trials.csv'}); the records so far are in {logdir}"
+        ) from None
     result = records.read()
     fronts = pareto.write_front(result, logdir / "pareto.csv")
     pareto.plot_front(result, logdir / "pareto.png")

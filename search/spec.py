@@ -119,7 +119,7 @@ def _allowed_values(key: str):
         return "non-negative integer" if key == "head_units" else "positive integer"
     if key == "optimizer":
         return OPTIMIZERS
-    if key == "learning_rate":
+    if key in ("learning_rate", "batch_norm_momentum"):
         return "positive number"
     return None
 
@@ -142,7 +142,7 @@ def _space(space) -> dict:
     for key, value in space.items():
         allowed = _allowed_values(str(key))
         if allowed is None:
-            names = ", ".join([*space_module.GLOBAL_CHOICES, "stage<n>_" + "|".join(space_module.STAGE_CHOICES), *space_module.STAGE_CHOICES, "optimizer", "learning_rate"])
+            names = ", ".join([*space_module.GLOBAL_CHOICES, "stage<n>_" + "|".join(space_module.STAGE_CHOICES), *space_module.STAGE_CHOICES, "optimizer", "learning_rate", "batch_norm_momentum"])
             raise SpecError(f"`space` has an unknown hyperparameter {key!r}; known: {names}")
         if key == "learning_rate" and isinstance(value, dict):
             if set(value) != {"min", "max"}:

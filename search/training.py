@@ -1,4 +1,11 @@
-"""Training hyperparameters (optimizer, learning rate), kept apart from the architecture."""
+"""Training hyperparameters, kept apart from the architecture: optimizer, learning rate, BatchNorm momentum.
+
+`batch_norm_momentum` (fixed at 0.9 unless the spec says otherwise) is set on
+every BatchNormalization layer of a candidate, blocks included: with Keras's
+0.99, the moving statistics of a few hundred training steps are still far
+from the data's, and validation accuracy lags training accuracy badly
+(digits, 8 epochs: 0.35 against 0.98 with 0.9).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,14 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LEARNING_RATE = (1e-4, 1e-2, 1e-3)  # min, max, default (log scale)
 
 
+BATCH_NORM_MOMENTUM = 0.9
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     optimizer: str
     learning_rate: float
+    batch_norm_momentum: float = BATCH_NORM_MOMENTUM
 
 
 def declare_training(hp, overrides) -> TrainingConfig:
@@ -30,11 +41,19 @@ def declare_training(hp, overrides) -> TrainingConfig:
         learning_rate = hp.Choice("learning_rate", override)
     else:
         learning_rate = hp.Fixed("learning_rate", override)
-    return TrainingConfig(optimizer, float(learning_rate))
+    momentum = overrides.lookup("batch_norm_momentum")
+    if isinstance(momentum, list):
+        momentum = hp.Choice("batch_norm_momentum", momentum)
+    else:
+        momentum = hp.Fixed("batch_norm_momentum", BATCH_NORM_MOMENTUM if momentum is None else momentum)
+    return TrainingConfig(optimizer, float(learning_rate), float(momentum))
 
 
 def compile_model(model: keras.Model, config: TrainingConfig) -> None:
-    """Compiles a classifier: the optimizer at its learning rate, sparse cross-entropy, accuracy."""
+    """Sets the BatchNorm momentum and compiles a classifier: optimizer, sparse cross-entropy, accuracy."""
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = config.batch_norm_momentum
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
     model.compile(
         optimizer=optimizer[config.optimizer](learning_rate=config.learning_rate),

@@ -9,7 +9,7 @@ replaced by one that, for each candidate:
 3. trains it on the tf.data pipelines with keras-tuner's TensorBoard/HParams
    logging; a non-finite loss fails the trial ("non-finite loss"), which
    keras-tuner would otherwise record as COMPLETED when the objective is
-   val_accuracy;
+   val_accuracy; any other error fails that trial alone, with its reason;
 4. evaluates it on the test split when there is one, writes its weights once
    (keras-tuner's per-epoch checkpoint is not used: Hyperband and
    `load_model` read this single file), its record, its HParams metrics, and
@@ -27,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +44,10 @@ from search.records import TrialRecords
 from search.rejection import CandidateRejected
 
 TUNERS = ("random", "grid", "bayesian", "hyperband")
+
+
+class TrialFailed(Exception):
+    """A trial trained but failed (non-finite loss); its record is already written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +153,7 @@ class ConvnasTuner:
         if not losses or not np.all(np.isfinite(losses)) or not np.isfinite(history.history["val_loss"][-1]):
             record.update(status="FAILED", reason="non-finite loss")
             self._finish(record)
-            raise keras_tuner.errors.FailedTrialError("non-finite loss")
+            raise TrialFailed("non-finite loss")
         record.update(val_accuracy=history.history["val_accuracy"][-1], val_loss=history.history["val_loss"][-1])
         if runner.test is not None:
             record["test_accuracy"] = model.evaluate(runner.test, verbose=0, return_dict=True)["accuracy"]
@@ -160,6 +166,21 @@ class ConvnasTuner:
         if runner.objective.name == "tradeoff_score":
             metrics["tradeoff_score"] = runner.objective.score(record)
         return metrics
+
+    def _try_run_and_update_trial(self, trial, *args, **kwargs):
+        """keras-tuner's, without printing a traceback for failed trials; any error fails only its trial."""
+        try:
+            self._run_and_update_trial(trial, *args, **kwargs)
+            trial.status = keras_tuner.engine.trial.TrialStatus.COMPLETED
+        except TrialFailed as failure:
+            trial.status, trial.message = keras_tuner.engine.trial.TrialStatus.FAILED, str(failure)
+        except keras_tuner.errors.FatalError:
+            raise
+        except Exception as error:  # a candidate that crashes (out of memory, ...) fails alone
+            reason = f"error: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            trial.status, trial.message = keras_tuner.engine.trial.TrialStatus.FAILED, traceback.format_exc()
+            self._finish({"trial_id": trial.trial_id, "status": "FAILED", "reason": reason, **trial.hyperparameters.values})
+            print(f"trial {trial.trial_id} failed ({reason}); traceback in {self.get_trial_dir(trial.trial_id)}", file=sys.stderr)
 
     def _finish(self, record: dict) -> None:
         self.runner.records.append(record)

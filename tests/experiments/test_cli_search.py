@@ -1,0 +1,138 @@
+"""`convnas search`, `trials` and `board` as real processes: resume after SIGKILL, bad input, the board."""
+
+import csv
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+CONVNAS = [sys.executable, "-m", "experiments.cli"]
+SMALL_SPEC = """\
+max_trials: 5
+epochs: 2
+space:
+  stages: 1
+  cell: [plain, residual]
+  filters: 16
+  blocks: 1
+"""
+
+
+def run(*args, timeout=300):
+    return subprocess.run([*CONVNAS, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_resume_after_sigkill_keeps_every_completed_trial_once(tmp_path):
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SMALL_SPEC)
+    logdir = tmp_path / "run"
+    command = [*CONVNAS, "search", str(spec), "--logdir", str(logdir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    jsonl = logdir / "trials.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if jsonl.exists() and len(jsonl.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the search ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    before = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert 2 <= len(before) < 5
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with open(logdir / "trials.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(int(row["trial_id"]) for row in rows) == list(range(5))
+    assert all(row["status"] == "COMPLETED" for row in rows)
+    kept = {row["trial_id"]: row for row in rows}
+    for record in before:  # completed before the kill: kept as they were, not re-run
+        assert float(kept[record["trial_id"]]["val_accuracy"]) == record["val_accuracy"]
+        assert float(kept[record["trial_id"]]["train_seconds"]) == record["train_seconds"]
+    assert "trial 5/5" in result.stdout and f"trial {len(before)}/5" not in result.stdout
+
+
+def test_trials_command_prints_csv_markdown_and_json(tmp_path):
+    logdir = tmp_path / "run"
+    logdir.mkdir()
+    records = [
+        {"trial_id": "0", "status": "COMPLETED", "reason": "", "stages": 1, "val_accuracy": 0.9, "params": 100, "flops": 1000},
+        {"trial_id": "1", "status": "SKIPPED", "reason": "over budget: x", "stages": 2, "params": 9000, "flops": 90000},
+    ]
+    (logdir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    as_csv = run("trials", str(logdir), "--format", "csv")
+    assert as_csv.returncode == 0
+    assert list(csv.DictReader(as_csv.stdout.splitlines()))[1]["reason"] == "over budget: x"
+    as_md = run("trials", str(logdir), "--format", "md").stdout.splitlines()
+    assert as_md[0].startswith("| trial_id | status | reason | stages |") and len(as_md) == 4
+    assert json.loads(run("trials", str(logdir), "--format", "json").stdout)[0]["val_accuracy"] == 0.9
+
+
+@pytest.mark.parametrize(
+    "args, yaml_text, message",
+    [
+        (["--dataset", "imagenet"], None, "`dataset` must be one of digits, mnist"),
+        (["--tuner", "evolution"], None, "`tuner` must be one of random, grid, bayesian, hyperband. Received: tuner='evolution'"),
+        (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
+        (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),
+        (["--max-params", "0"], None, "`max_params` must be a positive number. Received: max_params=0.0"),
+        (["--objective", "speed"], None, "`objective` must be one of val_accuracy, val_loss, pareto"),
+        ([], "space:\n  block: [conv, octave_conv]\n", "`space.block` has an unknown block: 'octave_conv'"),
+        ([], "space:\n  stage1_colour: red\n", "`space` has an unknown hyperparameter 'stage1_colour'"),
+        ([], "epochs: [1, 2\n", "spec file is not valid YAML at line"),
+        ([], "- a\n- b\n", "spec file must hold a mapping of fields"),
+        ([], "learning_rat: 0.1\n", "spec has an unknown field 'learning_rat'"),
+        ([], "space:\n  learning_rate: {min: 0.1, max: 0.01}\n", "`space.learning_rate` min must be below max"),
+        ([], "!!python/object/apply:os.system ['echo unsafe']\n", "spec file is not valid YAML"),
+        (["--dataset", "npz:/no/such/file.npz"], None, "/no/such/file.npz"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, yaml_text, message):
+    command = ["search", *args, "--logdir", str(tmp_path / "run")]
+    if yaml_text is not None:
+        spec = tmp_path / "spec.yaml"
+        spec.write_text(yaml_text)
+        command.insert(1, str(spec))
+    result = run(*command, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert not (tmp_path / "run" / "tuner").exists()  # nothing half-made for the next run to trip on
+
+
+def test_unreadable_spec_and_missing_records(tmp_path):
+    result = run("search", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2 and "spec file cannot be read" in result.stderr
+    result = run("trials", str(tmp_path))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "no trial records" in result.stderr
+
+
+def test_board_serves_tensorboard_on_loopback(tmp_path):
+    (tmp_path / "tensorboard").mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([*CONVNAS, "board", str(tmp_path), "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/logdir", timeout=5) as response:
+                    assert str(tmp_path / "tensorboard") in response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("TensorBoard did not answer")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,214 @@
+"""Real searches on digits: statuses and reasons, budgets, NaN, best model, Pareto files, TensorBoard HParams."""
+
+import csv
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import keras
+import numpy as np
+import pytest
+
+import blocks  # noqa: F401  (loading best_model.keras needs the blocks registered)
+from search import datasets
+from search.runner import SearchStopped, run_search
+from search.spec import build_spec
+
+GRID_SPACE = {
+    "stem_filters": 16,
+    "stages": 1,
+    "cell": "plain",
+    "block": ["conv", "dilated_conv"],
+    "strides": [1, 2],
+    "filters": [16, 64],
+    "dilation": 2,
+    "blocks": 1,
+    "kernel_size": 3,
+    "downsampling": "max",
+    "head": "global_average_pooling",
+    "head_units": 0,
+    "optimizer": "adam",
+    "learning_rate": 0.01,
+}
+
+
+@pytest.fixture(scope="module")
+def grid_search(tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("grid")
+    spec = build_spec(
+        {"space": GRID_SPACE},
+        {"tuner": "grid", "max_trials": 8, "epochs": 2, "max_params": 6000, "logdir": str(logdir), "seed": 1},
+    )
+    lines = []
+    records = run_search(spec, write=lines.append)
+    return logdir, records, lines
+
+
+def by_architecture(records):
+    return {(r["stage1_block"], r["stage1_strides"], r["stage1_filters"]): r for r in records}
+
+
+def test_every_candidate_is_one_record_with_its_fate(grid_search):
+    logdir, records, lines = grid_search
+    assert len(records) == 8 and len({r["trial_id"] for r in records}) == 8
+    table = by_architecture(records)
+    assert len(table) == 8
+    invalid = table[("dilated_conv", 2, 16)]
+    assert invalid["status"] == "INVALID"
+    assert invalid["reason"] == "`strides` must be 1 for dilated_conv. Received: strides=2"
+    for strides in (1, 2):
+        skipped = table[("conv", strides, 64)]
+        assert skipped["status"] == "SKIPPED"
+        assert skipped["reason"].startswith(f"over budget: {skipped['params']:,} parameters > max_params 6,000")
+        assert skipped["params"] > 6000 and skipped.get("val_accuracy") is None and skipped.get("train_seconds") is None
+    completed = [r for r in records if r["status"] == "COMPLETED"]
+    assert {(r["stage1_block"], r["stage1_strides"]) for r in completed} == {("conv", 1), ("conv", 2), ("dilated_conv", 1)}
+    for record in completed:
+        assert record["params"] <= 6000 and record["flops"] > 2 * record["macs"] > 0
+        assert 0 <= record["val_accuracy"] <= 1 and 0 <= record["test_accuracy"] <= 1
+        assert record["train_seconds"] > 0 and record["latency_ms"] > 0 and record["epochs"] == 2 and record["seed"] == 1
+    assert "stage1_dilation" in table[("dilated_conv", 1, 16)] and "stage1_dilation" not in table[("conv", 1, 16)]
+    assert sum(line.startswith("trial ") for line in lines) == 8
+    assert "trial 8/8" in lines[-2] or any("trial 8/8" in line for line in lines)
+
+
+def test_trials_csv_matches_the_records(grid_search):
+    logdir, records, _ = grid_search
+    with open(logdir / "trials.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["trial_id"] for row in rows] == [r["trial_id"] for r in records]
+    for row, record in zip(rows, records):
+        assert row["status"] == record["status"]
+        for key in ("params", "flops", "val_accuracy"):
+            assert row[key] == ("" if record.get(key) is None else str(record[key]))
+    header = list(rows[0])
+    for column in ("trial_id", "status", "reason", "stage1_block", "val_accuracy", "val_loss", "test_accuracy", "params",
+                   "macs", "flops", "activation_bytes", "latency_ms", "train_seconds", "epochs", "seed"):
+        assert column in header
+
+
+def test_best_model_is_the_best_completed_trial(grid_search):
+    logdir, records, _ = grid_search
+    best = max((r for r in records if r["status"] == "COMPLETED"), key=lambda r: r["val_accuracy"])
+    model = keras.saving.load_model(logdir / "best_model.keras")
+    assert model.count_params() == best["params"]
+    data = datasets.load_dataset("digits", seed=1)
+    accuracy = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(best["val_accuracy"], abs=1e-6)
+
+
+def test_pareto_files_and_summary(grid_search):
+    logdir, records, lines = grid_search
+    with open(logdir / "pareto.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    completed = {r["trial_id"]: r for r in records if r["status"] == "COMPLETED"}
+    for row in rows:
+        member = completed[row["trial_id"]]
+        cost = row["front"].rsplit("_", 1)[1]
+        assert not any(
+            o["val_accuracy"] >= member["val_accuracy"] and o[cost] <= member[cost]
+            and (o["val_accuracy"] > member["val_accuracy"] or o[cost] < member[cost])
+            for o in completed.values()
+        )
+    assert (logdir / "pareto.png").stat().st_size > 1000
+    text = "\n".join(lines)
+    assert "leaderboard:" in text and "Pareto front, accuracy vs flops" in text and f"convnas board {logdir}" in text
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(port, path, body):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_real_tensorboard_hparams_show_every_trained_trial(grid_search):
+    logdir, records, _ = grid_search
+    port = free_port()
+    board = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir / "tensorboard"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, groups = time.monotonic() + 60, []
+        completed = {r["trial_id"]: r for r in records if r["status"] == "COMPLETED"}
+        while time.monotonic() < deadline:
+            try:
+                experiment = post(port, "/data/plugin/hparams/experiment", {"experimentName": ""})
+                groups = post(port, "/data/plugin/hparams/session_groups", {
+                    "experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": [],
+                    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+                }).get("sessionGroups", [])
+                if len(groups) == len(completed) and all(g.get("metricValues") for g in groups):
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        columns = {m["name"]["tag"] for m in experiment["metricInfos"]}
+        assert {"val_accuracy", "params", "macs", "flops", "latency_ms", "train_seconds"} <= columns
+        assert {h["name"] for h in experiment["hparamInfos"]} >= {"stage1_block", "stage1_strides", "learning_rate"}
+        assert sorted(g["name"] for g in groups) == sorted(completed)
+        for group in groups:
+            record = completed[group["name"]]
+            metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"] if not m["name"]["group"]}
+            assert metrics["val_accuracy"] == pytest.approx(record["val_accuracy"], rel=1e-6)
+            assert metrics["params"] == record["params"]
+            assert metrics["flops"] == pytest.approx(record["flops"], rel=1e-7)
+            assert group["hparams"]["stage1_block"] == record["stage1_block"]
+    finally:
+        board.kill()
+        board.wait(timeout=10)
+
+
+def test_all_invalid_candidates_never_abort_the_search(tmp_path):
+    space = {"stages": 3, "cell": "plain", "block": ["conv", "nin"], "strides": 2, "downsampling": ["max", "avg"]}
+    spec = build_spec({"space": space}, {"max_trials": 5, "epochs": 1, "logdir": str(tmp_path)})
+    records = run_search(spec, write=lambda line: None)
+    assert len(records) == 5
+    assert {r["status"] for r in records} == {"INVALID"}
+    assert all("must not exceed the padded input size" in r["reason"] for r in records)
+
+
+# No max pooling (it returns -FLT_MAX for NaN) and no layer with a fused ReLU (nin, a hidden dense
+# head: oneDNN maps NaN to 0).
+NAN_SPACE = {
+    "stages": 1, "downsampling": ["avg", "none", "strided_conv"], "block": ["conv", "true_conv", "im2col_conv"],
+    "cell": "plain", "head_units": 0,
+}
+
+
+@pytest.fixture
+def nan_dataset(tmp_path):
+    """Images of NaN: the loss is non-finite for every candidate of NAN_SPACE."""
+    rng = np.random.default_rng(0)
+    images = np.full((60, 8, 8, 1), np.nan, dtype="float32")
+    path = tmp_path / "nan.npz"
+    np.savez(path, x_train=images, y_train=rng.integers(0, 3, 60))
+    return f"npz:{path}"
+
+
+def test_non_finite_loss_fails_the_trial(tmp_path, nan_dataset):
+    spec = build_spec({"space": NAN_SPACE}, {"dataset": nan_dataset, "max_trials": 1, "epochs": 2, "logdir": str(tmp_path / "run")})
+    records = run_search(spec, write=lambda line: None)
+    assert [(r["status"], r["reason"]) for r in records] == [("FAILED", "non-finite loss")]
+    assert records[0]["params"] > 0 and records[0].get("val_accuracy") is None
+    assert not (tmp_path / "run" / "best_model.keras").exists()
+
+
+def test_three_consecutive_failures_stop_with_a_clear_error_and_keep_the_records(tmp_path, nan_dataset):
+    spec = build_spec({"space": NAN_SPACE}, {"dataset": nan_dataset, "max_trials": 5, "epochs": 1, "logdir": str(tmp_path / "run")})
+    with pytest.raises(SearchStopped, match="3 consecutive failed trials \\(non-finite loss\\)"):
+        run_search(spec, write=lambda line: None)
+    with open(tmp_path / "run" / "trials.csv") as stream:
+        assert [row["status"] for row in csv.DictReader(stream)] == ["FAILED"] * 3
