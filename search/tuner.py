@@ -119,9 +119,11 @@ class ConvnasTuner:
     def run_trial(self, trial, *args, **kwargs):
         runner, hp = self.runner, trial.hyperparameters
         keras.utils.set_random_seed(runner.seed)
-        epochs = kwargs.get("epochs", 1)
+        epochs, initial_epoch = kwargs.get("epochs", 1), kwargs.get("initial_epoch", 0)
+        if "tuner/epochs" in hp.values:  # Hyperband's schedule (its own run_trial is replaced by this one)
+            epochs, initial_epoch = hp.values["tuner/epochs"], hp.values["tuner/initial_epoch"]
         record = {"trial_id": trial.trial_id, "status": None, "reason": "", **hp.values}
-        record.update(epochs=epochs - kwargs.get("initial_epoch", 0), seed=runner.seed)
+        record.update(epochs=epochs - initial_epoch, seed=runner.seed)
         try:
             model = self._try_build(hp)
             counted = cost.count(model)
@@ -143,7 +145,7 @@ class ConvnasTuner:
             runner.train,
             validation_data=runner.validation,
             epochs=epochs,
-            initial_epoch=kwargs.get("initial_epoch", 0),
+            initial_epoch=initial_epoch,
             callbacks=callbacks,
             shuffle=False,  # the tf.data pipeline shuffles
             verbose=0,

@@ -212,3 +212,23 @@ def test_three_consecutive_failures_stop_with_a_clear_error_and_keep_the_records
         run_search(spec, write=lambda line: None)
     with open(tmp_path / "run" / "trials.csv") as stream:
         assert [row["status"] for row in csv.DictReader(stream)] == ["FAILED"] * 3
+
+
+TINY_SPACE = {"stages": 1, "cell": ["plain", "residual"], "filters": 16, "blocks": 1}
+
+
+def test_bayesian_tuner_runs_convnas_trials(tmp_path):
+    spec = build_spec({"space": TINY_SPACE}, {"tuner": "bayesian", "max_trials": 3, "epochs": 1, "logdir": str(tmp_path)})
+    records = run_search(spec, write=lambda line: None)
+    assert len(records) == 3 and {r["status"] for r in records} == {"COMPLETED"}
+
+
+def test_hyperband_warm_starts_from_the_single_checkpoint_convnas_writes(tmp_path):
+    spec = build_spec({"space": TINY_SPACE}, {"tuner": "hyperband", "epochs": 3, "logdir": str(tmp_path)})
+    records = run_search(spec, write=lambda line: None)
+    assert {r["status"] for r in records} == {"COMPLETED"}
+    promoted = [r for r in records if r.get("tuner/trial_id")]
+    assert promoted, "hyperband promoted no trial"
+    for record in promoted:  # trained only the epochs between its bracket's rungs, from the earlier weights
+        assert record["epochs"] == record["tuner/epochs"] - record["tuner/initial_epoch"]
+        assert (tmp_path / "tuner" / f"trial_{record['tuner/trial_id']}" / "checkpoint.weights.h5").exists()
