@@ -33,6 +33,13 @@ def non_negative_int(name: str, value: object) -> int:
     return int(value)
 
 
+def positive_number(name: str, value: object) -> float:
+    """Returns `value` as a float, or raises if it is not a number > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+    return float(value)
+
+
 def size_tuple(name: str, value: object, rank: int) -> tuple[int, ...]:
     """Returns a kernel size, stride or rate as a tuple of `rank` positive ints.
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import keras
 
 import blocks
+from experiments.text_table import render_table
 from search import cost
 
 
@@ -49,8 +50,7 @@ def block_rows(input_shape: Sequence[int], filters: int | None = None) -> list[d
 
 
 def format_table(rows: list[dict]) -> str:
-    """A fixed-width text table of `block_rows`."""
-    header = ("block", "input", "output", "params", "MACs")
+    """A fixed-width text table of `block_rows`; a block that cannot take the input shows its error."""
     lines = []
     for row in rows:
         shape_in = "x".join(map(str, row["input_shape"]))
@@ -59,15 +59,13 @@ def format_table(rows: list[dict]) -> str:
         else:
             shape_out = "x".join(map(str, row["output_shape"]))
             lines.append((row["block"], shape_in, shape_out, f"{row['params']:,}", f"{row['macs']:,}"))
-    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
-    widths[2] = min(widths[2], 16)
-
-    def render(line):
-        left = [str(cell).ljust(width) for cell, width in zip(line[:3], widths[:3])]
-        right = [str(cell).rjust(width) for cell, width in zip(line[3:], widths[3:])]
-        return "  ".join(left + right).rstrip()
-
-    return "\n".join([render(header), render(["-" * w for w in widths]), *map(render, lines)])
+    # Error messages are long: they are left out of the column widths and run on to the end of their line.
+    fitted = [line if not line[2].startswith("error: ") else (*line[:2], "", "", "") for line in lines]
+    table = render_table(("block", "input", "output", "params", "MACs"), fitted, left_columns=3).splitlines()
+    for index, line in enumerate(lines, start=2):
+        if line[2].startswith("error: "):
+            table[index] = table[index].rstrip() + "  " + line[2]
+    return "\n".join(table)
 
 
 def format_json(rows: list[dict]) -> str:

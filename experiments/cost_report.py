@@ -9,7 +9,9 @@ from pathlib import Path
 import keras
 
 import blocks  # noqa: F401  (registers the blocks for loading .keras files)
+from experiments.text_table import render_table
 from search import cost
+from search.human_units import human
 
 
 class ModelError(ValueError):
@@ -48,14 +50,6 @@ def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> k
         raise ModelError(f"{model} cannot be built: {str(error).strip().splitlines()[0]}") from None
 
 
-def human(number: float, unit: str = "") -> str:
-    """1234567 -> '1.23M'."""
-    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(number) >= threshold:
-            return f"{number / threshold:.2f}{suffix}{unit}"
-    return f"{number:g}{unit}"
-
-
 def format_summary(name: str, counted: cost.Cost, batch_size: int) -> str:
     lines = [
         f"model             {name} (batch {batch_size})",
@@ -71,19 +65,12 @@ def format_summary(name: str, counted: cost.Cost, batch_size: int) -> str:
 
 
 def format_layers(counted: cost.Cost) -> str:
-    header = ("layer", "type", "output", "params", "MACs", "FLOPs")
+    """One row per counted layer."""
     rows = [
         (row.name, row.type, "x".join(map(str, row.output_shape[1:])), f"{row.params:,}", f"{row.macs:,}", f"{row.flops:,}")
         for row in counted.layers
     ]
-    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-
-    def render(line):
-        return "  ".join(
-            cell.ljust(width) if i < 3 else cell.rjust(width) for i, (cell, width) in enumerate(zip(line, widths))
-        ).rstrip()
-
-    return "\n".join([render(header), render(["-" * w for w in widths]), *map(render, rows)])
+    return render_table(("layer", "type", "output", "params", "MACs", "FLOPs"), rows, left_columns=3)
 
 
 def format_json(counted: cost.Cost) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from blocks import validation
 from search.cost import Cost
 from search.rejection import OverBudget
 
@@ -18,9 +19,8 @@ class Budget:
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-                raise ValueError(f"`{field.name}` must be a positive number. Received: {field.name}={value!r}")
+            if getattr(self, field.name) is not None:
+                validation.positive_number(field.name, getattr(self, field.name))
 
     def check_cost(self, cost: Cost) -> None:
         """Raises OverBudget if the FLOPs or parameters exceed their bound."""

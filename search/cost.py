@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 import keras
 import numpy as np
 
+from blocks import validation
 from search.layer_costs import formula_for
 
 Shape = tuple[int, ...]
@@ -143,8 +144,7 @@ def count(model: keras.Model, batch_size: int = 1) -> Cost:
         A `Cost`; `layers` has one row per counted layer, `uncounted` names the
         layers without a formula (a warning is also issued).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    validation.positive_int("batch_size", batch_size)
     if not model.built:
         raise ValueError(f"`model` must be built (called on an input). Received: unbuilt {type(model).__name__}")
     if not getattr(model, "inputs", None):
@@ -185,8 +185,7 @@ def latency(model: keras.Model, batch_size: int = 1, repeats: int = 20, warmup: 
     a small model), then `repeats` timed ones; returns their median.
     """
     for name, value in (("batch_size", batch_size), ("repeats", repeats), ("warmup", warmup)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        validation.positive_int(name, value)
     inputs = [np.zeros((batch_size, *t.shape[1:]), dtype=t.dtype) for t in model.inputs]
     batch = inputs[0] if len(inputs) == 1 else inputs
     times = []

@@ -27,6 +27,7 @@ import keras
 
 from search import datasets, hparams_logging, pareto
 from search.budget import Budget
+from search.human_units import human
 from search.records import TrialRecords
 from search.space import ConvNetHyperModel
 from search.spec import SearchSpec, SpecError
@@ -62,19 +63,12 @@ class Progress:
             if record["status"] == "COMPLETED"
             else f"{record['reason']}"
         )
-        cost = f"{_human(record['params'])} params, {_human(record['flops'])} FLOPs" if record.get("params") else "cost n/a"
+        cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs" if record.get("params") else "cost n/a"
         best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
         self.write(
             f"trial {self.done}/{self.total} [{record['trial_id']}] {record['status']}: {result}; {cost} | "
             f"{best} | ETA {remaining:.0f}s"
         )
-
-
-def _human(number: float) -> str:
-    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(number) >= threshold:
-            return f"{number / threshold:.1f}{suffix}"
-    return f"{number:g}"
 
 
 def describe(record: dict) -> str:
@@ -161,10 +155,10 @@ def summary(records: list[dict], fronts: dict, objective, logdir: Path) -> str:
         test = record.get("test_accuracy")
         lines.append(
             f"  {record['trial_id']:>5}  {record['val_accuracy']:7.4f}  {'' if test is None else f'{test:8.4f}':>8}  "
-            f"{_human(record['params']):>7}  {_human(record['flops']):>7}  {describe(record)}"
+            f"{human(record['params'], digits=1):>7}  {human(record['flops'], digits=1):>7}  {describe(record)}"
         )
     for cost, rows in fronts.items():
-        points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {_human(r[cost])})" for r in rows)
+        points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {human(r[cost], digits=1)})" for r in rows)
         lines.append(f"Pareto front, accuracy vs {cost}: {points or 'none'}")
     lines.append(f"written: {logdir / 'trials.csv'}, {logdir / 'pareto.csv'}, {logdir / 'pareto.png'}, {logdir / 'best_model.keras'}")
     lines.append(f"dashboard: convnas board {logdir}")

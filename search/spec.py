@@ -22,12 +22,12 @@ message names the field and the value received, on one line.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import re
 from pathlib import Path
 
 import yaml
 
+from blocks import validation
 from search import space as space_module
 from search.training import OPTIMIZERS
 from search.tuner import TUNERS
@@ -80,25 +80,24 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
+def _checked(check, *args):
+    """Runs a `blocks.validation` check, reporting its failure as a SpecError."""
+    try:
+        return check(*args)
+    except ValueError as error:
+        raise SpecError(str(error)) from None
+
+
 def _positive_int(name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if allow_zero else 1):
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise SpecError(f"`{name}` must be {kind} integer. Received: {name}={value!r}")
-    return int(value)
+    return _checked(validation.non_negative_int if allow_zero else validation.positive_int, name, value)
 
 
 def _positive_number(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise SpecError(f"`{name}` must be a positive number. Received: {name}={value!r}")
-    return float(value)
+    return None if value is None else _checked(validation.positive_number, name, value)
 
 
 def _one_of(name, value, choices):
-    if value not in choices:
-        raise SpecError(f"`{name}` must be one of {', '.join(map(str, choices))}. Received: {name}={value!r}")
-    return value
+    return _checked(validation.one_of, name, value, choices)
 
 
 def _dataset(value):

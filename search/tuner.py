@@ -116,6 +116,11 @@ class ConvnasTuner:
         self.hypermodel.declare_hyperparameters(hp)
         self.oracle.update_space(hp)
 
+    def _try_build(self, hp):
+        """keras-tuner's, without its `gc.collect()` (about 0.2 s a trial here, a few % of a small trial)."""
+        keras.backend.clear_session()
+        return self._build_hypermodel(hp)
+
     def run_trial(self, trial, *args, **kwargs):
         runner, hp = self.runner, trial.hyperparameters
         keras.utils.set_random_seed(runner.seed)

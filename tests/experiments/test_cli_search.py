@@ -78,11 +78,11 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     "args, yaml_text, message",
     [
         (["--dataset", "imagenet"], None, "`dataset` must be one of digits, mnist"),
-        (["--tuner", "evolution"], None, "`tuner` must be one of random, grid, bayesian, hyperband. Received: tuner='evolution'"),
+        (["--tuner", "evolution"], None, "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband'. Received: tuner='evolution'"),
         (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
         (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),
         (["--max-params", "0"], None, "`max_params` must be a positive number. Received: max_params=0.0"),
-        (["--objective", "speed"], None, "`objective` must be one of val_accuracy, val_loss, pareto"),
+        (["--objective", "speed"], None, "`objective` must be one of 'val_accuracy', 'val_loss', 'pareto'"),
         ([], "space:\n  block: [conv, octave_conv]\n", "`space.block` has an unknown block: 'octave_conv'"),
         ([], "space:\n  stage1_colour: red\n", "`space` has an unknown hyperparameter 'stage1_colour'"),
         ([], "epochs: [1, 2\n", "spec file is not valid YAML at line"),
