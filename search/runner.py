@@ -49,13 +49,8 @@ class Progress:
     def report(self, record: dict) -> None:
         self.done += 1
         self.finished_here += 1
-        if record["status"] == "COMPLETED":
-            score = self.objective.score(record)
-            better = self.best is None or (
-                score > self.objective.score(self.best) if self.objective.direction == "max" else score < self.objective.score(self.best)
-            )
-            if better:
-                self.best = record
+        if record["status"] == "COMPLETED" and (self.best is None or self.objective.better(record, self.best)):
+            self.best = record
         per_trial = (time.perf_counter() - self.started) / self.finished_here
         remaining = max(self.total - self.done, 0) * per_trial
         result = (
@@ -85,10 +80,11 @@ def _check_resume(logdir: Path, spec: SearchSpec) -> None:
     path = logdir / "spec.json"
     # A resumed search may change where it lives and how many trials it runs, nothing else.
     resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir", "max_trials")}
+    resolved = json.loads(json.dumps(resolved))  # as it reads back from spec.json
     if path.exists():
         earlier = json.loads(path.read_text())
-        if earlier != json.loads(json.dumps(resolved)):
-            changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != json.loads(json.dumps(resolved)).get(k))
+        if earlier != resolved:
+            changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != resolved.get(k))
             raise SpecError(
                 f"`logdir` holds a search with a different spec (changed: {', '.join(changed)}); "
                 f"pass --overwrite to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"

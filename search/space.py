@@ -122,11 +122,6 @@ class Overrides:
         return hp.Fixed(name, override)
 
 
-def stage_names(max_stages: int) -> list[str]:
-    """Every per-stage hyperparameter name for up to `max_stages` stages, and the general keys."""
-    return [f"stage{n}_{key}" for n in range(1, max_stages + 1) for key in STAGE_CHOICES] + list(STAGE_CHOICES)
-
-
 class ConvNetHyperModel(keras_tuner.HyperModel):
     """Stages of convnas blocks and cells, for a classification task.
 

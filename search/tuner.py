@@ -68,6 +68,11 @@ class Objective:
             return record["val_accuracy"] - self.cost_weight * math.log10(max(record["flops"], 1))
         return record.get(self.name)
 
+    def better(self, record: dict, other: dict) -> bool:
+        """Whether completed `record` scores strictly better than completed `other`."""
+        score, other_score = self.score(record), self.score(other)
+        return score > other_score if self.direction == "max" else score < other_score
+
 
 def make_objective(name: str, cost_weight: float = 0.05) -> Objective:
     """val_accuracy (default), val_loss, or pareto: val_accuracy - cost_weight * log10(FLOPs)."""
@@ -200,12 +205,9 @@ class ConvnasTuner:
         tuner_utils_io.save_json(self._get_build_config_fname(trial_id), model.get_build_config())
 
     def _save_if_best(self, record: dict, model: keras.Model) -> None:
-        objective = self.runner.objective
-        score = objective.score(record)
         for earlier in self.runner.records.read():
             if earlier["status"] == "COMPLETED" and earlier["trial_id"] != record["trial_id"]:
-                other = objective.score(earlier)
-                if (other >= score) if objective.direction == "max" else (other <= score):
+                if not self.runner.objective.better(record, earlier):
                     return
         path = self.runner.logdir / "best_model.keras"
         temporary = path.with_name("best_model.tmp.keras")
