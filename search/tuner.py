@@ -228,7 +228,7 @@ class BayesianOptimization(ConvnasTuner, keras_tuner.BayesianOptimization):
 
 
 class Hyperband(ConvnasTuner, keras_tuner.Hyperband):
-    """keras-tuner's Hyperband running convnas trials (max_epochs = the search's epochs)."""
+    """keras-tuner's Hyperband running convnas trials (max_epochs = the search's epochs, at most max_trials trials)."""
 
 
 def make_tuner(
@@ -240,11 +240,16 @@ def make_tuner(
     seed: int,
     overwrite: bool,
 ) -> keras_tuner.Tuner:
-    """One of keras-tuner's tuners, with its project in LOGDIR/tuner."""
+    """One of keras-tuner's tuners, with its project in LOGDIR/tuner.
+
+    keras-tuner draws a random seed when given a falsy one (`seed or
+    random.randint(...)`), so convnas seed s is passed as s + 1: seed 0 is a
+    seed like any other.
+    """
     common = dict(
         hypermodel=hypermodel,
         objective=runner.objective.keras_tuner(),
-        seed=seed,
+        seed=seed + 1,
         directory=str(runner.logdir),
         project_name="tuner",
         overwrite=overwrite,
@@ -257,5 +262,7 @@ def make_tuner(
     if name == "bayesian":
         return BayesianOptimization(max_trials=max_trials, **common)
     if name == "hyperband":
-        return Hyperband(max_epochs=epochs, factor=3, hyperband_iterations=1, **common)
+        tuner = Hyperband(max_epochs=epochs, factor=3, hyperband_iterations=1, **common)
+        tuner.oracle.max_trials = max_trials  # its oracle takes no max_trials argument; the base Oracle honours it
+        return tuner
     raise ValueError(f"`tuner` must be one of {', '.join(TUNERS)}. Received: tuner={name!r}")

@@ -232,3 +232,23 @@ def test_hyperband_warm_starts_from_the_single_checkpoint_convnas_writes(tmp_pat
     for record in promoted:  # trained only the epochs between its bracket's rungs, from the earlier weights
         assert record["epochs"] == record["tuner/epochs"] - record["tuner/initial_epoch"]
         assert (tmp_path / "tuner" / f"trial_{record['tuner/trial_id']}" / "checkpoint.weights.h5").exists()
+
+
+def test_hyperband_stops_at_max_trials(tmp_path):
+    spec = build_spec({"space": TINY_SPACE}, {"tuner": "hyperband", "max_trials": 2, "epochs": 3, "logdir": str(tmp_path)})
+    assert len(run_search(spec, write=lambda line: None)) == 2  # its bracket schedule alone would run 6
+
+
+@pytest.mark.parametrize("tuner", ["random", "bayesian"])
+def test_the_same_seed_samples_the_same_candidates_seed_zero_included(tmp_path, tuner):
+    from search.budget import Budget
+    from search.space import ConvNetHyperModel
+    from search.tuner import TrialRunner, make_objective, make_tuner
+
+    def sampled(seed, name):
+        runner = TrialRunner(None, None, None, tmp_path / name, Budget(None, None, None), make_objective("val_accuracy"), seed)
+        search = make_tuner(tuner, ConvNetHyperModel((8, 8, 1), 10), runner, 5, 1, seed, overwrite=True)
+        return [search.oracle.create_trial(f"worker{n}").hyperparameters.values for n in range(5)]
+
+    assert sampled(0, "first") == sampled(0, "second")
+    assert sampled(0, "third") != sampled(1, "fourth")
