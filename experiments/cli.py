@@ -32,6 +32,11 @@ def quiet_import_tensorflow() -> None:
         os.close(devnull)
 
 
+def _print_now(line: str) -> None:
+    """Progress lines reach a log file as they are printed, not when a buffer fills."""
+    print(line, flush=True)
+
+
 class UsageError(Exception):
     """A mistake in what the user asked for: reported in one line, exit status 2."""
 
@@ -121,10 +126,11 @@ def _search_command(args: argparse.Namespace) -> int:
             "cost_weight": args.cost_weight,
             "logdir": args.logdir,
             "seed": args.seed,
+            "deterministic": args.deterministic or None,
             "overwrite": args.overwrite or None,
         }
         search_spec = spec.build_spec(file_values, flags)
-        runner.run_search(search_spec)
+        runner.run_search(search_spec, write=_print_now)
     except (spec.SpecError, datasets.DatasetError, runner.SearchStopped) as error:
         raise UsageError(f"convnas search: {error}") from None
     return 0
@@ -157,6 +163,38 @@ def _board_command(args: argparse.Namespace) -> int:
         return subprocess.call(command)
     except KeyboardInterrupt:
         return 0
+
+
+def _ablate_command(args: argparse.Namespace) -> int:
+    from experiments import ablation, ablation_spec
+    from search import datasets
+
+    try:
+        overrides = {"seeds": args.seeds, "epochs": args.epochs, "dataset": args.dataset}
+        study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
+        logdir = args.logdir or os.path.join("logs", "ablate", study.name + ("-full" if args.full else ""))
+        ablation.run_study(study, logdir, overwrite=args.overwrite, write=_print_now, command=" ".join(["convnas", *sys.argv[1:]]))
+    except (ablation_spec.SpecError, datasets.DatasetError) as error:
+        raise UsageError(f"convnas ablate: {error}") from None
+    return 0
+
+
+def _table_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from experiments import ablation, ablation_spec, ablation_table
+
+    logdir = Path(args.logdir)
+    try:
+        study = ablation.read_study(logdir)
+    except ablation_spec.SpecError as error:
+        raise UsageError(f"convnas table: {error}") from None
+    rows = ablation_table.build_table(study, ablation.read_runs(logdir))
+    if not rows:
+        raise UsageError(f"convnas table: LOGDIR holds no finished run yet. Received: LOGDIR={args.logdir!r}")
+    formats = {"md": ablation_table.to_markdown, "latex": ablation_table.to_latex, "report": ablation_table.to_report}
+    print((ablation_table.to_csv(rows) if args.format == "csv" else formats[args.format](study, rows)).rstrip("\n"))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     searching.add_argument("--cost-weight", type=float, metavar="W", help="pareto objective: accuracy lost per decade of FLOPs (0.05)")
     searching.add_argument("--logdir", metavar="DIR", help="where the search writes (default logs/search)")
     searching.add_argument("--seed", type=int)
+    searching.add_argument("--deterministic", action="store_true",
+                           help="TensorFlow op determinism: the same seed gives the same architectures and metrics")
     searching.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     searching.set_defaults(run=_search_command)
 
@@ -220,6 +260,30 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("logdir", metavar="LOGDIR")
     trials.add_argument("--format", choices=("csv", "md", "json"), default="md")
     trials.set_defaults(run=_trials_command)
+
+    ablate = commands.add_parser(
+        "ablate",
+        help="run an ablation study (built-in name or SPEC.yaml) over seeds, and tabulate it",
+        description="Run every variant x seed of an ablation study and write its table (mean, std, 95%% CI, "
+        "Welch t-test against the baseline), bar chart and TensorBoard logs. Re-running on the same --logdir "
+        "skips finished runs. Built-in studies: pooling, upsampling, depth, conv_type, inception, dilation.",
+    )
+    ablate.add_argument("study", metavar="NAME_OR_SPEC.yaml")
+    ablate.add_argument("--seeds", type=positive_int_argument, metavar="N", help="run seeds 0..N-1")
+    ablate.add_argument("--epochs", type=positive_int_argument, metavar="N")
+    ablate.add_argument("--dataset", help="digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH; photos (upsampling)")
+    ablate.add_argument("--logdir", metavar="DIR", help="where the study writes (default logs/ablate/NAME)")
+    ablate.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
+    ablate.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    ablate.set_defaults(run=_ablate_command)
+
+    table = commands.add_parser(
+        "table", help="rebuild an ablation study's table from its logs", description="Print the table of LOGDIR's runs."
+    )
+    table.add_argument("logdir", metavar="LOGDIR")
+    table.add_argument("--format", choices=("md", "csv", "latex", "report"), default="md",
+                       help="report: the table with the study's claim, command, versions and machine (Markdown)")
+    table.set_defaults(run=_table_command)
 
     board = commands.add_parser(
         "board", help="open TensorBoard on a search", description="Start TensorBoard on LOGDIR, bound to 127.0.0.1."

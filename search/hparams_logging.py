@@ -32,30 +32,40 @@ def trial_logdir(root: str | os.PathLike, trial_id: str) -> Path:
     return Path(root) / str(trial_id) / "execution0"
 
 
-def write_experiment(root: str | os.PathLike, hyperparameters) -> None:
-    """Writes the HParams experiment configuration: every hyperparameter of the space and METRICS."""
+def write_config(root: str | os.PathLike, hparams: list, metrics) -> None:
+    """Writes an HParams experiment configuration at `root`: hparams_api.HParam columns and (tag, name) metrics."""
     import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    writer = tf.summary.create_file_writer(str(root))
+    with writer.as_default():
+        hparams_api.hparams_config(hparams=hparams, metrics=[hparams_api.Metric(tag, display_name=name) for tag, name in metrics])
+    writer.close()
+
+
+def write_experiment(root: str | os.PathLike, hyperparameters) -> None:
+    """Writes the search's HParams experiment configuration: every hyperparameter of the space and METRICS."""
     from keras_tuner.src.engine import tuner_utils
     from tensorboard.plugins.hparams import api as hparams_api
 
     space = hyperparameters.copy()
     for hyperparameter in space.space:  # inactive ones too: every column of the space
         space.values.setdefault(hyperparameter.name, hyperparameter.default)
-    hparams = list(tuner_utils.convert_hyperparams_to_hparams(space, hparams_api))
-    metrics = [hparams_api.Metric(tag, display_name=name) for tag, name in METRICS]
-    writer = tf.summary.create_file_writer(str(root))
+    write_config(root, list(tuner_utils.convert_hyperparams_to_hparams(space, hparams_api)), METRICS)
+
+
+def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
+    """Writes the record's values of `tags` (those present) as step-0 scalars into `folder`."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
-        hparams_api.hparams_config(hparams=hparams, metrics=metrics)
+        for tag in tags:
+            if record.get(tag) is not None:
+                tf.summary.scalar(tag, float(record[tag]), step=0)
     writer.close()
 
 
 def write_trial_metrics(root: str | os.PathLike, record: dict) -> None:
     """Writes the record's METRICS values as step-0 scalars into the trial's session folder."""
-    import tensorflow as tf
-
-    writer = tf.summary.create_file_writer(str(trial_logdir(root, record["trial_id"])))
-    with writer.as_default():
-        for tag, _ in METRICS:
-            if record.get(tag) is not None:
-                tf.summary.scalar(tag, float(record[tag]), step=0)
-    writer.close()
+    write_scalars(trial_logdir(root, record["trial_id"]), record, [tag for tag, _ in METRICS])

@@ -44,33 +44,44 @@ class TrialRecords:
 
     def read(self) -> list[dict]:
         """Every record, one per trial id (the last one written wins), in trial-id order."""
-        if not self.jsonl.exists():
-            return []
-        records: dict[str, dict] = {}
-        for line in self.jsonl.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-            if isinstance(record, dict) and "trial_id" in record:
-                records[str(record["trial_id"])] = record
+        records = {str(record["trial_id"]): record for record in read_json_lines(self.jsonl) if "trial_id" in record}
         return sorted(records.values(), key=lambda record: _trial_order(record["trial_id"]))
 
     def append(self, record: dict) -> None:
         """Adds (or replaces) one trial's record and rewrites the CSV."""
         if record.get("status") not in STATUSES:
             raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        with open(self.jsonl, "a") as stream:
-            stream.write(json.dumps(record, default=float) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
+        append_json_line(self.jsonl, record)
         self._write_csv(self.read())
 
     def _write_csv(self, records: list[dict]) -> None:
         temporary = self.csv.with_suffix(".csv.tmp")
         temporary.write_text(to_csv(records))
         os.replace(temporary, self.csv)
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The JSON objects of a JSON-lines file, in order; a line cut short by a kill is skipped."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def append_json_line(path: Path, record: dict) -> None:
+    """Appends one record as a JSON line, flushed to disk before returning."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as stream:
+        stream.write(json.dumps(record, default=float) + "\n")
+        stream.flush()
+        os.fsync(stream.fileno())
 
 
 def _trial_order(trial_id) -> tuple:
@@ -90,13 +101,18 @@ def columns(records: list[dict]) -> list[str]:
     return [*LEADING, *sorted(hyperparameters, key=_hyperparameter_order), *TRAILING]
 
 
-def to_csv(records: list[dict]) -> str:
+def csv_text(rows: list[dict], fieldnames: list[str]) -> str:
+    """CSV of `rows` with a header of `fieldnames`; None is written as an empty cell."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns(records), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
-    for record in records:
-        writer.writerow({key: "" if value is None else value for key, value in record.items()})
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return buffer.getvalue()
+
+
+def to_csv(records: list[dict]) -> str:
+    return csv_text(records, columns(records))
 
 
 def to_markdown(records: list[dict]) -> str:

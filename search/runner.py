@@ -100,6 +100,10 @@ def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[d
     if spec.overwrite and logdir.exists():
         shutil.rmtree(logdir)
     data = datasets.load_dataset(spec.dataset, seed=spec.seed)  # before anything is written to LOGDIR
+    if spec.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()  # with the per-trial seeds: same architectures, same metrics
     _check_resume(logdir, spec)
     objective = make_objective(spec.objective, spec.cost_weight)
     records = TrialRecords(logdir)

@@ -32,6 +32,8 @@ import keras
 import keras_tuner
 
 import blocks
+from blocks.arithmetic import ConvLayer
+from blocks.arithmetic import receptive_field as stack_receptive_field
 from search.rejection import InvalidCandidate
 from search.training import TrainingConfig, compile_model, declare_training
 
@@ -88,6 +90,12 @@ class Stage:
     dilation: int | None = None
     groups: int | None = None
     shuffle_groups: int | None = None
+    # Ablation switches (not searched): residual shortcut, highway gate, inception 1x1
+    # reductions, and a channel shuffle after each grouped conv of a plain cell.
+    shortcut: bool = True
+    gate: bool = True
+    reductions: bool = True
+    channel_shuffle: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +213,8 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         return model
 
 
-def _conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:
+def conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:
+    """A registered block, BatchNormalization, ReLU."""
     return [
         blocks.get_block(block_name)(**kwargs),
         keras.layers.BatchNormalization(),
@@ -241,20 +250,28 @@ def _plain_block(stage: Stage, first: bool) -> list[keras.layers.Layer]:
         kwargs["dilation_rate"] = stage.dilation
     if stage.groups is not None:
         kwargs["groups"] = stage.groups
-    return _conv_bn_relu(stage.block, **kwargs)
+    layers = conv_bn_relu(stage.block, **kwargs)
+    if stage.channel_shuffle:
+        if stage.groups is None:
+            raise ValueError(f"`channel_shuffle` needs a grouped conv block. Received: block={stage.block!r}")
+        layers.append(blocks.get_block("channel_shuffle")(groups=stage.groups))
+    return layers
 
 
-def _stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
+def stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
+    """The layers of one stage on an input of `channels` channels: its blocks, then its downsampling."""
     layers = []
     if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:
-        layers += _conv_bn_relu("pointwise", filters=stage.filters)  # these cells keep their width
+        layers += conv_bn_relu("pointwise", filters=stage.filters)  # these cells keep their width
     for index in range(stage.blocks):
         first = index == 0
         if stage.cell == "plain":
             layers += _plain_block(stage, first)
         elif stage.cell == "residual":
             layers.append(
-                blocks.get_block("residual")(stage.filters, stage.kernel_size, strides=stage.strides if first else 1)
+                blocks.get_block("residual")(
+                    stage.filters, stage.kernel_size, strides=stage.strides if first else 1, shortcut=stage.shortcut
+                )
             )
         elif stage.cell == "depthwise_separable":
             layers.append(
@@ -263,9 +280,9 @@ def _stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
                 )
             )
         elif stage.cell == "inception":
-            layers.append(blocks.get_block("inception")(**_inception_widths(stage.filters)))
+            layers.append(blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions))
         elif stage.cell == "highway":
-            layers.append(blocks.get_block("highway")(stage.kernel_size))
+            layers.append(blocks.get_block("highway")(stage.kernel_size, gate=stage.gate))
         else:
             layers.append(blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups))
     layers.append(blocks.get_block("pool")(mode=stage.downsampling, pool_size=2))
@@ -276,13 +293,37 @@ def build_model(architecture: Architecture, input_shape: tuple[int, int, int], n
     """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible."""
     inputs = keras.Input(input_shape)
     x = inputs
-    for layer in _conv_bn_relu("conv", filters=architecture.stem_filters, kernel_size=3):
+    for layer in conv_bn_relu("conv", filters=architecture.stem_filters, kernel_size=3):
         x = layer(x)
     for stage in architecture.stages:
-        for layer in _stage_layers(stage, x.shape[-1]):
+        for layer in stage_layers(stage, x.shape[-1]):
             x = layer(x)
     x = keras.layers.GlobalAveragePooling2D()(x) if architecture.head == "global_average_pooling" else keras.layers.Flatten()(x)
     if architecture.head_units:
         x = keras.layers.Dense(architecture.head_units, activation="relu")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="candidate")
+
+
+def _cell_convs(stage: Stage, strides: int) -> list[ConvLayer]:
+    """The spatial convs along the deepest path of one block of `stage` (1x1 convs left out)."""
+    if stage.cell == "plain":
+        return [ConvLayer(stage.kernel_size, strides=strides, dilation_rate=stage.dilation or 1)]
+    if stage.cell == "residual":  # basic block: two kernel_size convs, the first strided
+        return [ConvLayer(stage.kernel_size, strides=strides), ConvLayer(stage.kernel_size)]
+    if stage.cell in ("depthwise_separable", "highway"):
+        return [ConvLayer(stage.kernel_size, strides=strides)]
+    if stage.cell == "inception":  # the 5x5 branch
+        return [ConvLayer(5)]
+    return [ConvLayer(3)]  # shuffle_unit: its 3x3 depthwise conv
+
+
+def receptive_field(architecture: Architecture) -> int:
+    """Theoretical receptive field, in input pixels, of one unit before the head (Araujo et al. 2019's r0)."""
+    layers = [ConvLayer(3)]  # the stem
+    for stage in architecture.stages:
+        for index in range(stage.blocks):
+            layers += _cell_convs(stage, (stage.strides or 1) if index == 0 else 1)
+        if stage.downsampling != "none":
+            layers.append(ConvLayer(2, strides=2))
+    return stack_receptive_field(layers)

@@ -9,6 +9,7 @@
     max_flops: 5.0e6           # budgets (optional)
     max_params: 20000
     seed: 0
+    deterministic: false       # TensorFlow op determinism: a re-run gives the same metrics
     space:                     # fix (scalar), restrict (list) or narrow ({min, max}) hyperparameters
       stages: [1, 2]
       cell: [plain, residual]  # every stage
@@ -53,6 +54,7 @@ class SearchSpec:
     max_params: float | None = None
     max_latency_ms: float | None = None
     seed: int = 0
+    deterministic: bool = False
     logdir: str = "logs/search"
     overwrite: bool = False
     space: dict = dataclasses.field(default_factory=dict)
@@ -72,7 +74,8 @@ def load_yaml(path: str | Path) -> dict:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"spec file is not valid YAML{where}: {getattr(error, 'problem', error)}. Received: {path}") from None
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())  # reader errors span lines
+        raise SpecError(f"spec file is not valid YAML{where}: {problem}. Received: {path}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -162,7 +165,7 @@ def _space(space) -> dict:
 def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
     """Merges the YAML fields and the flags (flags win), and validates every field."""
     values = dict(file_values)
-    unknown = sorted(set(values) - FIELDS)
+    unknown = sorted(str(key) for key in values if key not in FIELDS)
     if unknown:
         raise SpecError(f"spec has an unknown field {unknown[0]!r}; known: {', '.join(sorted(FIELDS))}")
     values.update({key: value for key, value in flag_values.items() if value is not None})
@@ -180,6 +183,7 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
         max_params=_positive_number("max_params", spec.max_params),
         max_latency_ms=_positive_number("max_latency_ms", spec.max_latency_ms),
         seed=_positive_int("seed", spec.seed, allow_zero=True),
+        deterministic=_checked(validation.boolean, "deterministic", spec.deterministic),
         logdir=str(spec.logdir),
         overwrite=bool(spec.overwrite),
         space=_space(spec.space),

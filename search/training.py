@@ -49,11 +49,16 @@ def declare_training(hp, overrides) -> TrainingConfig:
     return TrainingConfig(optimizer, float(learning_rate), float(momentum))
 
 
-def compile_model(model: keras.Model, config: TrainingConfig) -> None:
-    """Sets the BatchNorm momentum and compiles a classifier: optimizer, sparse cross-entropy, accuracy."""
+def set_batch_norm_momentum(model: keras.Model, momentum: float = BATCH_NORM_MOMENTUM) -> None:
+    """Sets the momentum of every BatchNormalization layer of `model`, those inside blocks included."""
     for layer in model._flatten_layers():
         if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = config.batch_norm_momentum
+            layer.momentum = momentum
+
+
+def compile_model(model: keras.Model, config: TrainingConfig) -> None:
+    """Sets the BatchNorm momentum and compiles a classifier: optimizer, sparse cross-entropy, accuracy."""
+    set_batch_norm_momentum(model, config.batch_norm_momentum)
     optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
     model.compile(
         optimizer=optimizer[config.optimizer](learning_rate=config.learning_rate),

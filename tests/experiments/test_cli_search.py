@@ -136,3 +136,17 @@ def test_board_serves_tensorboard_on_loopback(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SMALL_SPEC)
+    tables = []
+    for name in ("first", "second"):
+        result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--logdir", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        with open(tmp_path / name / "trials.csv") as stream:
+            rows = list(csv.DictReader(stream))
+        tables.append([{k: v for k, v in row.items() if k not in ("latency_ms", "train_seconds")} for row in rows])
+    assert len(tables[0]) == 3 and all(row["val_accuracy"] for row in tables[0])
+    assert tables[0] == tables[1]

@@ -1,0 +1,317 @@
+"""An ablation study as data: a YAML file validated into an `AblationSpec`.
+
+    name: pooling
+    description: max pooling vs average pooling vs strided conv vs no downsampling
+    paper: Springenberg et al. 2014, "Striving for simplicity: the all convolutional net"
+    claim: replacing max pooling by a stride-2 conv costs no accuracy
+    task: classification         # classification | upsampling (x2 reconstruction)
+    dataset: digits              # search datasets; photos (scikit-image) for upsampling
+    epochs: 10
+    batch_size: 32
+    seeds: 3                     # a count (seeds 0..N-1) or a list of seeds
+    learning_rate: 0.001         # Adam
+    metric: test_accuracy        # the main metric (differences, t-test, bar chart)
+    base:                        # the baseline architecture
+      stem_filters: 16
+      stages:                    # as in the search space: cell, block, filters, blocks, ...
+        - {cell: plain, block: conv, filters: 32, blocks: 2, kernel_size: 3, downsampling: max}
+      head: global_average_pooling
+    variants:                    # name -> substitution on the base
+      avg_pool: {downsampling: avg}          # a stage field: every stage
+      strided_conv: {stage1_downsampling: strided_conv}   # stage<n>_<field>: one stage
+    full:                        # what --full changes: dataset, epochs, batch_size, seeds, base
+      dataset: cifar10
+      epochs: 30
+
+A substitution replaces fields of the base: stage fields (cell, block,
+filters, blocks, kernel_size, strides, dilation, groups, shuffle_groups,
+downsampling, and the switches shortcut, gate, reductions, channel_shuffle)
+for every stage or for stage n, and the architecture's stem_filters, head,
+head_units (classification) or upsampler fields (upsampling: block
+transposed_conv | upsample_conv, kernel_size, interpolation nearest |
+bilinear, filters, skip). The base itself is the "baseline" row.
+
+Every problem is a `SpecError` naming the field and the value received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from search import space
+from search.spec import SpecError, load_yaml
+
+STUDIES_DIR = Path(__file__).parent / "studies"
+TASKS = ("classification", "upsampling")
+METRICS = {
+    "classification": ("test_accuracy", "val_accuracy", "val_loss", "train_seconds"),
+    "upsampling": ("psnr", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init", "train_seconds"),
+}
+DEFAULTS = {
+    "classification": {"dataset": "digits", "metric": "test_accuracy"},
+    "upsampling": {"dataset": "photos", "metric": "psnr"},
+}
+FIELDS = ("name", "description", "paper", "claim", "task", "dataset", "epochs", "batch_size", "seeds",
+          "learning_rate", "metric", "base", "variants", "full")
+FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
+STAGE_FIELDS = tuple(field.name for field in dataclasses.fields(space.Stage))
+SWITCHES = ("shortcut", "gate", "reductions", "channel_shuffle")
+ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"), "upsampling": ("stem_filters", "upsampler")}
+UPSAMPLERS = ("transposed_conv", "upsample_conv")
+INTERPOLATIONS = ("nearest", "bilinear")
+UPSAMPLER_FIELDS = ("block", "filters", "kernel_size", "interpolation", "skip")
+BASELINE = "baseline"
+
+
+@dataclasses.dataclass(frozen=True)
+class Upsampler:
+    block: str
+    filters: int
+    kernel_size: int
+    interpolation: str | None = None
+    skip: bool = True  # add the nearest-upsampled input to the output (a global residual)
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """One architecture of a study (the base or a variant), validated."""
+
+    stem_filters: int
+    stages: tuple[space.Stage, ...]
+    head: str = "global_average_pooling"
+    head_units: int = 0
+    upsampler: Upsampler | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AblationSpec:
+    name: str
+    task: str
+    dataset: str
+    epochs: int
+    batch_size: int
+    seeds: tuple[int, ...]
+    learning_rate: float
+    metric: str
+    base: dict
+    variants: dict
+    description: str = ""
+    paper: str = ""
+    claim: str = ""
+    full: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return METRICS[self.task]
+
+    def variant_names(self) -> list[str]:
+        return [BASELINE, *self.variants]
+
+    def design(self, variant: str) -> Design:
+        """The validated architecture of `variant` ("baseline" for the base)."""
+        if variant == BASELINE:
+            return make_design(self.base, self.task, "base")
+        return make_design(substitute(self.base, self.variants[variant], self.task, f"variants.{variant}"), self.task, f"variants.{variant}")
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def builtin_names() -> list[str]:
+    return sorted(path.stem for path in STUDIES_DIR.glob("*.yaml"))
+
+
+def load_study(name_or_path: str, full: bool = False, overrides: dict | None = None) -> AblationSpec:
+    """A built-in study by name, or a YAML spec file; `full` applies its `full` section; flags override."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") or path.exists()):
+        if name_or_path not in builtin_names():
+            raise SpecError(f"unknown study {name_or_path!r}; built-in studies: {', '.join(builtin_names())} (or a SPEC.yaml file)")
+        path = STUDIES_DIR / f"{name_or_path}.yaml"
+    values = load_yaml(path)
+    values.setdefault("name", path.stem)
+    return build_study(values, full=full, overrides=overrides)
+
+
+def _checked(check, *args):
+    from blocks import validation
+
+    try:
+        return getattr(validation, check)(*args)
+    except ValueError as error:
+        raise SpecError(str(error)) from None
+
+
+def _text(name: str, value) -> str:
+    if not isinstance(value, str):
+        raise SpecError(f"`{name}` must be text. Received: {name}={value!r}")
+    return value
+
+
+def _seeds(value) -> tuple[int, ...]:
+    if isinstance(value, list):
+        seeds = tuple(_checked("non_negative_int", "seeds", seed) for seed in value)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise SpecError(f"`seeds` must list distinct non-negative integers (at least one). Received: seeds={value!r}")
+        return seeds
+    return tuple(range(_checked("positive_int", "seeds", value)))
+
+
+def build_study(values: dict, full: bool = False, overrides: dict | None = None) -> AblationSpec:
+    """Validates a study mapping (YAML fields), applying `full` and then the flag `overrides`."""
+    if not isinstance(values, dict):
+        raise SpecError(f"an ablation spec must be a mapping of fields. Received: {type(values).__name__}")
+    unknown = sorted(set(map(str, values)) - set(FIELDS))
+    if unknown:
+        raise SpecError(f"ablation spec has an unknown field {unknown[0]!r}; known: {', '.join(FIELDS)}")
+    values = dict(values)
+    task = _checked("one_of", "task", values.get("task", "classification"), TASKS)
+    full_section = values.get("full") or {}
+    if not isinstance(full_section, dict):
+        raise SpecError(f"`full` must be a mapping of {', '.join(FULL_FIELDS)}. Received: full={full_section!r}")
+    unknown = sorted(set(map(str, full_section)) - set(FULL_FIELDS))
+    if unknown:
+        raise SpecError(f"`full` has an unknown field {unknown[0]!r}; known: {', '.join(FULL_FIELDS)}")
+    if not isinstance(values.get("base"), dict):
+        raise SpecError(f"`base` must be a mapping (stem_filters, stages, ...). Received: base={values.get('base')!r}")
+    if full:
+        values.update({key: value for key, value in full_section.items() if key != "base"})
+        if "base" in full_section:
+            values["base"] = substitute(values["base"], full_section["base"], task, "full.base")
+    values.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    variants = values.get("variants") or {}
+    if not isinstance(variants, dict) or not variants:
+        raise SpecError(f"`variants` must map at least one variant name to its substitution. Received: variants={variants!r}")
+    for name, substitution in variants.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name == BASELINE:
+            raise SpecError(f"variant names must be words of letters, digits, _ . - and not {BASELINE!r}. Received: {name!r}")
+        if not isinstance(substitution, dict) or not substitution:
+            raise SpecError(f"`variants.{name}` must be a mapping of fields to replace. Received: {substitution!r}")
+    metric = values.get("metric", DEFAULTS[task]["metric"])
+    study = AblationSpec(
+        name=_text("name", values.get("name", "study")),
+        task=task,
+        dataset=_text("dataset", values.get("dataset", DEFAULTS[task]["dataset"])),
+        epochs=_checked("positive_int", "epochs", values.get("epochs", 10)),
+        batch_size=_checked("positive_int", "batch_size", values.get("batch_size", 32)),
+        seeds=_seeds(values.get("seeds", 3)),
+        learning_rate=_checked("positive_number", "learning_rate", values.get("learning_rate", 1e-3)),
+        metric=_checked("one_of", "metric", metric, METRICS[task]),
+        base=dict(values["base"]),
+        variants={name: dict(substitution) for name, substitution in variants.items()},
+        description=_text("description", values.get("description", "")),
+        paper=_text("paper", values.get("paper", "")),
+        claim=_text("claim", values.get("claim", "")),
+        full=dict(full_section),
+    )
+    for variant in study.variant_names():
+        study.design(variant)  # every variant's fields are checked before anything runs
+    return study
+
+
+def substitute(base: dict, substitution: dict, task: str, where: str) -> dict:
+    """The base mapping with `substitution`'s fields replaced (stage fields in every stage or stage<n>_)."""
+    if not isinstance(substitution, dict):
+        raise SpecError(f"`{where}` must be a mapping of fields to replace. Received: {substitution!r}")
+    result = {key: value for key, value in base.items() if key != "stages"}
+    stages = [dict(stage) if isinstance(stage, dict) else stage for stage in base.get("stages") or []]
+    known = [*ARCHITECTURE_FIELDS[task], *STAGE_FIELDS, "stage<n>_<stage field>"]
+    for key, value in substitution.items():
+        key = str(key)
+        match = re.fullmatch(r"stage(\d+)_(\w+)", key)
+        if key in ARCHITECTURE_FIELDS[task]:
+            if key == "upsampler" and isinstance(value, dict) and isinstance(result.get("upsampler"), dict):
+                value = {**result["upsampler"], **value}
+            result[key] = value
+        elif key in STAGE_FIELDS:
+            for stage in stages:
+                if isinstance(stage, dict):
+                    stage[key] = value
+        elif match and match.group(2) in STAGE_FIELDS:
+            number = int(match.group(1))
+            if not 1 <= number <= len(stages) or not isinstance(stages[number - 1], dict):
+                raise SpecError(f"`{where}.{key}` names stage {number}, but the base has {len(stages)} stage(s)")
+            stages[number - 1][match.group(2)] = value
+        else:
+            raise SpecError(f"`{where}` has an unknown field {key!r}; known: {', '.join(known)}")
+    result["stages"] = stages
+    return result
+
+
+def _stage(values, where: str) -> space.Stage:
+    if not isinstance(values, dict):
+        raise SpecError(f"`{where}` must be a mapping of stage fields. Received: {values!r}")
+    unknown = sorted(set(map(str, values)) - set(STAGE_FIELDS))
+    if unknown:
+        raise SpecError(f"`{where}` has an unknown field {unknown[0]!r}; known: {', '.join(STAGE_FIELDS)}")
+    if "filters" not in values:
+        raise SpecError(f"`{where}` needs `filters`. Received: {values!r}")
+    cell = _checked("one_of", f"{where}.cell", values.get("cell", "plain"), space.CELLS)
+    block = values.get("block", "conv")
+    if cell == "plain" and block not in space.CONV_BLOCKS:
+        raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(space.CONV_BLOCKS)}")
+    plain = cell == "plain"
+
+    def number(name, default, active=True):
+        return _checked("positive_int", f"{where}.{name}", values.get(name, default)) if active else None
+
+    return space.Stage(
+        cell=cell,
+        filters=number("filters", None),
+        blocks=number("blocks", 1),
+        downsampling=_checked("one_of", f"{where}.downsampling", values.get("downsampling", "max"), space.DOWNSAMPLING),
+        block=block if plain else None,
+        kernel_size=number("kernel_size", 3, cell in space.KERNEL_CELLS),
+        strides=number("strides", 1, cell in space.STRIDED_CELLS),
+        dilation=number("dilation", 2, plain and block == "dilated_conv"),
+        groups=number("groups", 2, plain and block == "grouped_conv"),
+        shuffle_groups=number("shuffle_groups", 2, cell == "shuffle_unit"),
+        **{name: _checked("boolean", f"{where}.{name}", values.get(name, name != "channel_shuffle")) for name in SWITCHES},
+    )
+
+
+def _upsampler(values, where: str) -> Upsampler:
+    if not isinstance(values, dict):
+        raise SpecError(f"`{where}` must be a mapping of {', '.join(UPSAMPLER_FIELDS)}. Received: {values!r}")
+    unknown = sorted(set(map(str, values)) - set(UPSAMPLER_FIELDS))
+    if unknown:
+        raise SpecError(f"`{where}` has an unknown field {unknown[0]!r}; known: {', '.join(UPSAMPLER_FIELDS)}")
+    block = values.get("block")
+    if block not in UPSAMPLERS:
+        raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(UPSAMPLERS)}")
+    interpolation = None
+    if block == "upsample_conv":
+        interpolation = _checked("one_of", f"{where}.interpolation", values.get("interpolation", "nearest"), INTERPOLATIONS)
+    return Upsampler(
+        block=block,
+        filters=_checked("positive_int", f"{where}.filters", values.get("filters", 32)),
+        kernel_size=_checked("positive_int", f"{where}.kernel_size", values.get("kernel_size", 3)),
+        interpolation=interpolation,
+        skip=_checked("boolean", f"{where}.skip", values.get("skip", True)),
+    )
+
+
+def make_design(values: dict, task: str, where: str) -> Design:
+    """Validates an architecture mapping into a Design."""
+    allowed = {*ARCHITECTURE_FIELDS[task], "stages"}
+    unknown = sorted(set(map(str, values)) - allowed)
+    if unknown:
+        raise SpecError(f"`{where}` has an unknown field {unknown[0]!r}; known: {', '.join(sorted(allowed))}")
+    stages = values.get("stages")
+    if not isinstance(stages, list) or not stages:
+        raise SpecError(f"`{where}.stages` must list at least one stage. Received: stages={stages!r}")
+    design = Design(
+        stem_filters=_checked("positive_int", f"{where}.stem_filters", values.get("stem_filters", 16)),
+        stages=tuple(_stage(stage, f"{where}.stages[{index}]") for index, stage in enumerate(stages)),
+    )
+    if task == "classification":
+        return dataclasses.replace(
+            design,
+            head=_checked("one_of", f"{where}.head", values.get("head", "global_average_pooling"), space.HEADS),
+            head_units=_checked("non_negative_int", f"{where}.head_units", values.get("head_units", 0)),
+        )
+    if any(stage.downsampling != "none" or (stage.strides or 1) != 1 for stage in design.stages):
+        raise SpecError(f"`{where}.stages` of an upsampling study must keep the resolution (downsampling: none, strides 1)")
+    return dataclasses.replace(design, upsampler=_upsampler(values.get("upsampler"), f"{where}.upsampler"))

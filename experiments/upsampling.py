@@ -1,0 +1,117 @@
+"""The x2 upsampling task: (low-resolution, image) pairs from real photos, and its networks.
+
+Data. `photos` cuts seeded square patches out of photos that ship with
+scikit-image (`skimage.data`, real and offline): training patches from
+astronaut, rocket, immunohistochemistry, chelsea and hubble_deep_field,
+validation patches from coffee (an image the network never trains on). Any
+classification dataset name (e.g. cifar10 for --full) uses its images
+instead, labels ignored. The input is the target downsampled by 2x2
+averaging.
+
+Network. A stem (3x3 conv, BN, ReLU) and stages at the input resolution
+(cells of the search space), then the upsampler under study - a transposed
+conv (kernel F, stride 2, "same") or an upsample-then-conv (nearest or
+bilinear, then an F x F conv) - with ReLU, then a linear 1x1 conv to the
+image's channels. The last conv is 1x1 on purpose: a wider one would smooth
+away the upsampler's own artifacts, which are what the study measures. With
+`skip` (the default) the nearest-upsampled input is added to the output, a
+global residual as in VDSR (Kim, Lee & Lee 2016): the network learns the
+detail nearest-neighbour upsampling misses, and trains to a useful PSNR in
+a few epochs. Nearest upsampling repeats each pixel over the stride x stride
+phases, so the skip itself adds no phase pattern: any checkerboard in the
+output is the network's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+import blocks
+from search import datasets, space
+
+PHOTOS_TRAIN = ("astronaut", "rocket", "immunohistochemistry", "chelsea", "hubble_deep_field")
+PHOTOS_VALIDATION = ("coffee",)
+FACTOR = 2
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class UpsamplingData:
+    """Low-resolution inputs and their full-resolution targets, float32 in [0, 1]."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(size) for size in self.x_train.shape[1:])
+
+
+def downsample(images: np.ndarray, factor: int = FACTOR) -> np.ndarray:
+    """Averages each factor x factor block of a batch (N, H, W, C); H and W must divide by factor."""
+    n, height, width, channels = images.shape
+    if height % factor or width % factor:
+        raise ValueError(f"`images` height and width must be multiples of {factor}. Received: shape={images.shape}")
+    blocked = images.reshape(n, height // factor, factor, width // factor, factor, channels)
+    return blocked.mean(axis=(2, 4)).astype(np.float32)
+
+
+def photo_patches(names: tuple[str, ...], count: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` random size x size RGB patches, spread evenly over the named skimage.data photos."""
+    import skimage.data
+
+    photos = [getattr(skimage.data, name)().astype(np.float32) / 255.0 for name in names]
+    patches = []
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        top = rng.integers(0, photo.shape[0] - size + 1)
+        left = rng.integers(0, photo.shape[1] - size + 1)
+        patches.append(photo[top : top + size, left : left + size, :3])
+    return np.stack(patches)
+
+
+def load_data(name: str, patch_size: int = 48, train_patches: int = 1024, validation_patches: int = 128) -> UpsamplingData:
+    """The pairs of dataset `name` ("photos", or a classification dataset's images); the split is fixed (seed 0)."""
+    if name == "photos":
+        rng = np.random.default_rng(0)
+        y_train = photo_patches(PHOTOS_TRAIN, train_patches, patch_size, rng)
+        y_val = photo_patches(PHOTOS_VALIDATION, validation_patches, patch_size, rng)
+    else:
+        data = datasets.load_dataset(name, seed=0)
+        y_train, y_val = data.x_train, data.x_val
+    return UpsamplingData(name, downsample(y_train), y_train, downsample(y_val), y_val)
+
+
+def flat_input(input_shape: tuple[int, int, int], count: int = 2, value: float = 0.5) -> np.ndarray:
+    """A batch of uniform grey images: any structure in the output is the network's own."""
+    return np.full((count, *input_shape), value, np.float32)
+
+
+def upsampler_layer(upsampler) -> keras.layers.Layer:
+    """The x2 upsampling block an `Upsampler` (experiments.ablation_spec) describes."""
+    if upsampler.block == "transposed_conv":
+        return blocks.get_block("transposed_conv")(upsampler.filters, upsampler.kernel_size, strides=FACTOR)
+    return blocks.get_block("upsample_conv")(
+        upsampler.filters, upsampler.kernel_size, size=FACTOR, interpolation=upsampler.interpolation
+    )
+
+
+def build_model(design, input_shape: tuple[int, int, int]) -> keras.Model:
+    """The (uncompiled) upsampling network of a study Design."""
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for layer in space.conv_bn_relu("conv", filters=design.stem_filters, kernel_size=3):
+        x = layer(x)
+    for stage in design.stages:
+        for layer in space.stage_layers(stage, x.shape[-1]):
+            x = layer(x)
+    x = keras.layers.Activation("relu")(upsampler_layer(design.upsampler)(x))
+    outputs = keras.layers.Conv2D(input_shape[-1], 1)(x)
+    if design.upsampler.skip:
+        outputs = keras.layers.Add()([outputs, keras.layers.UpSampling2D(FACTOR, interpolation="nearest")(inputs)])
+    return keras.Model(inputs, outputs, name="upsampler")

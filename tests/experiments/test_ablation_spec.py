@@ -1,0 +1,120 @@
+"""Ablation specs: the built-in studies load, substitutions change what they say, errors are one clear line."""
+
+import re
+
+import pytest
+
+from blocks import arithmetic
+from experiments.ablation import cost_of_variants
+from experiments.ablation_spec import build_study, builtin_names, load_study
+from experiments.tasks import ClassificationTask
+from search.spec import SpecError
+
+BUILTINS = ["conv_type", "depth", "dilation", "inception", "pooling", "upsampling"]
+
+SPEC = {
+    "name": "tiny",
+    "epochs": 1,
+    "seeds": 2,
+    "base": {"stem_filters": 8, "stages": [{"filters": 8, "downsampling": "max"}, {"filters": 16, "downsampling": "max"}]},
+    "variants": {"avg": {"downsampling": "avg"}},
+}
+
+
+def test_the_six_built_in_studies_load_quick_and_full():
+    assert builtin_names() == BUILTINS
+    for name in BUILTINS:
+        quick, full = load_study(name), load_study(name, full=True)
+        assert quick.dataset in ("digits", "photos") and full.dataset == "cifar10"
+        assert len(quick.seeds) >= 2 and quick.variants
+
+
+def test_flags_override_the_file_and_seeds_count_or_list():
+    study = load_study("pooling", overrides={"seeds": 5, "epochs": 2, "dataset": None})
+    assert study.seeds == (0, 1, 2, 3, 4) and study.epochs == 2 and study.dataset == "digits"
+    assert build_study({**SPEC, "seeds": [3, 7]}).seeds == (3, 7)
+
+
+def test_substitution_applies_to_every_stage_or_to_one():
+    everywhere = build_study(SPEC).design("avg")
+    assert [stage.downsampling for stage in everywhere.stages] == ["avg", "avg"]
+    one = build_study({**SPEC, "variants": {"v": {"stage2_downsampling": "none", "stage1_block": "grouped_conv"}}}).design("v")
+    assert [stage.downsampling for stage in one.stages] == ["max", "none"]
+    assert one.stages[0].block == "grouped_conv" and one.stages[0].groups == 2 and one.stages[1].groups is None
+
+
+ERRORS = [
+    ({"variants": {"v": {"block": "fancy_conv"}}}, r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
+    ({"variants": {"v": {"colour": "red"}}}, r"`variants\.v` has an unknown field 'colour'; known: stem_filters, head, "),
+    ({"variants": {"v": {"stage3_filters": 8}}}, r"`variants\.v\.stage3_filters` names stage 3, but the base has 2 stage\(s\)"),
+    ({"seeds": 0}, r"`seeds` must be a positive integer\. Received: seeds=0"),
+    ({"seeds": [1, 1]}, r"`seeds` must list distinct non-negative integers"),
+    ({"seeds": "three"}, r"`seeds` must be a positive integer\. Received: seeds='three'"),
+    ({"epochs": -1}, r"`epochs` must be a positive integer\. Received: epochs=-1"),
+    ({"task": "segmentation"}, r"`task` must be one of 'classification', 'upsampling'\. Received: task='segmentation'"),
+    ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', "),
+    ({"colour": 1}, r"ablation spec has an unknown field 'colour'; known: name, "),
+    ({"variants": {}}, r"`variants` must map at least one variant name"),
+    ({"variants": {"baseline": {"filters": 8}}}, r"variant names must be words .* not 'baseline'"),
+    ({"variants": {"v": {"shortcut": "yes"}}}, r"`variants\.v\.stages\[0\]\.shortcut` must be True or False\. Received: .*shortcut='yes'"),
+    ({"base": {"stages": []}}, r"`base\.stages` must list at least one stage"),
+    ({"full": {"optimizer": "sgd"}}, r"`full` has an unknown field 'optimizer'; known: dataset, epochs, batch_size, seeds, base"),
+]
+
+
+@pytest.mark.parametrize("change, message", ERRORS, ids=[m[:40] for _, m in ERRORS])
+def test_errors_are_one_clear_line(change, message):
+    with pytest.raises(SpecError) as error:
+        build_study({**SPEC, **change})
+    assert "\n" not in str(error.value)
+    assert re.search(message, str(error.value)), str(error.value)
+
+
+def test_unknown_study_name_lists_the_built_ins():
+    with pytest.raises(SpecError, match=r"unknown study 'polling'; built-in studies: conv_type, depth, dilation, inception, pooling, upsampling"):
+        load_study("polling")
+
+
+@pytest.fixture(scope="module")
+def digits_task():
+    return ClassificationTask("digits", 32, 1e-3)
+
+
+def test_pooling_substitutions_change_cost_as_the_arithmetic_says(digits_task):
+    costs = cost_of_variants(load_study("pooling"), digits_task)
+    base = costs["baseline"]
+    assert costs["avg_pool"]["params"] == base["params"]
+    assert costs["no_downsampling"]["flops"] > base["flops"] and costs["no_downsampling"]["params"] == base["params"]
+    # a 2x2 stride-2 conv with bias in place of each pooling layer, at 32 and 64 channels
+    added = arithmetic.conv_params(2, 32, 32) + arithmetic.conv_params(2, 64, 64)
+    assert costs["strided_conv"]["params"] - base["params"] == added
+    # no downsampling: every later layer runs at 4x (then 16x) the positions
+    assert costs["no_downsampling"]["macs"] > 2 * base["macs"]
+
+
+def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(digits_task):
+    conv_type = cost_of_variants(load_study("conv_type"), digits_task)
+    base = conv_type["baseline"]
+    # four 64->64 convs (the first from the 32-channel stem): grouped by 4 divides their kernels by 4
+    standard = arithmetic.conv_params(3, 32, 64, use_bias=False) + 3 * arithmetic.conv_params(3, 64, 64, use_bias=False)
+    grouped = standard // 4
+    assert base["params"] - conv_type["grouped"]["params"] == standard - grouped
+    assert conv_type["grouped_shuffle"]["params"] == conv_type["grouped"]["params"]  # a shuffle has no weights
+    assert conv_type["depthwise_separable"]["macs"] < base["macs"] / 5
+    inception = cost_of_variants(load_study("inception"), digits_task)
+    assert inception["no_reductions"]["macs"] > inception["baseline"]["macs"]
+    dilation = cost_of_variants(load_study("dilation"), digits_task)
+    assert dilation["dilated_2"]["params"] == dilation["baseline"]["params"]
+    assert dilation["dilated_2"]["macs"] == dilation["baseline"]["macs"]
+    assert [dilation[v]["receptive_field"] for v in ("baseline", "dilated_2", "dilated_3", "kernel_5")] == [9, 15, 21, 15]
+
+
+def test_switches_remove_what_they_name(digits_task):
+    spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "residual", "filters": 16, "strides": 1}]},
+            "variants": {"no_shortcut": {"shortcut": False}}}
+    costs = cost_of_variants(build_study(spec), digits_task)
+    # the 8->16 projection shortcut (1x1 conv without bias + BatchNorm) is gone
+    assert costs["baseline"]["params"] - costs["no_shortcut"]["params"] == 8 * 16 + 4 * 16
+    spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "highway", "filters": 8}]}, "variants": {"no_gate": {"gate": False}}}
+    costs = cost_of_variants(build_study(spec), digits_task)
+    assert costs["baseline"]["params"] - costs["no_gate"]["params"] == arithmetic.conv_params(3, 8, 8)

@@ -1,0 +1,35 @@
+"""`convnas ablate` and `convnas table`: bad input is one line on stderr and exit status 2, nothing written."""
+
+import pytest
+
+from experiments.cli import main
+
+BAD_SPEC = "epochs: 1\nbase: {stages: [{filters: 8}]}\nvariants: {v: {block: fancy_conv}}\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ablate", "polling"], r"unknown study 'polling'; built-in studies: conv_type, depth, dilation, inception, pooling, upsampling"),
+        (["ablate", "pooling", "--seeds", "0"], r"argument --seeds: must be a positive integer. Received: '0'"),
+        (["ablate", "pooling", "--epochs", "-2"], r"argument --epochs: must be a positive integer. Received: '-2'"),
+        (["ablate", "pooling", "--dataset", "imagenet"], r"`dataset` must be one of digits, .* Received: dataset='imagenet'"),
+        (["ablate", "pooling", "--colour"], r"unrecognized arguments: --colour"),
+        (["ablate", "{spec}"], r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
+        (["ablate", "missing.yaml"], r"spec file cannot be read: No such file or directory"),
+        (["table", "{logdir}"], r"LOGDIR holds no ablation study \(no study.json\)"),
+        (["table", "{logdir}", "--format", "html"], r"argument --format: invalid choice: 'html'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    import re
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(BAD_SPEC)
+    logdir = tmp_path / "logs"
+    args = [arg.format(spec=spec, logdir=logdir) for arg in args]
+    assert main([*args, "--logdir", str(logdir)] if args[0] == "ablate" else args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert re.search(message, err), err
+    assert not logdir.exists()  # nothing half-written for the next run to trip over
