@@ -109,7 +109,7 @@ def _cost_command(args: argparse.Namespace) -> int:
 
 
 def _search_command(args: argparse.Namespace) -> int:
-    from search import datasets, runner, spec
+    from search import datasets, distributed, runner, spec
 
     try:
         file_values = spec.load_yaml(args.spec) if args.spec else {}
@@ -130,10 +130,41 @@ def _search_command(args: argparse.Namespace) -> int:
             "overwrite": args.overwrite or None,
         }
         search_spec = spec.build_spec(file_values, flags)
-        runner.run_search(search_spec, write=_print_now)
+        if args.workers is not None:
+            return _supervise(search_spec, args)
+        if args.serve_chief or args.worker_id:
+            if not args.chief:
+                raise UsageError("convnas search: --serve-chief and --worker-id need --chief HOST:PORT")
+            try:
+                host, port = distributed.parse_address(args.chief)
+            except ValueError as error:
+                raise UsageError(f"convnas search: {error}") from None
+            distributed.set_role(distributed.CHIEF if args.serve_chief else args.worker_id, host, port)
+        if args.threads:
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        runner.run_search(search_spec, write=_print_now, lost_worker_timeout=args.lost_worker_timeout)
     except (spec.SpecError, datasets.DatasetError, runner.SearchStopped) as error:
         raise UsageError(f"convnas search: {error}") from None
     return 0
+
+
+def _supervise(search_spec, args: argparse.Namespace) -> int:
+    """`convnas search --workers N`: a chief and N workers on this machine, supervised."""
+    import shutil
+    from pathlib import Path
+
+    from search import distributed
+
+    if args.serve_chief or args.worker_id or args.chief:
+        raise UsageError("convnas search: --workers starts its own chief and workers; drop --serve-chief/--worker-id/--chief")
+    if search_spec.overwrite and Path(search_spec.logdir).exists():
+        shutil.rmtree(search_spec.logdir)
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    supervisor = distributed.Supervisor(distributed.child_command(sys.argv[1:]), args.workers, threads, _print_now)
+    return supervisor.run()
 
 
 def _trials_command(args: argparse.Namespace) -> int:
@@ -254,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     searching.add_argument("--deterministic", action="store_true",
                            help="TensorFlow op determinism: the same seed gives the same architectures and metrics")
     searching.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    cluster = searching.add_argument_group("distributed search (keras-tuner's chief/worker engine)")
+    cluster.add_argument("--workers", type=positive_int_argument, metavar="N",
+                         help="run a chief and N workers on this machine (loopback), each with cores/N threads")
+    cluster.add_argument("--serve-chief", action="store_true", help="be the chief: serve the oracle on --chief HOST:PORT")
+    cluster.add_argument("--worker-id", metavar="ID", help="be a worker with this id, of the chief at --chief HOST:PORT")
+    cluster.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (bind address for --serve-chief)")
+    cluster.add_argument("--threads", type=positive_int_argument, metavar="N", help="TensorFlow threads of this process")
+    cluster.add_argument("--lost-worker-timeout", type=float, default=600.0, metavar="S",
+                         help="chief: fail a trial whose worker is silent this long (default 600)")
     searching.set_defaults(run=_search_command)
 
     trials = commands.add_parser("trials", help="print a search's trial records", description="Print LOGDIR/trials.")

@@ -10,6 +10,7 @@ ignored when reading.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -51,8 +52,11 @@ class TrialRecords:
         """Adds (or replaces) one trial's record and rewrites the CSV."""
         if record.get("status") not in STATUSES:
             raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
-        append_json_line(self.jsonl, record)
-        self._write_csv(self.read())
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        with open(self.logdir / ".records.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the workers of a distributed search share LOGDIR
+            append_json_line(self.jsonl, record)
+            self._write_csv(self.read())
 
     def _write_csv(self, records: list[dict]) -> None:
         temporary = self.csv.with_suffix(".csv.tmp")

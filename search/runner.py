@@ -25,7 +25,7 @@ from pathlib import Path
 
 import keras
 
-from search import datasets, hparams_logging, pareto
+from search import datasets, distributed, hparams_logging, pareto
 from search.budget import Budget
 from search.human_units import human
 from search.records import TrialRecords
@@ -94,10 +94,18 @@ def _check_resume(logdir: Path, spec: SearchSpec) -> None:
         path.write_text(json.dumps(resolved, indent=2))
 
 
-def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[dict]:
-    """Runs (or resumes) the search `spec` describes; returns its trial records."""
+def run_search(
+    spec: SearchSpec, write: Callable[[str], None] = print, lost_worker_timeout: float = 600.0
+) -> list[dict]:
+    """Runs (or resumes) the search `spec` describes; returns its trial records.
+
+    In a distributed search (search.distributed.set_role) the chief serves the
+    oracle, ends the trials of workers silent for `lost_worker_timeout`
+    seconds as FAILED, and writes the summary; a worker runs trials and never
+    overwrites.
+    """
     logdir = Path(spec.logdir)
-    if spec.overwrite and logdir.exists():
+    if spec.overwrite and logdir.exists() and not distributed.is_worker():
         shutil.rmtree(logdir)
     data = datasets.load_dataset(spec.dataset, seed=spec.seed)  # before anything is written to LOGDIR
     if spec.deterministic:
@@ -129,7 +137,12 @@ def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[d
     )
     tensorboard = keras.callbacks.TensorBoard(str(runner.tensorboard_dir), write_graph=False, profile_batch=0)
     try:
-        tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
+        if distributed.is_chief():
+            tuner.oracle.verbose = 0  # keras-tuner's per-trial tables; the workers print progress
+            tuner.save()
+            distributed.serve_chief(tuner.oracle, lost_worker_timeout, lambda trial, reason: runner.on_lost(trial, reason))
+        else:
+            tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
@@ -138,6 +151,8 @@ def run_search(spec: SearchSpec, write: Callable[[str], None] = print) -> list[d
             f"trials ({records.read()[-1].get('reason') or 'see trials.csv'}); the records so far are in {logdir}"
         ) from None
     result = records.read()
+    if distributed.is_worker():
+        return result  # the chief writes the summary
     fronts = pareto.write_front(result, logdir / "pareto.csv")
     pareto.plot_front(result, logdir / "pareto.png")
     write(summary(result, fronts, objective, logdir))

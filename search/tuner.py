@@ -25,6 +25,7 @@ repeated model builds, so an invalid default never stops the constructor.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import math
 import os
 import sys
@@ -38,7 +39,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.src import utils as tuner_utils_io
 
-from search import cost, hparams_logging
+from search import cost, distributed, hparams_logging
 from search.budget import Budget
 from search.records import TrialRecords
 from search.rejection import CandidateRejected
@@ -108,6 +109,23 @@ class TrialRunner:
     def records(self) -> TrialRecords:
         return TrialRecords(self.logdir)
 
+    def on_lost(self, trial, reason: str) -> None:
+        """Records a trial the chief ended because its worker was lost."""
+        record = {"trial_id": trial.trial_id, "status": "FAILED", "reason": reason, **trial.hyperparameters.values}
+        self.records.append(record)
+        self.on_record(record)
+
+
+class Heartbeat(keras.callbacks.Callback):
+    """Tells the chief, at every epoch end, that this worker is still on its trial."""
+
+    def __init__(self, oracle, trial_id: str):
+        super().__init__()
+        self.oracle, self.trial_id = oracle, trial_id
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.oracle.get_trial(self.trial_id)
+
 
 class ConvnasTuner:
     """Mixin over a keras-tuner tuner class: convnas trials (see the module docstring)."""
@@ -150,6 +168,8 @@ class ConvnasTuner:
         callbacks = self._deepcopy_callbacks(kwargs.get("callbacks", []))
         self._configure_tensorboard_dir(callbacks, trial)
         callbacks.append(keras.callbacks.TerminateOnNaN())
+        if distributed.is_worker():
+            callbacks.append(Heartbeat(self.oracle, trial.trial_id))
         started = time.perf_counter()
         history = model.fit(
             runner.train,
@@ -205,14 +225,16 @@ class ConvnasTuner:
         tuner_utils_io.save_json(self._get_build_config_fname(trial_id), model.get_build_config())
 
     def _save_if_best(self, record: dict, model: keras.Model) -> None:
-        for earlier in self.runner.records.read():
-            if earlier["status"] == "COMPLETED" and earlier["trial_id"] != record["trial_id"]:
-                if not self.runner.objective.better(record, earlier):
-                    return
-        path = self.runner.logdir / "best_model.keras"
-        temporary = path.with_name("best_model.tmp.keras")
-        model.save(temporary)
-        os.replace(temporary, path)
+        with open(self.runner.logdir / ".best_model.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # workers of a distributed search share LOGDIR
+            for earlier in self.runner.records.read():
+                if earlier["status"] == "COMPLETED" and earlier["trial_id"] != record["trial_id"]:
+                    if not self.runner.objective.better(record, earlier):
+                        return
+            path = self.runner.logdir / "best_model.keras"
+            temporary = path.with_name(f"best_model.{os.getpid()}.tmp.keras")
+            model.save(temporary)
+            os.replace(temporary, path)
 
 
 class RandomSearch(ConvnasTuner, keras_tuner.RandomSearch):

@@ -1,0 +1,109 @@
+"""Distributed search on keras-tuner's chief/worker engine, as real processes on loopback, with workers killed."""
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from search.distributed import free_port
+
+CONVNAS = [sys.executable, "-m", "experiments.cli"]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+SPEC = """\
+max_trials: 4
+epochs: 3
+space:
+  stages: 1
+  cell: [plain, residual]
+  filters: 16
+  blocks: 1
+"""
+
+
+def rows(logdir):
+    with open(logdir / "trials.csv") as stream:
+        return list(csv.DictReader(stream))
+
+
+def wait_for_records(logdir, count, process, timeout=240):
+    jsonl, deadline = logdir / "trials.jsonl", time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if jsonl.exists() and len(jsonl.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} records after {timeout}s")
+
+
+def worker_pid(logdir, worker_id):
+    pattern = f"--logdir {logdir} --chief .* --worker-id {worker_id}"
+    found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True).stdout.split()
+    return int(found[0]) if found else None
+
+
+@pytest.fixture
+def spec(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+def test_two_local_workers_survive_a_killed_worker_and_record_every_trial_once(spec, tmp_path):
+    logdir = tmp_path / "run"
+    process = subprocess.Popen([*CONVNAS, "search", str(spec), "--workers", "2", "--logdir", str(logdir)], env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    wait_for_records(logdir, 1, process)
+    pid = worker_pid(logdir, "worker0")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # mid-trial, or between trials
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output
+    assert "worker0 exited with status -9; restarting it under the same id" in output
+    records = rows(logdir)
+    assert sorted(r["trial_id"] for r in records) == ["0", "1", "2", "3"]  # each trial exactly once
+    assert {r["status"] for r in records} == {"COMPLETED"}
+    assert (logdir / "pareto.csv").exists() and "leaderboard:" in output
+
+
+def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path):
+    logdir, port = tmp_path / "run", free_port()
+    address = ["--chief", f"127.0.0.1:{port}"]
+    chief = subprocess.Popen([*CONVNAS, "search", str(spec), "--logdir", str(logdir), "--serve-chief", *address,
+                              "--lost-worker-timeout", "4"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 120
+    while True:  # until the chief serves
+        assert time.monotonic() < deadline and chief.poll() is None
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    workers = {name: subprocess.Popen([*CONVNAS, "search", str(spec), "--logdir", str(logdir), "--worker-id", name, *address],
+                                      env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name in ("lost", "steady")}
+    jsonl = logdir / "trials.jsonl"
+    while not (jsonl.exists() and jsonl.read_text().strip()):
+        assert time.monotonic() < deadline + 120
+        time.sleep(0.05)
+    workers["lost"].kill()  # and never restarted: only the chief's timeout can end its trial
+    output, _ = chief.communicate(timeout=300)
+    workers["steady"].wait(timeout=60)
+    assert chief.returncode == 0, output
+    records = rows(logdir)
+    assert len(records) == len({r["trial_id"] for r in records}) == 4
+    lost = [r for r in records if r["status"] == "FAILED"]
+    assert len(lost) == 1 and all(r["reason"].startswith("worker lost lost: not heard from for") for r in lost)
+    assert all(r["status"] == "COMPLETED" for r in records if r not in lost)
+
+
+def test_distributed_flags_are_checked(tmp_path, capsys):
+    from experiments.cli import main
+
+    assert main(["search", "--worker-id", "w1", "--logdir", str(tmp_path / "x")]) == 2
+    assert "--serve-chief and --worker-id need --chief HOST:PORT" in capsys.readouterr().err
+    assert main(["search", "--serve-chief", "--chief", "localhost:99999", "--logdir", str(tmp_path / "x")]) == 2
+    assert "`chief` must be HOST:PORT with a port in 1..65535. Received: chief='localhost:99999'" in capsys.readouterr().err
+    assert main(["search", "--workers", "0"]) == 2
+    assert not (tmp_path / "x").exists()
