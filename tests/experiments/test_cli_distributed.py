@@ -107,3 +107,27 @@ def test_distributed_flags_are_checked(tmp_path, capsys):
     assert "`chief` must be HOST:PORT with a port in 1..65535. Received: chief='localhost:99999'" in capsys.readouterr().err
     assert main(["search", "--workers", "0"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_a_killed_chief_and_its_workers_resume_on_the_same_logdir(spec, tmp_path):
+    logdir = tmp_path / "run"
+    command = [*CONVNAS, "search", str(spec), "--workers", "2", "--logdir", str(logdir)]
+    process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for_records(logdir, 1, process)
+    os.killpg(process.pid, signal.SIGKILL)  # the whole machine goes down: supervisor, chief and workers
+    process.wait()
+    done = len(rows(logdir))
+    assert 1 <= done < 4
+    result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:]
+    records = rows(logdir)
+    assert sorted(r["trial_id"] for r in records) == ["0", "1", "2", "3"]  # finished ones kept, each once
+    assert {r["status"] for r in records} == {"COMPLETED"}
+
+
+def test_children_never_overwrite():
+    from search.distributed import child_command
+
+    command = child_command(["search", "spec.yaml", "--workers", "3", "--overwrite", "--logdir", "x"])
+    assert command[-4:] == ["search", "spec.yaml", "--logdir", "x"]
+    assert child_command(["search", "--workers=2", "--epochs", "1"])[-3:] == ["search", "--epochs", "1"]

@@ -150,3 +150,36 @@ def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
         tables.append([{k: v for k, v in row.items() if k not in ("latency_ms", "train_seconds")} for row in rows])
     assert len(tables[0]) == 3 and all(row["val_accuracy"] for row in tables[0])
     assert tables[0] == tables[1]
+
+
+def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path):
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SMALL_SPEC)
+    logdir = tmp_path / "run"
+    command = [*CONVNAS, "search", str(spec), "--logdir", str(logdir)]
+    jsonl = logdir / "trials.jsonl"
+
+    def lines():
+        return len(jsonl.read_text().splitlines()) if jsonl.exists() else 0
+
+    def kill_when(ready):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None and not ready():
+            time.sleep(0.01)
+        assert process.poll() is None, "the search ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    kill_when(lambda: (logdir / "tensorboard" / "0" / "execution0").exists())  # during the first trial's training
+    assert lines() == 0
+    kill_when(lambda: lines() >= 1)  # a record just written: between trials, or while the CSV and best model are written
+    written = lines()
+    kill_when(lambda: lines() > written)  # the same moment once more, later in the search
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with open(logdir / "trials.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(int(row["trial_id"]) for row in rows) == list(range(5))
+    assert all(row["status"] == "COMPLETED" and row["val_accuracy"] for row in rows)
+    assert (logdir / "best_model.keras").exists()

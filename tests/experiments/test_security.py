@@ -1,0 +1,56 @@
+"""Security: safe YAML, no eval/exec/pickle of user input, Keras safe mode, servers on loopback by default."""
+
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from experiments.cli import build_parser, main
+from search.distributed import Supervisor
+
+SOURCES = [path for folder in ("blocks", "search", "experiments") for path in Path(folder).rglob("*.py")]
+FORBIDDEN = {
+    r"yaml\.(load|unsafe_load|full_load)\(": "YAML must be read with yaml.safe_load",
+    r"(?<![\w.])(eval|exec)\(": "no eval or exec",
+    r"pickle\.(load|loads|Unpickler)\b|\bmarshal\b|\bshelve\b": "no unpickling",
+    r"safe_mode\s*=\s*False": "Keras models are loaded in safe mode",
+    r"allow_pickle\s*=\s*True": "numpy arrays are loaded without pickle",
+}
+
+
+def test_no_unsafe_loading_anywhere_in_the_package():
+    assert len(SOURCES) > 40
+    for path in SOURCES:
+        text = path.read_text()
+        for pattern, rule in FORBIDDEN.items():
+            assert not re.search(pattern, text), f"{path}: {rule}"
+
+
+def test_a_keras_file_with_code_in_it_is_refused(tmp_path, capsys):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    assert main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not be loaded" in err and "safe_mode" in err
+
+
+def test_an_npz_with_pickled_objects_is_refused(tmp_path):
+    from search import datasets
+
+    path = tmp_path / "objects.npz"
+    np.savez(path, x_train=np.array([{"a": 1}, {"b": 2}], dtype=object), y_train=np.array([0, 1]))
+    try:
+        datasets.load_dataset(f"npz:{path}")
+    except datasets.DatasetError as error:
+        assert "\n" not in str(error)
+    else:
+        raise AssertionError("an object array was loaded")
+
+
+def test_servers_bind_to_loopback_unless_told_otherwise():
+    board = build_parser().parse_args(["board", "logs"])
+    assert board.host == "127.0.0.1"
+    assert Supervisor(["convnas"], workers=1, threads=1, write=print).host == "127.0.0.1"
