@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import json
 import math
 import os
 import sys
@@ -45,6 +46,24 @@ from search.records import TrialRecords
 from search.rejection import CandidateRejected
 
 TUNERS = ("random", "grid", "bayesian", "hyperband")
+
+
+def _save_json_atomically(path, obj) -> str:
+    """keras-tuner's `utils.save_json`, written to a temporary file and renamed into place.
+
+    keras-tuner rewrites its oracle, tuner and trial files in place; a search
+    killed during such a write left an empty oracle.json that the next run
+    could not reload. A rename is all or nothing.
+    """
+    text = json.dumps(obj)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+    return text
+
+
+tuner_utils_io.save_json = _save_json_atomically
 
 
 class TrialFailed(Exception):
@@ -221,7 +240,10 @@ class ConvnasTuner:
     def _save_weights(self, trial_id: str, model: keras.Model) -> None:
         """The trial's one checkpoint, where keras-tuner (Hyperband, load_model) looks for it."""
         os.makedirs(self.get_trial_dir(trial_id), exist_ok=True)
-        model.save_weights(self._get_checkpoint_fname(trial_id))
+        checkpoint = self._get_checkpoint_fname(trial_id)
+        temporary = checkpoint.replace(".weights.h5", f".{os.getpid()}.tmp.weights.h5")
+        model.save_weights(temporary)
+        os.replace(temporary, checkpoint)  # a kill mid-write never leaves a torn checkpoint
         tuner_utils_io.save_json(self._get_build_config_fname(trial_id), model.get_build_config())
 
     def _save_if_best(self, record: dict, model: keras.Model) -> None:
