@@ -15,6 +15,9 @@ replaced by one that, for each candidate:
    `load_model` read this single file), its record, its HParams metrics, and
    `best_model.keras` when it is the best so far.
 
+A trial is over once its record is written: a search killed between that
+and keras-tuner's own save re-runs nothing, it reports the record's result.
+
 Rejected candidates (INVALID, SKIPPED) are reported to keras-tuner as
 completed with the worst objective value (`Objective.worst`), so they never
 count toward its consecutive-failure limit or abort the search.
@@ -165,6 +168,9 @@ class ConvnasTuner:
 
     def run_trial(self, trial, *args, **kwargs):
         runner, hp = self.runner, trial.hyperparameters
+        recorded = self._recorded(trial)
+        if recorded is not None:  # killed after its record, before keras-tuner saved the trial's end
+            return self._result(recorded)
         keras.utils.set_random_seed(runner.seed)
         epochs, initial_epoch = kwargs.get("epochs", 1), kwargs.get("initial_epoch", 0)
         if "tuner/epochs" in hp.values:  # Hyperband's schedule (its own run_trial is replaced by this one)
@@ -183,7 +189,7 @@ class ConvnasTuner:
         except CandidateRejected as rejection:
             record.update(status=rejection.status, reason=rejection.reason)
             self._finish(record)
-            return {runner.objective.name: runner.objective.worst}
+            return self._result(record)
         callbacks = self._deepcopy_callbacks(kwargs.get("callbacks", []))
         self._configure_tensorboard_dir(callbacks, trial)
         callbacks.append(keras.callbacks.TerminateOnNaN())
@@ -204,7 +210,7 @@ class ConvnasTuner:
         if not losses or not np.all(np.isfinite(losses)) or not np.isfinite(history.history["val_loss"][-1]):
             record.update(status="FAILED", reason="non-finite loss")
             self._finish(record)
-            raise TrialFailed("non-finite loss")
+            return self._result(record)
         record.update(val_accuracy=history.history["val_accuracy"][-1], val_loss=history.history["val_loss"][-1])
         if runner.test is not None:
             record["test_accuracy"] = model.evaluate(runner.test, verbose=0, return_dict=True)["accuracy"]
@@ -213,9 +219,28 @@ class ConvnasTuner:
         hparams_logging.write_trial_metrics(runner.tensorboard_dir, record)
         self._save_if_best(record, model)
         self._finish(record)
+        return self._result(record)
+
+    def _recorded(self, trial) -> dict | None:
+        """The final record of this very trial, if one was written (a record is written when its trial ends)."""
+        for record in self.runner.records.read():
+            if record["trial_id"] != trial.trial_id:
+                continue
+            final = record["status"] in ("COMPLETED", "INVALID", "SKIPPED") or record.get("reason") == "non-finite loss"
+            if final and all(record.get(name) == value for name, value in trial.hyperparameters.values.items()):
+                return record
+        return None
+
+    def _result(self, record: dict) -> dict:
+        """What keras-tuner gets for a finished record: its metrics, the worst score, or TrialFailed."""
+        objective = self.runner.objective
+        if record["status"] == "FAILED":
+            raise TrialFailed(record["reason"])
+        if record["status"] != "COMPLETED":
+            return {objective.name: objective.worst}
         metrics = {"val_accuracy": record["val_accuracy"], "val_loss": record["val_loss"]}
-        if runner.objective.name == "tradeoff_score":
-            metrics["tradeoff_score"] = runner.objective.score(record)
+        if objective.name == "tradeoff_score":
+            metrics["tradeoff_score"] = objective.score(record)
         return metrics
 
     def _try_run_and_update_trial(self, trial, *args, **kwargs):
