@@ -37,7 +37,7 @@ from experiments.ablation_spec import AblationSpec
 from experiments.tasks import make_task
 from search import cost, hparams_logging
 from search.records import append_json_line, read_json_lines
-from search.spec import SpecError
+from search.spec import SpecError, refuse_changed
 
 COSTS = ("params", "macs", "flops")
 
@@ -76,13 +76,7 @@ def _check_resume(logdir: Path, study: AblationSpec, command: str) -> None:
     path = logdir / "study.json"
     resolved = json.loads(json.dumps({k: v for k, v in study.as_dict().items() if k not in RUN_FACTS}))
     if path.exists():
-        earlier = {k: v for k, v in json.loads(path.read_text()).items() if k not in RUN_FACTS}
-        if earlier != resolved:
-            changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != resolved.get(k))
-            raise SpecError(
-                f"`logdir` holds a study with a different spec (changed: {', '.join(changed)}); pass --overwrite "
-                f"to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"
-            )
+        refuse_changed(logdir, "study", {k: v for k, v in json.loads(path.read_text()).items() if k not in RUN_FACTS}, resolved)
     logdir.mkdir(parents=True, exist_ok=True)
     seeds = sorted({*json.loads(path.read_text()).get("seeds", []), *study.seeds}) if path.exists() else list(study.seeds)
     temporary = path.with_suffix(".tmp")

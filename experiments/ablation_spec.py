@@ -40,8 +40,9 @@ import dataclasses
 import re
 from pathlib import Path
 
+from blocks import validation
 from search import space
-from search.spec import SpecError, load_yaml
+from search.spec import SpecError, checked, load_yaml
 
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")
@@ -135,15 +136,6 @@ def load_study(name_or_path: str, full: bool = False, overrides: dict | None = N
     return build_study(values, full=full, overrides=overrides)
 
 
-def _checked(check, *args):
-    from blocks import validation
-
-    try:
-        return getattr(validation, check)(*args)
-    except ValueError as error:
-        raise SpecError(str(error)) from None
-
-
 def _text(name: str, value) -> str:
     if not isinstance(value, str):
         raise SpecError(f"`{name}` must be text. Received: {name}={value!r}")
@@ -152,11 +144,11 @@ def _text(name: str, value) -> str:
 
 def _seeds(value) -> tuple[int, ...]:
     if isinstance(value, list):
-        seeds = tuple(_checked("non_negative_int", "seeds", seed) for seed in value)
+        seeds = tuple(checked(validation.non_negative_int, "seeds", seed) for seed in value)
         if not seeds or len(set(seeds)) != len(seeds):
             raise SpecError(f"`seeds` must list distinct non-negative integers (at least one). Received: seeds={value!r}")
         return seeds
-    return tuple(range(_checked("positive_int", "seeds", value)))
+    return tuple(range(checked(validation.positive_int, "seeds", value)))
 
 
 def build_study(values: dict, full: bool = False, overrides: dict | None = None) -> AblationSpec:
@@ -167,7 +159,7 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
     if unknown:
         raise SpecError(f"ablation spec has an unknown field {unknown[0]!r}; known: {', '.join(FIELDS)}")
     values = dict(values)
-    task = _checked("one_of", "task", values.get("task", "classification"), TASKS)
+    task = checked(validation.one_of, "task", values.get("task", "classification"), TASKS)
     full_section = values.get("full") or {}
     if not isinstance(full_section, dict):
         raise SpecError(f"`full` must be a mapping of {', '.join(FULL_FIELDS)}. Received: full={full_section!r}")
@@ -194,11 +186,11 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
         name=_text("name", values.get("name", "study")),
         task=task,
         dataset=_text("dataset", values.get("dataset", DEFAULTS[task]["dataset"])),
-        epochs=_checked("positive_int", "epochs", values.get("epochs", 10)),
-        batch_size=_checked("positive_int", "batch_size", values.get("batch_size", 32)),
+        epochs=checked(validation.positive_int, "epochs", values.get("epochs", 10)),
+        batch_size=checked(validation.positive_int, "batch_size", values.get("batch_size", 32)),
         seeds=_seeds(values.get("seeds", 3)),
-        learning_rate=_checked("positive_number", "learning_rate", values.get("learning_rate", 1e-3)),
-        metric=_checked("one_of", "metric", metric, METRICS[task]),
+        learning_rate=checked(validation.positive_number, "learning_rate", values.get("learning_rate", 1e-3)),
+        metric=checked(validation.one_of, "metric", metric, METRICS[task]),
         base=dict(values["base"]),
         variants={name: dict(substitution) for name, substitution in variants.items()},
         description=_text("description", values.get("description", "")),
@@ -248,27 +240,27 @@ def _stage(values, where: str) -> space.Stage:
         raise SpecError(f"`{where}` has an unknown field {unknown[0]!r}; known: {', '.join(STAGE_FIELDS)}")
     if "filters" not in values:
         raise SpecError(f"`{where}` needs `filters`. Received: {values!r}")
-    cell = _checked("one_of", f"{where}.cell", values.get("cell", "plain"), space.CELLS)
+    cell = checked(validation.one_of, f"{where}.cell", values.get("cell", "plain"), space.CELLS)
     block = values.get("block", "conv")
     if cell == "plain" and block not in space.CONV_BLOCKS:
         raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(space.CONV_BLOCKS)}")
     plain = cell == "plain"
 
     def number(name, default, active=True):
-        return _checked("positive_int", f"{where}.{name}", values.get(name, default)) if active else None
+        return checked(validation.positive_int, f"{where}.{name}", values.get(name, default)) if active else None
 
     return space.Stage(
         cell=cell,
         filters=number("filters", None),
         blocks=number("blocks", 1),
-        downsampling=_checked("one_of", f"{where}.downsampling", values.get("downsampling", "max"), space.DOWNSAMPLING),
+        downsampling=checked(validation.one_of, f"{where}.downsampling", values.get("downsampling", "max"), space.DOWNSAMPLING),
         block=block if plain else None,
         kernel_size=number("kernel_size", 3, cell in space.KERNEL_CELLS),
         strides=number("strides", 1, cell in space.STRIDED_CELLS),
         dilation=number("dilation", 2, plain and block == "dilated_conv"),
         groups=number("groups", 2, plain and block == "grouped_conv"),
         shuffle_groups=number("shuffle_groups", 2, cell == "shuffle_unit"),
-        **{name: _checked("boolean", f"{where}.{name}", values.get(name, name != "channel_shuffle")) for name in SWITCHES},
+        **{name: checked(validation.boolean, f"{where}.{name}", values.get(name, name != "channel_shuffle")) for name in SWITCHES},
     )
 
 
@@ -283,13 +275,13 @@ def _upsampler(values, where: str) -> Upsampler:
         raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(UPSAMPLERS)}")
     interpolation = None
     if block == "upsample_conv":
-        interpolation = _checked("one_of", f"{where}.interpolation", values.get("interpolation", "nearest"), INTERPOLATIONS)
+        interpolation = checked(validation.one_of, f"{where}.interpolation", values.get("interpolation", "nearest"), INTERPOLATIONS)
     return Upsampler(
         block=block,
-        filters=_checked("positive_int", f"{where}.filters", values.get("filters", 32)),
-        kernel_size=_checked("positive_int", f"{where}.kernel_size", values.get("kernel_size", 3)),
+        filters=checked(validation.positive_int, f"{where}.filters", values.get("filters", 32)),
+        kernel_size=checked(validation.positive_int, f"{where}.kernel_size", values.get("kernel_size", 3)),
         interpolation=interpolation,
-        skip=_checked("boolean", f"{where}.skip", values.get("skip", True)),
+        skip=checked(validation.boolean, f"{where}.skip", values.get("skip", True)),
     )
 
 
@@ -303,14 +295,14 @@ def make_design(values: dict, task: str, where: str) -> Design:
     if not isinstance(stages, list) or not stages:
         raise SpecError(f"`{where}.stages` must list at least one stage. Received: stages={stages!r}")
     design = Design(
-        stem_filters=_checked("positive_int", f"{where}.stem_filters", values.get("stem_filters", 16)),
+        stem_filters=checked(validation.positive_int, f"{where}.stem_filters", values.get("stem_filters", 16)),
         stages=tuple(_stage(stage, f"{where}.stages[{index}]") for index, stage in enumerate(stages)),
     )
     if task == "classification":
         return dataclasses.replace(
             design,
-            head=_checked("one_of", f"{where}.head", values.get("head", "global_average_pooling"), space.HEADS),
-            head_units=_checked("non_negative_int", f"{where}.head_units", values.get("head_units", 0)),
+            head=checked(validation.one_of, f"{where}.head", values.get("head", "global_average_pooling"), space.HEADS),
+            head_units=checked(validation.non_negative_int, f"{where}.head_units", values.get("head_units", 0)),
         )
     if any(stage.downsampling != "none" or (stage.strides or 1) != 1 for stage in design.stages):
         raise SpecError(f"`{where}.stages` of an upsampling study must keep the resolution (downsampling: none, strides 1)")

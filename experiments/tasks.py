@@ -33,17 +33,19 @@ class ClassificationTask:
         data = self.data
         return f"{data.name} ({len(data.x_train)} train / {len(data.x_val)} validation / {len(data.x_test)} test images)"
 
+    def architecture(self, design) -> space.Architecture:
+        """The search space's Architecture of a study Design, trained with Adam at the study's learning rate."""
+        training = TrainingConfig("adam", self.learning_rate)
+        return space.Architecture(design.stem_filters, design.stages, design.head, design.head_units, training)
+
     def build(self, design) -> keras.Model:
-        architecture = space.Architecture(
-            design.stem_filters, design.stages, design.head, design.head_units, TrainingConfig("adam", self.learning_rate)
-        )
+        architecture = self.architecture(design)
         model = space.build_model(architecture, self.data.input_shape, self.data.num_classes)
         compile_model(model, architecture.training)
         return model
 
-    @staticmethod
-    def receptive_field(design) -> int:
-        return space.receptive_field(space.Architecture(design.stem_filters, design.stages, design.head, design.head_units, None))
+    def receptive_field(self, design) -> int:
+        return space.receptive_field(self.architecture(design))
 
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
         train = datasets.make_pipeline(self.data.x_train, self.data.y_train, self.batch_size, shuffle=True, seed=seed)
@@ -81,9 +83,8 @@ class UpsamplingTask:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         return model
 
-    @staticmethod
-    def receptive_field(design) -> None:
-        return None
+    def receptive_field(self, design) -> None:
+        return None  # an upsampler's output pixel has no single receptive field in this sense
 
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
         flat_init = model.predict_on_batch(self.flat)

@@ -137,11 +137,10 @@ class Supervisor:
         self.restarts: dict[str, int] = {}
 
     def _start(self, tuner_id: str) -> None:
-        environment = {**os.environ, ID: tuner_id, IP: self.host, PORT: str(self.port),
-                       "OMP_NUM_THREADS": str(self.threads), "TF_NUM_INTRAOP_THREADS": str(self.threads),
-                       "TF_NUM_INTEROP_THREADS": "1"}
+        # The role comes from the flags (the child calls set_role); OMP_NUM_THREADS caps oneDNN's own pool.
         role = ["--serve-chief"] if tuner_id == CHIEF else ["--worker-id", tuner_id, "--threads", str(self.threads)]
         address = ["--chief", f"{self.host}:{self.port}"]
+        environment = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
         self.processes[tuner_id] = subprocess.Popen([*self.command, *address, *role], env=environment)
 
     def _wait_for_chief(self, timeout: float = 120) -> None:

@@ -30,7 +30,7 @@ from search.budget import Budget
 from search.human_units import human
 from search.records import TrialRecords
 from search.space import ConvNetHyperModel
-from search.spec import SearchSpec, SpecError
+from search.spec import SearchSpec, refuse_changed
 from search.tuner import TrialRunner, make_objective, make_tuner
 
 
@@ -82,13 +82,7 @@ def _check_resume(logdir: Path, spec: SearchSpec) -> None:
     resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir", "max_trials")}
     resolved = json.loads(json.dumps(resolved))  # as it reads back from spec.json
     if path.exists():
-        earlier = json.loads(path.read_text())
-        if earlier != resolved:
-            changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != resolved.get(k))
-            raise SpecError(
-                f"`logdir` holds a search with a different spec (changed: {', '.join(changed)}); "
-                f"pass --overwrite to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"
-            )
+        refuse_changed(logdir, "search", json.loads(path.read_text()), resolved)
     else:
         logdir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(resolved, indent=2))

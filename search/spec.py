@@ -83,7 +83,7 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
-def _checked(check, *args):
+def checked(check, *args):
     """Runs a `blocks.validation` check, reporting its failure as a SpecError."""
     try:
         return check(*args)
@@ -91,16 +91,26 @@ def _checked(check, *args):
         raise SpecError(str(error)) from None
 
 
+def refuse_changed(logdir, kind: str, earlier: dict, resolved: dict) -> None:
+    """SpecError if a LOGDIR already holds a run (`kind`: search, study) whose resolved spec differs."""
+    if earlier != resolved:
+        changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != resolved.get(k))
+        raise SpecError(
+            f"`logdir` holds a {kind} with a different spec (changed: {', '.join(changed)}); pass --overwrite "
+            f"to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"
+        )
+
+
 def _positive_int(name, value, allow_zero=False):
-    return _checked(validation.non_negative_int if allow_zero else validation.positive_int, name, value)
+    return checked(validation.non_negative_int if allow_zero else validation.positive_int, name, value)
 
 
 def _positive_number(name, value):
-    return None if value is None else _checked(validation.positive_number, name, value)
+    return None if value is None else checked(validation.positive_number, name, value)
 
 
 def _one_of(name, value, choices):
-    return _checked(validation.one_of, name, value, choices)
+    return checked(validation.one_of, name, value, choices)
 
 
 def _dataset(value):
@@ -183,7 +193,7 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
         max_params=_positive_number("max_params", spec.max_params),
         max_latency_ms=_positive_number("max_latency_ms", spec.max_latency_ms),
         seed=_positive_int("seed", spec.seed, allow_zero=True),
-        deterministic=_checked(validation.boolean, "deterministic", spec.deterministic),
+        deterministic=checked(validation.boolean, "deterministic", spec.deterministic),
         logdir=str(spec.logdir),
         overwrite=bool(spec.overwrite),
         space=_space(spec.space),
