@@ -36,7 +36,7 @@ def search(workers: int, trials: int, epochs: int, directory: Path) -> tuple[flo
     spec = directory / "spec.yaml"
     spec.write_text(SPEC)
     logdir = directory / f"workers{workers}"
-    command = [sys.executable, "-m", "experiments.cli", "search", str(spec), "--workers", str(workers), "--max-trials", str(trials),
+    command = [sys.executable, "-m", "convnas", "search", str(spec), "--workers", str(workers), "--max-trials", str(trials),
                "--epochs", str(epochs), "--logdir", str(logdir)]
     shutil.rmtree(logdir, ignore_errors=True)  # afresh, before the first poll
     start = time.perf_counter()

@@ -32,10 +32,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 
-from search import datasets  # noqa: E402
-from search.runner import run_search  # noqa: E402
-from search.space import ConvNetHyperModel  # noqa: E402
-from search.spec import build_spec  # noqa: E402
+from convnas.search import datasets  # noqa: E402
+from convnas.search.runner import run_search  # noqa: E402
+from convnas.search.space import ConvNetHyperModel  # noqa: E402
+from convnas.search.spec import build_spec  # noqa: E402
 
 
 def candidate_values(records):

@@ -4,7 +4,7 @@ Importing this package registers every block, for `get_block` and for
 `keras.saving.load_model`.
 """
 
-from blocks import (  # noqa: F401  (each import registers its block)
+from convnas.blocks import (  # noqa: F401  (each import registers its block)
     channel_shuffle,
     conv,
     conv1d,
@@ -27,6 +27,6 @@ from blocks import (  # noqa: F401  (each import registers its block)
     true_conv,
     upsample_conv,
 )
-from blocks.registry import get_block, list_blocks, register_block
+from convnas.blocks.registry import get_block, list_blocks, register_block
 
 __all__ = ["get_block", "list_blocks", "register_block"]

@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from blocks import validation
+from convnas.blocks import validation
 
 
 def effective_kernel_size(kernel_size: int, dilation_rate: int = 1) -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from keras import ops
 
-from blocks import validation
-from blocks.base import Block
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import Block
+from convnas.blocks.registry import register_block
 
 
 @register_block("channel_shuffle")

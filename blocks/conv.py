@@ -7,10 +7,10 @@ ceil(W / S)) or an integer number of zeros added on each side.
 
 from __future__ import annotations
 
-from blocks import validation
-from blocks.base import SequentialBlock
-from blocks.conv_layers import check_dilation_strides, input_channels, padded_conv, spatial_output_shape
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import SequentialBlock
+from convnas.blocks.conv_layers import check_dilation_strides, input_channels, padded_conv, spatial_output_shape
+from convnas.blocks.registry import register_block
 
 
 @register_block("conv")

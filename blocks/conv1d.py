@@ -5,8 +5,8 @@ Input (batch, steps, channels); output steps floor((L + 2P - F) / S) + 1.
 
 from __future__ import annotations
 
-from blocks.conv import Conv
-from blocks.registry import register_block
+from convnas.blocks.conv import Conv
+from convnas.blocks.registry import register_block
 
 
 @register_block("conv1d")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import keras
 
-from blocks import arithmetic, validation
+from convnas.blocks import arithmetic, validation
 
 _CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
 _ZERO_PADDING = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D}

@@ -7,8 +7,8 @@ stack grows its receptive field exponentially with depth at constant cost
 
 from __future__ import annotations
 
-from blocks.conv import Conv
-from blocks.registry import register_block
+from convnas.blocks.conv import Conv
+from convnas.blocks.registry import register_block
 
 
 @register_block("dilated_conv")

@@ -6,8 +6,8 @@ Cout / groups filters: parameters and MACs divide by `groups`.
 
 from __future__ import annotations
 
-from blocks.conv import Conv
-from blocks.registry import register_block
+from convnas.blocks.conv import Conv
+from convnas.blocks.registry import register_block
 
 
 @register_block("grouped_conv")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import keras
 
-from blocks import validation
-from blocks.base import Block, build_chain, run_chain
-from blocks.conv_layers import input_channels
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import Block, build_chain, run_chain
+from convnas.blocks.conv_layers import input_channels
+from convnas.blocks.registry import register_block
 
 
 @register_block("inception")

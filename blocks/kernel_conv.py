@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from blocks import validation
-from blocks.base import Block
-from blocks.conv_layers import input_channels, spatial_output_shape
+from convnas.blocks import validation
+from convnas.blocks.base import Block
+from convnas.blocks.conv_layers import input_channels, spatial_output_shape
 
 
 class KernelConv(Block):

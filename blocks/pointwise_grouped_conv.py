@@ -6,8 +6,8 @@ dominate MobileNet-style networks by a factor `groups`.
 
 from __future__ import annotations
 
-from blocks.conv import Conv
-from blocks.registry import register_block
+from convnas.blocks.conv import Conv
+from convnas.blocks.registry import register_block
 
 
 @register_block("pointwise_grouped_conv")

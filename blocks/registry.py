@@ -14,7 +14,7 @@ def register_block(name: str) -> Callable[[type[keras.layers.Layer]], type[keras
 
     The class is also registered with `keras.saving.register_keras_serializable`
     (package "convnas"), so models that use it save to `.keras` and load back
-    after `import blocks`.
+    after `import convnas`.
     """
 
     def decorate(cls: type[keras.layers.Layer]) -> type[keras.layers.Layer]:

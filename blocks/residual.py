@@ -13,10 +13,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from blocks import validation
-from blocks.base import Block, build_chain, run_chain
-from blocks.conv_layers import input_channels, spatial_output_shape
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import Block, build_chain, run_chain
+from convnas.blocks.conv_layers import input_channels, spatial_output_shape
+from convnas.blocks.registry import register_block
 
 VARIANTS = ("basic", "bottleneck")
 SHORTCUT_TYPES = ("auto", "projection", "zero_pad")

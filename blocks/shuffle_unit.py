@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import keras
 
-from blocks import validation
-from blocks.base import Block, build_chain, run_chain
-from blocks.channel_shuffle import ChannelShuffle
-from blocks.conv_layers import input_channels, spatial_output_shape
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import Block, build_chain, run_chain
+from convnas.blocks.channel_shuffle import ChannelShuffle
+from convnas.blocks.conv_layers import input_channels, spatial_output_shape
+from convnas.blocks.registry import register_block
 
 
 @register_block("shuffle_unit")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import keras
 
-from blocks import arithmetic, validation
-from blocks.base import SequentialBlock
-from blocks.conv_layers import input_channels
-from blocks.registry import register_block
+from convnas.blocks import arithmetic, validation
+from convnas.blocks.base import SequentialBlock
+from convnas.blocks.conv_layers import input_channels
+from convnas.blocks.registry import register_block
 
 
 @register_block("transposed_conv")

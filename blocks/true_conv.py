@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from keras import ops
 
-from blocks.kernel_conv import KernelConv
-from blocks.registry import register_block
+from convnas.blocks.kernel_conv import KernelConv
+from convnas.blocks.registry import register_block
 
 
 @register_block("true_conv")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import keras
 
-from blocks import validation
-from blocks.base import SequentialBlock
-from blocks.conv_layers import input_channels, padded_conv, spatial_output_shape
-from blocks.registry import register_block
+from convnas.blocks import validation
+from convnas.blocks.base import SequentialBlock
+from convnas.blocks.conv_layers import input_channels, padded_conv, spatial_output_shape
+from convnas.blocks.registry import register_block
 
 INTERPOLATIONS = ("nearest", "bilinear")
 

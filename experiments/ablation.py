@@ -32,12 +32,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from experiments import ablation_table
-from experiments.ablation_spec import AblationSpec
-from experiments.tasks import make_task
-from search import cost, hparams_logging
-from search.records import append_json_line, read_json_lines
-from search.spec import SpecError, refuse_changed
+from convnas.experiments import ablation_table
+from convnas.experiments.ablation_spec import AblationSpec
+from convnas.experiments.tasks import make_task
+from convnas.search import cost, hparams_logging
+from convnas.search.records import append_json_line, read_json_lines
+from convnas.search.spec import SpecError, refuse_changed
 
 COSTS = ("params", "macs", "flops")
 

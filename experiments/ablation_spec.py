@@ -40,9 +40,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-from blocks import validation
-from search import space
-from search.spec import SpecError, checked, load_yaml
+from convnas.blocks import validation
+from convnas.search import space
+from convnas.search.spec import SpecError, checked, load_yaml
 
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from experiments.ablation_spec import BASELINE, METRICS
-from experiments.statistics import summarize, welch_t_test
-from search.records import csv_text
+from convnas.experiments.ablation_spec import BASELINE, METRICS
+from convnas.experiments.statistics import summarize, welch_t_test
+from convnas.search.records import csv_text
 
 COST_COLUMNS = ("params", "macs", "flops", "receptive_field")
 

@@ -13,9 +13,9 @@ import time
 import keras
 import numpy as np
 
-from experiments import artifacts, upsampling
-from search import datasets, space
-from search.training import TrainingConfig, compile_model, set_batch_norm_momentum
+from convnas.experiments import artifacts, upsampling
+from convnas.search import datasets, space
+from convnas.search.training import TrainingConfig, compile_model, set_batch_norm_momentum
 
 
 class ClassificationTask:

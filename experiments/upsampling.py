@@ -29,8 +29,8 @@ import dataclasses
 import keras
 import numpy as np
 
-import blocks
-from search import datasets, space
+from convnas import blocks
+from convnas.search import datasets, space
 
 PHOTOS_TRAIN = ("astronaut", "rocket", "immunohistochemistry", "chelsea", "hubble_deep_field")
 PHOTOS_VALIDATION = ("coffee",)

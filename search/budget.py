@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from blocks import validation
-from search.cost import Cost
-from search.rejection import OverBudget
+from convnas.blocks import validation
+from convnas.search.cost import Cost
+from convnas.search.rejection import OverBudget
 
 
 @dataclasses.dataclass(frozen=True)

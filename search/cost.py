@@ -21,8 +21,8 @@ from collections.abc import Iterator, Sequence
 import keras
 import numpy as np
 
-from blocks import validation
-from search.layer_costs import formula_for
+from convnas.blocks import validation
+from convnas.search.layer_costs import formula_for
 
 Shape = tuple[int, ...]
 

@@ -49,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras
-from blocks import validation
+from convnas.blocks import validation
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 DATASET_NAMES = ("digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")

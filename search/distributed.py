@@ -197,4 +197,4 @@ def child_command(argv: list[str]) -> list[str]:
         if argument.startswith("--workers=") or argument == "--overwrite":
             continue
         command.append(argument)
-    return [sys.executable, "-m", "experiments.cli", *command]
+    return [sys.executable, "-m", "convnas", *command]

@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from blocks import arithmetic
-from blocks.channel_shuffle import ChannelShuffle
-from blocks.highway import Highway
-from blocks.kernel_conv import KernelConv
-from blocks.pool import Pool
+from convnas.blocks import arithmetic
+from convnas.blocks.channel_shuffle import ChannelShuffle
+from convnas.blocks.highway import Highway
+from convnas.blocks.kernel_conv import KernelConv
+from convnas.blocks.pool import Pool
 
 Shape = tuple[int, ...]
 Formula = Callable[[keras.layers.Layer, Sequence[Shape], Shape], tuple[int, int]]

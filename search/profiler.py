@@ -30,7 +30,7 @@ from collections.abc import Iterator
 
 import keras
 
-from search.cost import Cost
+from convnas.search.cost import Cost
 
 # Layer types whose operations TensorFlow registers no flops statistic for.
 PROFILER_BLIND = frozenset({"GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "UpSampling2D"})

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import keras
 
-from search import datasets, distributed, hparams_logging, pareto
-from search.budget import Budget
-from search.human_units import human
-from search.records import TrialRecords
-from search.space import ConvNetHyperModel
-from search.spec import SearchSpec, refuse_changed
-from search.tuner import TrialRunner, make_objective, make_tuner
+from convnas.search import datasets, distributed, hparams_logging, pareto
+from convnas.search.budget import Budget
+from convnas.search.human_units import human
+from convnas.search.records import TrialRecords
+from convnas.search.space import ConvNetHyperModel
+from convnas.search.spec import SearchSpec, refuse_changed
+from convnas.search.tuner import TrialRunner, make_objective, make_tuner
 
 
 class SearchStopped(RuntimeError):

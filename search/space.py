@@ -31,11 +31,11 @@ from collections.abc import Mapping
 import keras
 import keras_tuner
 
-import blocks
-from blocks.arithmetic import ConvLayer
-from blocks.arithmetic import receptive_field as stack_receptive_field
-from search.rejection import InvalidCandidate
-from search.training import TrainingConfig, compile_model, declare_training
+from convnas import blocks
+from convnas.blocks.arithmetic import ConvLayer
+from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
+from convnas.search.rejection import InvalidCandidate
+from convnas.search.training import TrainingConfig, compile_model, declare_training
 
 CELLS = ("plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable")
 CONV_BLOCKS = (

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import yaml
 
-from blocks import validation
-from search import space as space_module
-from search.training import OPTIMIZERS
-from search.tuner import TUNERS
+from convnas.blocks import validation
+from convnas.search import space as space_module
+from convnas.search.training import OPTIMIZERS
+from convnas.search.tuner import TUNERS
 
 OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "npz:PATH", "dir:PATH")

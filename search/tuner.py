@@ -43,10 +43,10 @@ import keras_tuner
 import numpy as np
 from keras_tuner.src import utils as tuner_utils_io
 
-from search import cost, distributed, hparams_logging
-from search.budget import Budget
-from search.records import TrialRecords
-from search.rejection import CandidateRejected
+from convnas.search import cost, distributed, hparams_logging
+from convnas.search.budget import Budget
+from convnas.search.records import TrialRecords
+from convnas.search.rejection import CandidateRejected
 
 TUNERS = ("random", "grid", "bayesian", "hyperband")
 

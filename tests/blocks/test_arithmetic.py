@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from blocks import arithmetic
-from blocks.arithmetic import ConvLayer
+from convnas.blocks import arithmetic
+from convnas.blocks.arithmetic import ConvLayer
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-import blocks
+from convnas import blocks
 
 WITH_FILTERS = [n for n in blocks.list_blocks() if "filters" in inspect.signature(blocks.get_block(n).__init__).parameters]
 

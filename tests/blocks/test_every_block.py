@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from block_examples import CLOSED_FORMS, EXAMPLES, INPUT_1D, INPUT_2D
 
-import blocks
+from convnas import blocks
 
 CASES = [
     pytest.param(name, kwargs, id=f"{name}-{i}")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from numpy_reference import cross_correlate, true_convolve
 
-import blocks
-from blocks import arithmetic
-from search import cost
+from convnas import blocks
+from convnas.blocks import arithmetic
+from convnas.search import cost
 
 
 def numpy_of(tensor):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from blocks.separability import separability
+from convnas.blocks.separability import separability
 
 SOBEL_X = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], float)
 LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)

@@ -16,9 +16,9 @@ import yaml
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
-from experiments import ablation, upsampling
-from experiments.artifacts import psnr
-from experiments.ablation_spec import build_study
+from convnas.experiments import ablation, upsampling
+from convnas.experiments.artifacts import psnr
+from convnas.experiments.ablation_spec import build_study
 
 TINY = {
     "name": "tiny",
@@ -27,7 +27,7 @@ TINY = {
     "base": {"stem_filters": 8, "stages": [{"filters": 8, "downsampling": "max"}]},
     "variants": {"avg": {"downsampling": "avg"}, "strided": {"downsampling": "strided_conv"}},
 }
-CLI = [sys.executable, "-m", "experiments.cli"]
+CLI = [sys.executable, "-m", "convnas"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 

@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from blocks import arithmetic
-from experiments.ablation import cost_of_variants
-from experiments.ablation_spec import build_study, builtin_names, load_study
-from experiments.tasks import ClassificationTask
-from search.spec import SpecError
+from convnas.blocks import arithmetic
+from convnas.experiments.ablation import cost_of_variants
+from convnas.experiments.ablation_spec import build_study, builtin_names, load_study
+from convnas.experiments.tasks import ClassificationTask
+from convnas.search.spec import SpecError
 
 BUILTINS = ["conv_type", "depth", "dilation", "inception", "pooling", "upsampling"]
 

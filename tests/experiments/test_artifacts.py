@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from experiments import upsampling
-from experiments.ablation_spec import make_design
-from experiments.artifacts import checkerboard_index, psnr
+from convnas.experiments import upsampling
+from convnas.experiments.ablation_spec import make_design
+from convnas.experiments.artifacts import checkerboard_index, psnr
 
 
 def test_psnr_closed_form():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments.cli import main
+from convnas.cli import main
 
 BAD_SPEC = "epochs: 1\nbase: {stages: [{filters: 8}]}\nvariants: {v: {block: fancy_conv}}\n"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import blocks
+from convnas import blocks
 
-CONVNAS = [sys.executable, "-m", "experiments.cli"]
+CONVNAS = [sys.executable, "-m", "convnas"]
 
 
 def run(*args):

@@ -8,9 +8,9 @@ import sys
 import keras
 import pytest
 
-import blocks
+from convnas import blocks
 
-CONVNAS = [sys.executable, "-m", "experiments.cli"]
+CONVNAS = [sys.executable, "-m", "convnas"]
 
 
 def run(*args):

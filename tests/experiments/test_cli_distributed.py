@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from search.distributed import free_port
+from convnas.search.distributed import free_port
 
-CONVNAS = [sys.executable, "-m", "experiments.cli"]
+CONVNAS = [sys.executable, "-m", "convnas"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 SPEC = """\
 max_trials: 4
@@ -99,7 +99,7 @@ def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path)
 
 
 def test_distributed_flags_are_checked(tmp_path, capsys):
-    from experiments.cli import main
+    from convnas.cli import main
 
     assert main(["search", "--worker-id", "w1", "--logdir", str(tmp_path / "x")]) == 2
     assert "--serve-chief and --worker-id need --chief HOST:PORT" in capsys.readouterr().err
@@ -126,7 +126,7 @@ def test_a_killed_chief_and_its_workers_resume_on_the_same_logdir(spec, tmp_path
 
 
 def test_children_never_overwrite():
-    from search.distributed import child_command
+    from convnas.search.distributed import child_command
 
     command = child_command(["search", "spec.yaml", "--workers", "3", "--overwrite", "--logdir", "x"])
     assert command[-4:] == ["search", "spec.yaml", "--logdir", "x"]

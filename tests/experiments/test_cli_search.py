@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-CONVNAS = [sys.executable, "-m", "experiments.cli"]
+CONVNAS = [sys.executable, "-m", "convnas"]
 SMALL_SPEC = """\
 max_trials: 5
 epochs: 2

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from experiments import ablation_spec
-from experiments.cli import main
-from search import spec as search_spec
+from convnas.experiments import ablation_spec
+from convnas.cli import main
+from convnas.search import spec as search_spec
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -90,7 +90,7 @@ FLAG_VALUES = {
 @SETTINGS
 @given(st.sampled_from(sorted(FLAG_VALUES)).flatmap(lambda flag: st.tuples(st.just(flag), FLAG_VALUES[flag])))
 def test_malformed_search_flags_exit_2_with_one_line(tmp_path_factory, capsys, monkeypatch, flag_value):
-    from search import runner
+    from convnas.search import runner
 
     monkeypatch.setattr(runner, "run_search", lambda *a, **k: pytest.fail("a malformed command started a search"))
     flag, value = flag_value

@@ -6,8 +6,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from experiments.cli import build_parser, main
-from search.distributed import Supervisor
+from convnas.cli import build_parser, main
+from convnas.search.distributed import Supervisor
 
 SOURCES = [path for folder in ("blocks", "search", "experiments") for path in Path(folder).rglob("*.py")]
 FORBIDDEN = {
@@ -38,7 +38,7 @@ def test_a_keras_file_with_code_in_it_is_refused(tmp_path, capsys):
 
 
 def test_an_npz_with_pickled_objects_is_refused(tmp_path):
-    from search import datasets
+    from convnas.search import datasets
 
     path = tmp_path / "objects.npz"
     np.savez(path, x_train=np.array([{"a": 1}, {"b": 2}], dtype=object), y_train=np.array([0, 1]))

@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from experiments.statistics import summarize, welch_t_test
+from convnas.experiments.statistics import summarize, welch_t_test
 
 
 def test_summary_of_one_to_five():

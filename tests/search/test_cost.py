@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-import blocks
-from search import cost
+from convnas import blocks
+from convnas.search import cost
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from search.datasets import Dataset, DatasetError, load_dataset, make_pipeline
+from convnas.search.datasets import Dataset, DatasetError, load_dataset, make_pipeline
 
 
 def _rows(x):

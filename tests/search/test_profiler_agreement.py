@@ -6,8 +6,8 @@ import keras
 import pytest
 from block_examples import EXAMPLES
 
-import blocks
-from search import cost, profiler
+from convnas import blocks
+from convnas.search import cost, profiler
 
 
 def single(layer, shape):

@@ -4,8 +4,8 @@ import csv
 
 import pytest
 
-from search import pareto
-from search.records import TrialRecords, columns
+from convnas.search import pareto
+from convnas.search.records import TrialRecords, columns
 
 
 def test_one_row_per_trial_last_write_wins_and_torn_lines_are_ignored(tmp_path):

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-import blocks  # noqa: F401  (loading best_model.keras needs the blocks registered)
-from search import datasets
-from search.runner import SearchStopped, run_search
-from search.spec import build_spec
+from convnas import blocks  # noqa: F401  (loading best_model.keras needs the blocks registered)
+from convnas.search import datasets
+from convnas.search.runner import SearchStopped, run_search
+from convnas.search.spec import build_spec
 
 GRID_SPACE = {
     "stem_filters": 16,
@@ -241,9 +241,9 @@ def test_hyperband_stops_at_max_trials(tmp_path):
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian"])
 def test_the_same_seed_samples_the_same_candidates_seed_zero_included(tmp_path, tuner):
-    from search.budget import Budget
-    from search.space import ConvNetHyperModel
-    from search.tuner import TrialRunner, make_objective, make_tuner
+    from convnas.search.budget import Budget
+    from convnas.search.space import ConvNetHyperModel
+    from convnas.search.tuner import TrialRunner, make_objective, make_tuner
 
     def sampled(seed, name):
         runner = TrialRunner(None, None, None, tmp_path / name, Budget(None, None, None), make_objective("val_accuracy"), seed)

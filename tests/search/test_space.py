@@ -6,8 +6,8 @@ import keras
 import keras_tuner as kt
 import pytest
 
-from search.rejection import InvalidCandidate
-from search.space import CONV_BLOCKS, ConvNetHyperModel
+from convnas.search.rejection import InvalidCandidate
+from convnas.search.space import CONV_BLOCKS, ConvNetHyperModel
 
 CONDITIONS = {  # hyperparameter suffix -> (parent suffix, parent values)
     "block": ("cell", {"plain"}),

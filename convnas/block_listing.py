@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import keras
 
-import blocks
-from experiments.text_table import render_table
-from search import cost
+from convnas import blocks
+from convnas.text_table import render_table
+from convnas.search import cost
 
 
 def block_rows(input_shape: Sequence[int], filters: int | None = None) -> list[dict]:

@@ -70,7 +70,7 @@ def positive_int_argument(text: str) -> int:
 
 
 def _blocks_command(args: argparse.Namespace) -> int:
-    from experiments import block_listing
+    from convnas import block_listing
 
     rows = block_listing.block_rows(args.input_shape, args.filters)
     print(block_listing.format_json(rows) if args.json else block_listing.format_table(rows))
@@ -80,8 +80,8 @@ def _blocks_command(args: argparse.Namespace) -> int:
 def _cost_command(args: argparse.Namespace) -> int:
     import warnings
 
-    from experiments import cost_report
-    from search import cost, profiler
+    from convnas import cost_report
+    from convnas.search import cost, profiler
 
     try:
         model = cost_report.load_model(args.model, args.input_shape)
@@ -109,7 +109,7 @@ def _cost_command(args: argparse.Namespace) -> int:
 
 
 def _search_command(args: argparse.Namespace) -> int:
-    from search import datasets, distributed, runner, spec
+    from convnas.search import datasets, distributed, runner, spec
 
     try:
         file_values = spec.load_yaml(args.spec) if args.spec else {}
@@ -156,7 +156,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from search import distributed
+    from convnas.search import distributed
 
     if args.serve_chief or args.worker_id or args.chief:
         raise UsageError("convnas search: --workers starts its own chief and workers; drop --serve-chief/--worker-id/--chief")
@@ -168,7 +168,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
 
 
 def _trials_command(args: argparse.Namespace) -> int:
-    from search import records
+    from convnas.search import records
 
     trial_records = records.TrialRecords(args.logdir)
     if not trial_records.jsonl.exists():
@@ -197,8 +197,8 @@ def _board_command(args: argparse.Namespace) -> int:
 
 
 def _ablate_command(args: argparse.Namespace) -> int:
-    from experiments import ablation, ablation_spec
-    from search import datasets
+    from convnas.experiments import ablation, ablation_spec
+    from convnas.search import datasets
 
     try:
         overrides = {"seeds": args.seeds, "epochs": args.epochs, "dataset": args.dataset}
@@ -213,7 +213,7 @@ def _ablate_command(args: argparse.Namespace) -> int:
 def _table_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from experiments import ablation, ablation_spec, ablation_table
+    from convnas.experiments import ablation, ablation_spec, ablation_table
 
     logdir = Path(args.logdir)
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import keras
 
-import blocks  # noqa: F401  (registers the blocks for loading .keras files)
-from experiments.text_table import render_table
-from search import cost
-from search.human_units import human
+from convnas import blocks  # noqa: F401  (registers the blocks for loading .keras files)
+from convnas.text_table import render_table
+from convnas.search import cost
+from convnas.search.human_units import human
 
 
 class ModelError(ValueError):
