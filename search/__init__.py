@@ -1,1 +1,18 @@
-"""convnas search: cost model, search space, budgets and trial records over the blocks."""
+"""convnas search: cost model, search space, budgets, trial records, and tuners over the blocks.
+
+The drop-in tuners `RandomSearch`, `GridSearch`, `BayesianOptimization` and
+`Hyperband` (convnas.search.tuner) take keras-tuner's arguments and give a
+user's own `build_model(hp)` every convnas trial feature. They are imported
+on first use, so that `import convnas.search` stays free of TensorFlow.
+"""
+
+import importlib
+
+TUNERS = ("RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband")
+__all__ = list(TUNERS)
+
+
+def __getattr__(name: str):
+    if name in TUNERS:
+        return getattr(importlib.import_module("convnas.search.tuner"), name)
+    raise AttributeError(f"module 'convnas.search' has no attribute {name!r}")

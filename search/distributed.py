@@ -27,7 +27,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent import futures
@@ -184,9 +183,9 @@ class Supervisor:
                     process.kill()
 
 
-def child_command(argv: list[str]) -> list[str]:
-    """The `convnas search` command of a chief or worker: argv without --workers N and --overwrite."""
-    command, skip = [], False
+def child_arguments(argv: list[str]) -> list[str]:
+    """The command-line arguments of a chief or worker: `argv` without --workers N and --overwrite."""
+    arguments, skip = [], False
     for argument in argv:
         if skip:
             skip = False
@@ -196,5 +195,5 @@ def child_command(argv: list[str]) -> list[str]:
             continue
         if argument.startswith("--workers=") or argument == "--overwrite":
             continue
-        command.append(argument)
-    return [sys.executable, "-m", "convnas", *command]
+        arguments.append(argument)
+    return arguments

@@ -43,15 +43,23 @@ def write_config(root: str | os.PathLike, hparams: list, metrics) -> None:
     writer.close()
 
 
-def write_experiment(root: str | os.PathLike, hyperparameters) -> None:
-    """Writes the search's HParams experiment configuration: every hyperparameter of the space and METRICS."""
+def metric_tags(objectives=()) -> list[str]:
+    """The metric columns of a search: METRICS, then any objective they lack."""
+    tags = [tag for tag, _ in METRICS]
+    return tags + [name for name in objectives if name not in tags]
+
+
+def write_experiment(root: str | os.PathLike, hyperparameters, objectives=()) -> None:
+    """Writes the search's HParams experiment configuration: every hyperparameter of the space, METRICS and the objectives."""
     from keras_tuner.src.engine import tuner_utils
     from tensorboard.plugins.hparams import api as hparams_api
 
     space = hyperparameters.copy()
     for hyperparameter in space.space:  # inactive ones too: every column of the space
         space.values.setdefault(hyperparameter.name, hyperparameter.default)
-    write_config(root, list(tuner_utils.convert_hyperparams_to_hparams(space, hparams_api)), METRICS)
+    names = dict(METRICS)
+    metrics = [(tag, names.get(tag, tag.replace("_", " "))) for tag in metric_tags(objectives)]
+    write_config(root, list(tuner_utils.convert_hyperparams_to_hparams(space, hparams_api)), metrics)
 
 
 def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
@@ -66,6 +74,6 @@ def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
     writer.close()
 
 
-def write_trial_metrics(root: str | os.PathLike, record: dict) -> None:
-    """Writes the record's METRICS values as step-0 scalars into the trial's session folder."""
-    write_scalars(trial_logdir(root, record["trial_id"]), record, [tag for tag, _ in METRICS])
+def write_trial_metrics(root: str | os.PathLike, record: dict, objectives=()) -> None:
+    """Writes the record's metric-column values as step-0 scalars into the trial's session folder."""
+    write_scalars(trial_logdir(root, record["trial_id"]), record, metric_tags(objectives))

@@ -30,14 +30,16 @@ def front_rows(records: list[dict], cost: str, accuracy: str = "val_accuracy") -
     return [completed[i] for i in pareto_front(points)]
 
 
-FRONT_COLUMNS = ("front", "trial_id", "val_accuracy", "test_accuracy", "params", "flops", "macs", "latency_ms")
+def front_columns(accuracy: str) -> tuple[str, ...]:
+    return ("front", "trial_id", accuracy, *(["val_accuracy"] if accuracy != "val_accuracy" else []),
+            "test_accuracy", "params", "flops", "macs", "latency_ms")
 
 
-def write_front(records: list[dict], path: Path) -> dict[str, list[dict]]:
+def write_front(records: list[dict], path: Path, accuracy: str = "val_accuracy") -> dict[str, list[dict]]:
     """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts."""
-    fronts = {cost: front_rows(records, cost) for cost in ("flops", "params")}
+    fronts = {cost: front_rows(records, cost, accuracy) for cost in ("flops", "params")}
     with open(path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=FRONT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(stream, fieldnames=front_columns(accuracy), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for cost, rows in fronts.items():
             for row in rows:
@@ -45,22 +47,22 @@ def write_front(records: list[dict], path: Path) -> dict[str, list[dict]]:
     return fronts
 
 
-def plot_front(records: list[dict], path: Path) -> None:
+def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy") -> None:
     """Accuracy against FLOPs and against parameters, every completed trial, the front joined by a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    completed = [r for r in records if r.get("status") == "COMPLETED" and r.get("val_accuracy") is not None]
+    completed = [r for r in records if r.get("status") == "COMPLETED" and r.get(accuracy) is not None]
     figure, axes = pyplot.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for axis, cost, label in ((axes[0], "flops", "FLOPs"), (axes[1], "params", "parameters")):
-        axis.scatter([r[cost] for r in completed], [r["val_accuracy"] for r in completed], s=18, color="0.6", label="trials")
-        front = front_rows(records, cost)
-        axis.plot([r[cost] for r in front], [r["val_accuracy"] for r in front], "o-", color="C3", label="Pareto front")
+        axis.scatter([r[cost] for r in completed], [r[accuracy] for r in completed], s=18, color="0.6", label="trials")
+        front = front_rows(records, cost, accuracy)
+        axis.plot([r[cost] for r in front], [r[accuracy] for r in front], "o-", color="C3", label="Pareto front")
         axis.set_xscale("log")
         axis.set_xlabel(f"{label} (log scale)")
-        axis.set_ylabel("validation accuracy")
+        axis.set_ylabel(accuracy.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
     figure.savefig(path, dpi=100)

@@ -5,13 +5,15 @@ LOGDIR holds everything a search writes:
     spec.json            the resolved specification (a re-run must match it)
     trials.csv/.jsonl    one record per trial, written as trials end
     tensorboard/         per-epoch scalars and the HParams dashboard
-    tuner/               keras-tuner's oracle and trial state (resumes a killed search)
+    oracle.json, trial_*/  keras-tuner's oracle and trial state (resumes a killed search)
     best_model.keras     the best completed candidate
     pareto.csv/.png      the accuracy/FLOPs and accuracy/params fronts
 
 Re-running the same search on the same LOGDIR resumes it: keras-tuner keeps
 its completed trials and re-runs the interrupted one; the records keep one
-row per trial.
+row per trial. The search is a user of the drop-in tuners
+(`convnas.search.RandomSearch`, ...) with LOGDIR as their
+`directory/project_name`: one trial path.
 """
 
 from __future__ import annotations
@@ -23,15 +25,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
+import keras_tuner
 
-from convnas.search import datasets, distributed, hparams_logging, pareto
-from convnas.search.budget import Budget
+from convnas.search import datasets, distributed
 from convnas.search.human_units import human
 from convnas.search.records import TrialRecords
 from convnas.search.space import ConvNetHyperModel
 from convnas.search.spec import SearchSpec, refuse_changed
-from convnas.search.tuner import TrialRunner, make_objective, make_tuner
+from convnas.search.tuner import TRADEOFF, make_tuner
+
+OBJECTIVES = {
+    "val_accuracy": keras_tuner.Objective("val_accuracy", "max"),
+    "val_loss": keras_tuner.Objective("val_loss", "min"),
+    "pareto": keras_tuner.Objective(TRADEOFF, "max"),
+}
 
 
 class SearchStopped(RuntimeError):
@@ -41,15 +48,16 @@ class SearchStopped(RuntimeError):
 class Progress:
     """Prints one line per finished trial: i/N, status, accuracy, cost, best so far, ETA."""
 
-    def __init__(self, total: int, done: int, objective, write: Callable[[str], None]):
-        self.total, self.done, self.objective, self.write = total, done, objective, write
+    def __init__(self, total: int, done: int, write: Callable[[str], None]):
+        self.total, self.done, self.write = total, done, write
+        self.better: Callable[[dict, dict], bool] = lambda record, other: False  # the tuner's, once it exists
         self.started, self.finished_here = time.perf_counter(), 0
         self.best: dict | None = None
 
     def report(self, record: dict) -> None:
         self.done += 1
         self.finished_here += 1
-        if record["status"] == "COMPLETED" and (self.best is None or self.objective.better(record, self.best)):
+        if record["status"] == "COMPLETED" and (self.best is None or self.better(record, self.best)):
             self.best = record
         per_trial = (time.perf_counter() - self.started) / self.finished_here
         remaining = max(self.total - self.done, 0) * per_trial
@@ -107,36 +115,46 @@ def run_search(
 
         tf.config.experimental.enable_op_determinism()  # with the per-trial seeds: same architectures, same metrics
     _check_resume(logdir, spec)
-    objective = make_objective(spec.objective, spec.cost_weight)
     records = TrialRecords(logdir)
-    progress = Progress(spec.max_trials, len(records.read()), objective, write)
-    runner = TrialRunner(
-        train=datasets.make_pipeline(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=spec.seed),
-        validation=datasets.make_pipeline(data.x_val, data.y_val, spec.batch_size, shuffle=False),
-        test=None if data.x_test is None else datasets.make_pipeline(data.x_test, data.y_test, spec.batch_size, shuffle=False),
-        logdir=logdir,
-        budget=Budget(spec.max_flops, spec.max_params, spec.max_latency_ms),
-        objective=objective,
+    progress = Progress(spec.max_trials, len(records.read()), write)
+    location = logdir.resolve()
+    tuner = make_tuner(
+        spec.tuner,
+        spec.max_trials,
+        spec.epochs,
+        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space),
+        objective=OBJECTIVES[spec.objective],
         seed=spec.seed,
+        directory=str(location.parent),
+        project_name=location.name,
+        overwrite=False,
+        max_flops=spec.max_flops,
+        max_params=spec.max_params,
+        max_latency_ms=spec.max_latency_ms,
+        cost_weight=spec.cost_weight,
         on_record=progress.report,
     )
-    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, spec.space)
-    tuner = make_tuner(spec.tuner, hypermodel, runner, spec.max_trials, spec.epochs, spec.seed, overwrite=False)
-    if not runner.tensorboard_dir.exists():
-        hparams_logging.write_experiment(runner.tensorboard_dir, tuner.oracle.get_space())
+    progress.better = tuner.better
     write(
         f"search: {spec.tuner} tuner, up to {spec.max_trials} trials of {spec.epochs} epochs on {data.name} "
         f"({len(data.x_train)} train / {len(data.x_val)} validation images {'x'.join(map(str, data.input_shape))}), "
         f"logging to {logdir}"
     )
-    tensorboard = keras.callbacks.TensorBoard(str(runner.tensorboard_dir), write_graph=False, profile_batch=0)
     try:
         if distributed.is_chief():
+            tuner.write_hparams_config()
             tuner.oracle.verbose = 0  # keras-tuner's per-trial tables; the workers print progress
             tuner.save()
-            distributed.serve_chief(tuner.oracle, lost_worker_timeout, lambda trial, reason: runner.on_lost(trial, reason))
+            distributed.serve_chief(tuner.oracle, lost_worker_timeout, tuner.record_lost)
         else:
-            tuner.search(epochs=spec.epochs, callbacks=[tensorboard], verbose=0)
+            tuner.search(
+                datasets.make_pipeline(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=spec.seed),
+                validation_data=datasets.make_pipeline(data.x_val, data.y_val, spec.batch_size, shuffle=False),
+                test_data=None if data.x_test is None else datasets.make_pipeline(data.x_test, data.y_test, spec.batch_size, shuffle=False),
+                epochs=spec.epochs,
+                shuffle=False,  # the training pipeline shuffles
+                verbose=0,
+            )
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
@@ -147,16 +165,15 @@ def run_search(
     result = records.read()
     if distributed.is_worker():
         return result  # the chief writes the summary
-    fronts = pareto.write_front(result, logdir / "pareto.csv")
-    pareto.plot_front(result, logdir / "pareto.png")
-    write(summary(result, fronts, objective, logdir))
+    fronts = tuner.write_fronts()
+    write(summary(result, fronts, tuner, logdir))
     return result
 
 
-def summary(records: list[dict], fronts: dict, objective, logdir: Path) -> str:
+def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
     """Leaderboard (top 5), the Pareto fronts, and how to open the dashboard."""
     completed = [r for r in records if r["status"] == "COMPLETED"]
-    completed.sort(key=objective.score, reverse=objective.direction == "max")
+    completed.sort(key=tuner.score, reverse=tuner.oracle.objective.direction == "max")
     counts = {status: sum(r["status"] == status for r in records) for status in ("COMPLETED", "SKIPPED", "INVALID", "FAILED")}
     lines = ["", "trials: " + ", ".join(f"{count} {status.lower()}" for status, count in counts.items()), "", "leaderboard:"]
     lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")

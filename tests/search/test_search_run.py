@@ -231,7 +231,7 @@ def test_hyperband_warm_starts_from_the_single_checkpoint_convnas_writes(tmp_pat
     assert promoted, "hyperband promoted no trial"
     for record in promoted:  # trained only the epochs between its bracket's rungs, from the earlier weights
         assert record["epochs"] == record["tuner/epochs"] - record["tuner/initial_epoch"]
-        assert (tmp_path / "tuner" / f"trial_{record['tuner/trial_id']}" / "checkpoint.weights.h5").exists()
+        assert (tmp_path / f"trial_{record['tuner/trial_id']}" / "checkpoint.weights.h5").exists()
 
 
 def test_hyperband_stops_at_max_trials(tmp_path):
@@ -241,13 +241,12 @@ def test_hyperband_stops_at_max_trials(tmp_path):
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian"])
 def test_the_same_seed_samples_the_same_candidates_seed_zero_included(tmp_path, tuner):
-    from convnas.search.budget import Budget
     from convnas.search.space import ConvNetHyperModel
-    from convnas.search.tuner import TrialRunner, make_objective, make_tuner
+    from convnas.search.tuner import make_tuner
 
     def sampled(seed, name):
-        runner = TrialRunner(None, None, None, tmp_path / name, Budget(None, None, None), make_objective("val_accuracy"), seed)
-        search = make_tuner(tuner, ConvNetHyperModel((8, 8, 1), 10), runner, 5, 1, seed, overwrite=True)
+        search = make_tuner(tuner, 5, 1, hypermodel=ConvNetHyperModel((8, 8, 1), 10), objective="val_accuracy",
+                            seed=seed, directory=str(tmp_path), project_name=name, overwrite=True)
         return [search.oracle.create_trial(f"worker{n}").hyperparameters.values for n in range(5)]
 
     assert sampled(0, "first") == sampled(0, "second")
