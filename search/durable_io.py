@@ -81,11 +81,17 @@ def locked(lock_path: str | os.PathLike) -> Iterator[None]:
 
 
 def append_json_line(path: str | os.PathLike, record: dict) -> None:
-    """Appends one record as a JSON line, flushed to disk before returning."""
+    """Appends one record as a JSON line, flushed to disk before returning.
+
+    A line cut short by a kill is ended first, so that it never swallows the
+    record appended after it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as stream:
-        stream.write(json.dumps(record, default=float) + "\n")
+    with open(path, "ab+") as stream:
+        stream.seek(0, os.SEEK_END)
+        torn = stream.tell() > 0 and (stream.seek(-1, os.SEEK_END), stream.read(1))[1] != b"\n"
+        stream.write((b"\n" if torn else b"") + (json.dumps(record, default=float) + "\n").encode())
         stream.flush()
         os.fsync(stream.fileno())
 
