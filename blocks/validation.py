@@ -10,8 +10,6 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-import keras
-
 PADDING_MODES = ("same", "valid")
 
 
@@ -83,6 +81,8 @@ def activation(name: str, value: object) -> str | None:
     """Returns `value` if it names a Keras activation (or is None)."""
     if value is None:
         return None
+    import keras  # only here: the other checks serve code that needs no Keras (spec validation)
+
     try:
         keras.activations.get(value)
     except (ValueError, TypeError):

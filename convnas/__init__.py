@@ -33,7 +33,7 @@ if not (_here / "blocks").is_dir() and (_here.parent / "blocks" / "__init__.py")
 
 
 def _register_blocks(_keras=None) -> None:
-    importlib.import_module("convnas.blocks")
+    importlib.import_module("convnas.blocks").register_all()
 
 
 def __getattr__(name: str):

@@ -2,6 +2,10 @@
 
 User errors (bad flags, impossible shapes, unknown names) print one line on
 stderr and exit with status 2; internal bugs keep their traceback.
+
+Only the commands that build models (search, ablate, cost, blocks) import
+TensorFlow, and only once their arguments and spec are validated: help, flag
+and spec errors, `trials`, `table` and `board` answer without it.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def positive_int_argument(text: str) -> int:
 
 
 def _blocks_command(args: argparse.Namespace) -> int:
+    quiet_import_tensorflow()
     from convnas import block_listing
 
     rows = block_listing.block_rows(args.input_shape, args.filters)
@@ -80,6 +85,7 @@ def _blocks_command(args: argparse.Namespace) -> int:
 def _cost_command(args: argparse.Namespace) -> int:
     import warnings
 
+    quiet_import_tensorflow()
     from convnas import cost_report
     from convnas.search import cost, profiler
 
@@ -109,29 +115,34 @@ def _cost_command(args: argparse.Namespace) -> int:
 
 
 def _search_command(args: argparse.Namespace) -> int:
-    from convnas.search import datasets, distributed, runner, spec
+    from convnas.search import spec
+
+    flags = {
+        "dataset": args.dataset,
+        "tuner": args.tuner,
+        "max_trials": args.max_trials,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "max_flops": args.max_flops,
+        "max_params": args.max_params,
+        "max_latency_ms": args.max_latency_ms,
+        "objective": args.objective,
+        "cost_weight": args.cost_weight,
+        "logdir": args.logdir,
+        "seed": args.seed,
+        "deterministic": args.deterministic or None,
+        "overwrite": args.overwrite or None,
+    }
+    try:
+        search_spec = spec.build_spec(spec.load_yaml(args.spec) if args.spec else {}, flags)
+    except spec.SpecError as error:
+        raise UsageError(f"convnas search: {error}") from None
+    if args.workers is not None:
+        return _supervise(search_spec, args)
+    quiet_import_tensorflow()
+    from convnas.search import datasets, distributed, runner
 
     try:
-        file_values = spec.load_yaml(args.spec) if args.spec else {}
-        flags = {
-            "dataset": args.dataset,
-            "tuner": args.tuner,
-            "max_trials": args.max_trials,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "max_flops": args.max_flops,
-            "max_params": args.max_params,
-            "max_latency_ms": args.max_latency_ms,
-            "objective": args.objective,
-            "cost_weight": args.cost_weight,
-            "logdir": args.logdir,
-            "seed": args.seed,
-            "deterministic": args.deterministic or None,
-            "overwrite": args.overwrite or None,
-        }
-        search_spec = spec.build_spec(file_values, flags)
-        if args.workers is not None:
-            return _supervise(search_spec, args)
         if args.serve_chief or args.worker_id:
             if not args.chief:
                 raise UsageError("convnas search: --serve-chief and --worker-id need --chief HOST:PORT")
@@ -163,7 +174,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
     if search_spec.overwrite and Path(search_spec.logdir).exists():
         shutil.rmtree(search_spec.logdir)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    supervisor = distributed.Supervisor(distributed.child_command(sys.argv[1:]), args.workers, threads, _print_now)
+    supervisor = distributed.Supervisor([sys.executable, "-m", "convnas", *distributed.child_arguments(sys.argv[1:])], args.workers, threads, _print_now)
     return supervisor.run()
 
 
@@ -197,12 +208,18 @@ def _board_command(args: argparse.Namespace) -> int:
 
 
 def _ablate_command(args: argparse.Namespace) -> int:
-    from convnas.experiments import ablation, ablation_spec
+    from convnas.experiments import ablation_spec
+
+    overrides = {"seeds": args.seeds, "epochs": args.epochs, "dataset": args.dataset}
+    try:
+        study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
+    except ablation_spec.SpecError as error:
+        raise UsageError(f"convnas ablate: {error}") from None
+    quiet_import_tensorflow()
+    from convnas.experiments import ablation
     from convnas.search import datasets
 
     try:
-        overrides = {"seeds": args.seeds, "epochs": args.epochs, "dataset": args.dataset}
-        study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
         logdir = args.logdir or os.path.join("logs", "ablate", study.name + ("-full" if args.full else ""))
         ablation.run_study(study, logdir, overwrite=args.overwrite, write=_print_now, command=" ".join(["convnas", *sys.argv[1:]]))
     except (ablation_spec.SpecError, datasets.DatasetError) as error:
@@ -213,14 +230,15 @@ def _ablate_command(args: argparse.Namespace) -> int:
 def _table_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from convnas.experiments import ablation, ablation_spec, ablation_table
+    from convnas.experiments import ablation_table, study_logs
+    from convnas.search.spec import SpecError
 
     logdir = Path(args.logdir)
     try:
-        study = ablation.read_study(logdir)
-    except ablation_spec.SpecError as error:
+        study = study_logs.read_study(logdir)
+    except SpecError as error:
         raise UsageError(f"convnas table: {error}") from None
-    rows = ablation_table.build_table(study, ablation.read_runs(logdir))
+    rows = ablation_table.build_table(study, study_logs.read_runs(logdir))
     if not rows:
         raise UsageError(f"convnas table: LOGDIR holds no finished run yet. Received: LOGDIR={args.logdir!r}")
     formats = {"md": ablation_table.to_markdown, "latex": ablation_table.to_latex, "report": ablation_table.to_report}
@@ -338,7 +356,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        quiet_import_tensorflow()
         return args.run(args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

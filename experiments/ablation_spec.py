@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from convnas.blocks import validation
-from convnas.search import space
-from convnas.search.spec import SpecError, checked, load_yaml
+from convnas.search.spec import SpecError, check_dataset, checked, load_yaml
+from convnas.search.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, Stage, make_stage
 
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")
@@ -54,11 +55,10 @@ DEFAULTS = {
     "classification": {"dataset": "digits", "metric": "test_accuracy"},
     "upsampling": {"dataset": "photos", "metric": "psnr"},
 }
+TASK_DATASETS = {"classification": (), "upsampling": ("photos",)}  # beside the search datasets
 FIELDS = ("name", "description", "paper", "claim", "task", "dataset", "epochs", "batch_size", "seeds",
           "learning_rate", "metric", "base", "variants", "full")
 FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
-STAGE_FIELDS = tuple(field.name for field in dataclasses.fields(space.Stage))
-SWITCHES = ("shortcut", "gate", "reductions", "channel_shuffle")
 ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"), "upsampling": ("stem_filters", "upsampler")}
 UPSAMPLERS = ("transposed_conv", "upsample_conv")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -80,9 +80,9 @@ class Design:
     """One architecture of a study (the base or a variant), validated."""
 
     stem_filters: int
-    stages: tuple[space.Stage, ...]
-    head: str = "global_average_pooling"
-    head_units: int = 0
+    stages: tuple[Stage, ...]
+    head: str = GLOBAL_DEFAULTS["head"]
+    head_units: int = GLOBAL_DEFAULTS["head_units"]
     upsampler: Upsampler | None = None
 
 
@@ -142,8 +142,30 @@ def _text(name: str, value) -> str:
     return value
 
 
-def _seeds(value) -> tuple[int, ...]:
-    if isinstance(value, list):
+VARIANT_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a variant names its TensorBoard folder
+
+
+def check_variant_name(name) -> str:
+    """A variant name: a word of letters, digits, _ . - other than "baseline"; SpecError otherwise."""
+    if not isinstance(name, str) or not VARIANT_NAME.fullmatch(name) or name == BASELINE:
+        raise SpecError(f"variant names must be words of letters, digits, _ . - and not {BASELINE!r}. Received: {name!r}")
+    return name
+
+
+def check_variants(variants) -> dict[str, dict]:
+    """Variants: a non-empty mapping of variant names to non-empty mappings of what they replace."""
+    if not isinstance(variants, Mapping) or not variants:
+        raise SpecError(f"`variants` must map at least one variant name to the entries it replaces. Received: variants={variants!r}")
+    for name, substitution in variants.items():
+        check_variant_name(name)
+        if not isinstance(substitution, Mapping) or not substitution:
+            raise SpecError(f"`variants.{name}` must be a mapping of the entries it replaces. Received: {substitution!r}")
+    return {name: dict(substitution) for name, substitution in variants.items()}
+
+
+def check_seeds(value) -> tuple[int, ...]:
+    """Seeds: a count N (seeds 0..N-1) or a list of distinct non-negative integers; SpecError otherwise."""
+    if isinstance(value, (list, tuple)):
         seeds = tuple(checked(validation.non_negative_int, "seeds", seed) for seed in value)
         if not seeds or len(set(seeds)) != len(seeds):
             raise SpecError(f"`seeds` must list distinct non-negative integers (at least one). Received: seeds={value!r}")
@@ -173,22 +195,15 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
         if "base" in full_section:
             values["base"] = substitute(values["base"], full_section["base"], task, "full.base")
     values.update({key: value for key, value in (overrides or {}).items() if value is not None})
-    variants = values.get("variants") or {}
-    if not isinstance(variants, dict) or not variants:
-        raise SpecError(f"`variants` must map at least one variant name to its substitution. Received: variants={variants!r}")
-    for name, substitution in variants.items():
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name == BASELINE:
-            raise SpecError(f"variant names must be words of letters, digits, _ . - and not {BASELINE!r}. Received: {name!r}")
-        if not isinstance(substitution, dict) or not substitution:
-            raise SpecError(f"`variants.{name}` must be a mapping of fields to replace. Received: {substitution!r}")
+    variants = check_variants(values.get("variants") or {})
     metric = values.get("metric", DEFAULTS[task]["metric"])
     study = AblationSpec(
         name=_text("name", values.get("name", "study")),
         task=task,
-        dataset=_text("dataset", values.get("dataset", DEFAULTS[task]["dataset"])),
+        dataset=check_dataset(values.get("dataset", DEFAULTS[task]["dataset"]), extra=TASK_DATASETS[task]),
         epochs=checked(validation.positive_int, "epochs", values.get("epochs", 10)),
         batch_size=checked(validation.positive_int, "batch_size", values.get("batch_size", 32)),
-        seeds=_seeds(values.get("seeds", 3)),
+        seeds=check_seeds(values.get("seeds", 3)),
         learning_rate=checked(validation.positive_number, "learning_rate", values.get("learning_rate", 1e-3)),
         metric=checked(validation.one_of, "metric", metric, METRICS[task]),
         base=dict(values["base"]),
@@ -232,38 +247,6 @@ def substitute(base: dict, substitution: dict, task: str, where: str) -> dict:
     return result
 
 
-def _stage(values, where: str) -> space.Stage:
-    if not isinstance(values, dict):
-        raise SpecError(f"`{where}` must be a mapping of stage fields. Received: {values!r}")
-    unknown = sorted(set(map(str, values)) - set(STAGE_FIELDS))
-    if unknown:
-        raise SpecError(f"`{where}` has an unknown field {unknown[0]!r}; known: {', '.join(STAGE_FIELDS)}")
-    if "filters" not in values:
-        raise SpecError(f"`{where}` needs `filters`. Received: {values!r}")
-    cell = checked(validation.one_of, f"{where}.cell", values.get("cell", "plain"), space.CELLS)
-    block = values.get("block", "conv")
-    if cell == "plain" and block not in space.CONV_BLOCKS:
-        raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(space.CONV_BLOCKS)}")
-    plain = cell == "plain"
-
-    def number(name, default, active=True):
-        return checked(validation.positive_int, f"{where}.{name}", values.get(name, default)) if active else None
-
-    return space.Stage(
-        cell=cell,
-        filters=number("filters", None),
-        blocks=number("blocks", 1),
-        downsampling=checked(validation.one_of, f"{where}.downsampling", values.get("downsampling", "max"), space.DOWNSAMPLING),
-        block=block if plain else None,
-        kernel_size=number("kernel_size", 3, cell in space.KERNEL_CELLS),
-        strides=number("strides", 1, cell in space.STRIDED_CELLS),
-        dilation=number("dilation", 2, plain and block == "dilated_conv"),
-        groups=number("groups", 2, plain and block == "grouped_conv"),
-        shuffle_groups=number("shuffle_groups", 2, cell == "shuffle_unit"),
-        **{name: checked(validation.boolean, f"{where}.{name}", values.get(name, name != "channel_shuffle")) for name in SWITCHES},
-    )
-
-
 def _upsampler(values, where: str) -> Upsampler:
     if not isinstance(values, dict):
         raise SpecError(f"`{where}` must be a mapping of {', '.join(UPSAMPLER_FIELDS)}. Received: {values!r}")
@@ -295,14 +278,14 @@ def make_design(values: dict, task: str, where: str) -> Design:
     if not isinstance(stages, list) or not stages:
         raise SpecError(f"`{where}.stages` must list at least one stage. Received: stages={stages!r}")
     design = Design(
-        stem_filters=checked(validation.positive_int, f"{where}.stem_filters", values.get("stem_filters", 16)),
-        stages=tuple(_stage(stage, f"{where}.stages[{index}]") for index, stage in enumerate(stages)),
+        stem_filters=checked(validation.positive_int, f"{where}.stem_filters", values.get("stem_filters", GLOBAL_DEFAULTS["stem_filters"])),
+        stages=tuple(checked(make_stage, stage, f"{where}.stages[{index}]") for index, stage in enumerate(stages)),
     )
     if task == "classification":
         return dataclasses.replace(
             design,
-            head=checked(validation.one_of, f"{where}.head", values.get("head", "global_average_pooling"), space.HEADS),
-            head_units=checked(validation.non_negative_int, f"{where}.head_units", values.get("head_units", 0)),
+            head=checked(validation.one_of, f"{where}.head", values.get("head", GLOBAL_DEFAULTS["head"]), HEADS),
+            head_units=checked(validation.non_negative_int, f"{where}.head_units", values.get("head_units", GLOBAL_DEFAULTS["head_units"])),
         )
     if any(stage.downsampling != "none" or (stage.strides or 1) != 1 for stage in design.stages):
         raise SpecError(f"`{where}.stages` of an upsampling study must keep the resolution (downsampling: none, strides 1)")

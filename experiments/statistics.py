@@ -13,7 +13,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from scipy import stats
+from scipy.special import stdtr, stdtrit  # Student t CDF and its inverse: scipy.stats costs 0.4 s more to import
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +36,7 @@ def summarize(values: Sequence[float]) -> Summary:
     if n < 2:
         return Summary(n, mean, None, None, None)
     std = math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (n - 1))
-    half_width = stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
+    half_width = stdtrit(n - 1, 0.975) * std / math.sqrt(n)
     return Summary(n, mean, std, mean - half_width, mean + half_width)
 
 
@@ -62,4 +62,4 @@ def welch_t_test(a: Sequence[float], b: Sequence[float]) -> WelchTest | None:
         return WelchTest(0.0 if difference == 0 else math.copysign(math.inf, difference), math.nan, 1.0 if difference == 0 else 0.0)
     t = difference / math.sqrt(variance_a + variance_b)
     dof = (variance_a + variance_b) ** 2 / (variance_a**2 / (first.n - 1) + variance_b**2 / (second.n - 1))
-    return WelchTest(t, dof, float(2 * stats.t.sf(abs(t), dof)))
+    return WelchTest(t, dof, float(2 * stdtr(dof, -abs(t))))

@@ -4,7 +4,8 @@ A candidate is a stem (3x3 conv, BN, ReLU), then 1 to N stages, then a head.
 Each stage has a cell type, a width, a number of blocks and a downsampling
 mode; a "plain" cell stacks one registered conv block (with BN and ReLU), the
 other cells are the classic ones (inception, residual, highway, shuffle_unit,
-depthwise_separable). Hyperparameters that exist only for some choices live
+depthwise_separable). The choices and defaults are `search.stages`'s, shared
+with the ablation specs. Hyperparameters that exist only for some choices live
 in `hp.conditional_scope`: the conv block only for plain cells, dilation only
 for dilated convs, groups only for grouped convs, the stride only for cells
 that take one; every stage's hyperparameters only when the stage exists.
@@ -35,67 +36,8 @@ from convnas import blocks
 from convnas.blocks.arithmetic import ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
 from convnas.search.rejection import InvalidCandidate
+from convnas.search.stages import GLOBAL_CHOICES, KERNEL_CELLS, STAGE_CHOICES, STRIDED_CELLS, Stage
 from convnas.search.training import TrainingConfig, compile_model, declare_training
-
-CELLS = ("plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable")
-CONV_BLOCKS = (
-    "conv",
-    "true_conv",
-    "im2col_conv",
-    "dilated_conv",
-    "grouped_conv",
-    "spatially_separable_conv",
-    "depthwise_separable_conv",
-    "flattened_conv",
-    "nin",
-)
-DOWNSAMPLING = ("max", "avg", "strided_conv", "none")
-HEADS = ("global_average_pooling", "flatten")
-STRIDED_CELLS = ("plain", "residual", "depthwise_separable")
-KERNEL_CELLS = ("plain", "residual", "highway", "depthwise_separable")
-
-# Every architecture hyperparameter: its choices and default. Per-stage ones
-# are named stage<n>_<name>; their default may depend on the stage.
-STAGE_CHOICES = {
-    "cell": (CELLS, "plain"),
-    "block": (CONV_BLOCKS, "conv"),
-    "filters": ((16, 32, 64), None),  # default: 16, 32, 64 for stages 1, 2, 3+
-    "blocks": ((1, 2), 1),
-    "kernel_size": ((3, 5), 3),
-    "strides": ((1, 2), 1),
-    "dilation": ((2, 3), 2),
-    "groups": ((2, 4), 2),
-    "shuffle_groups": ((2, 4), 2),
-    "downsampling": (DOWNSAMPLING, "max"),
-}
-GLOBAL_CHOICES = {
-    "stages": ((1, 2, 3), 2),
-    "stem_filters": ((16, 32), 16),
-    "head": (HEADS, "global_average_pooling"),
-    "head_units": ((0, 64), 0),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Stage:
-    """One stage of a candidate; None marks a hyperparameter its choices make inactive."""
-
-    cell: str
-    filters: int
-    blocks: int
-    downsampling: str
-    block: str | None = None
-    kernel_size: int | None = None
-    strides: int | None = None
-    dilation: int | None = None
-    groups: int | None = None
-    shuffle_groups: int | None = None
-    # Ablation switches (not searched): residual shortcut, highway gate, inception 1x1
-    # reductions, and a channel shuffle after each grouped conv of a plain cell.
-    shortcut: bool = True
-    gate: bool = True
-    reductions: bool = True
-    channel_shuffle: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +80,8 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         num_classes: classes of the softmax head.
         overrides: fixed values / restricted choices (see the module docstring).
     """
+
+    declares_every_branch = True  # the tuner declares the space without building a model
 
     def __init__(self, input_shape: tuple[int, int, int], num_classes: int, overrides: Mapping | None = None):
         super().__init__(name="convnet")

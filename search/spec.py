@@ -29,12 +29,13 @@ from pathlib import Path
 import yaml
 
 from convnas.blocks import validation
-from convnas.search import space as space_module
-from convnas.search.training import OPTIMIZERS
-from convnas.search.tuner import TUNERS
+from convnas.search.stages import GLOBAL_CHOICES, STAGE_CHOICES
 
+TUNERS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "npz:PATH", "dir:PATH")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
+DATASETS = ("digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")
 
 
 class SpecError(ValueError):
@@ -63,14 +64,29 @@ class SearchSpec:
 FIELDS = {field.name for field in dataclasses.fields(SearchSpec)}
 
 
+class SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading 5e6 and 2.0e6 as numbers (as YAML 1.2 does) rather than as text (YAML 1.1)."""
+
+
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"), list("-+0123456789.")
+)
+
+
 def load_yaml(path: str | Path) -> dict:
-    """The mapping in a YAML file (safe loading only)."""
+    """The mapping in a YAML file (safe loading only, `SpecLoader`)."""
     try:
         text = Path(path).read_text()
     except OSError as error:
         raise SpecError(f"spec file cannot be read: {error.strerror}. Received: {path}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"spec file is not UTF-8 text. Received: {path}") from None
     try:
-        data = yaml.safe_load(text)
+        loader = SpecLoader(text)  # it reads the text at once: a bad character fails here
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -96,8 +112,8 @@ def refuse_changed(logdir, kind: str, earlier: dict, resolved: dict) -> None:
     if earlier != resolved:
         changed = sorted(k for k in set(earlier) | set(resolved) if earlier.get(k) != resolved.get(k))
         raise SpecError(
-            f"`logdir` holds a {kind} with a different spec (changed: {', '.join(changed)}); pass --overwrite "
-            f"to start afresh or choose another --logdir. Received: logdir={str(logdir)!r}"
+            f"`logdir` holds a {kind} with a different spec (changed: {', '.join(changed)}); overwrite it "
+            f"(--overwrite, overwrite=True) or choose another logdir. Received: logdir={str(logdir)!r}"
         )
 
 
@@ -113,19 +129,19 @@ def _one_of(name, value, choices):
     return checked(validation.one_of, name, value, choices)
 
 
-def _dataset(value):
-    if not isinstance(value, str) or not (
-        value in DATASETS[:5] or re.fullmatch(r"(npz|dir):.+", value)
-    ):
-        raise SpecError(f"`dataset` must be one of {', '.join(DATASETS)}. Received: dataset={value!r}")
+def check_dataset(value, extra: tuple[str, ...] = ()) -> str:
+    """`value` if it names a dataset: one of `extra` (e.g. "photos"), a search dataset, npz:PATH or dir:PATH."""
+    names = (*extra, *DATASETS)
+    if not isinstance(value, str) or not (value in names or re.fullmatch(r"(npz|dir):.+", value)):
+        raise SpecError(f"`dataset` must be one of {', '.join(names)}. Received: dataset={value!r}")
     return value
 
 
 def _allowed_values(key: str):
     """The values a space hyperparameter may take: a tuple of choices, or a predicate."""
     general = re.sub(r"^stage\d+_", "", key)
-    if general in space_module.STAGE_CHOICES or key in space_module.GLOBAL_CHOICES:
-        choices = (space_module.STAGE_CHOICES.get(general) or space_module.GLOBAL_CHOICES[key])[0]
+    if general in STAGE_CHOICES or key in GLOBAL_CHOICES:
+        choices = (STAGE_CHOICES.get(general) or GLOBAL_CHOICES[key])[0]
         if isinstance(choices[0], str):
             return choices
         return "non-negative integer" if key == "head_units" else "positive integer"
@@ -154,7 +170,7 @@ def _space(space) -> dict:
     for key, value in space.items():
         allowed = _allowed_values(str(key))
         if allowed is None:
-            names = ", ".join([*space_module.GLOBAL_CHOICES, "stage<n>_" + "|".join(space_module.STAGE_CHOICES), *space_module.STAGE_CHOICES, "optimizer", "learning_rate", "batch_norm_momentum"])
+            names = ", ".join([*GLOBAL_CHOICES, "stage<n>_" + "|".join(STAGE_CHOICES), *STAGE_CHOICES, "optimizer", "learning_rate", "batch_norm_momentum"])
             raise SpecError(f"`space` has an unknown hyperparameter {key!r}; known: {names}")
         if key == "learning_rate" and isinstance(value, dict):
             if set(value) != {"min", "max"}:
@@ -182,7 +198,7 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
     spec = SearchSpec(**values)
     return dataclasses.replace(
         spec,
-        dataset=_dataset(spec.dataset),
+        dataset=check_dataset(spec.dataset),
         tuner=_one_of("tuner", spec.tuner, TUNERS),
         max_trials=_positive_int("max_trials", spec.max_trials),
         epochs=_positive_int("epochs", spec.epochs),

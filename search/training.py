@@ -13,7 +13,8 @@ import dataclasses
 
 import keras
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+from convnas.search.spec import OPTIMIZERS
+
 LEARNING_RATE = (1e-4, 1e-2, 1e-3)  # min, max, default (log scale)
 
 

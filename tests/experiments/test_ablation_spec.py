@@ -5,9 +5,8 @@ import re
 import pytest
 
 from convnas.blocks import arithmetic
-from convnas.experiments.ablation import cost_of_variants
+from convnas.experiments.ablation import SpecStudy
 from convnas.experiments.ablation_spec import build_study, builtin_names, load_study
-from convnas.experiments.tasks import ClassificationTask
 from convnas.search.spec import SpecError
 
 BUILTINS = ["conv_type", "depth", "dilation", "inception", "pooling", "upsampling"]
@@ -53,6 +52,7 @@ ERRORS = [
     ({"epochs": -1}, r"`epochs` must be a positive integer\. Received: epochs=-1"),
     ({"task": "segmentation"}, r"`task` must be one of 'classification', 'upsampling'\. Received: task='segmentation'"),
     ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', "),
+    ({"dataset": "photos"}, r"`dataset` must be one of digits, mnist, .*Received: dataset='photos'"),  # photos: upsampling only
     ({"colour": 1}, r"ablation spec has an unknown field 'colour'; known: name, "),
     ({"variants": {}}, r"`variants` must map at least one variant name"),
     ({"variants": {"baseline": {"filters": 8}}}, r"variant names must be words .* not 'baseline'"),
@@ -75,13 +75,14 @@ def test_unknown_study_name_lists_the_built_ins():
         load_study("polling")
 
 
-@pytest.fixture(scope="module")
-def digits_task():
-    return ClassificationTask("digits", 32, 1e-3)
+@pytest.fixture
+def cost_of_variants(tmp_path):
+    """Params, MACs, FLOPs and receptive field of every variant of a spec, as its study counts them (nothing trained)."""
+    return lambda spec: SpecStudy(spec, tmp_path / "logs").costs()
 
 
-def test_pooling_substitutions_change_cost_as_the_arithmetic_says(digits_task):
-    costs = cost_of_variants(load_study("pooling"), digits_task)
+def test_pooling_substitutions_change_cost_as_the_arithmetic_says(cost_of_variants):
+    costs = cost_of_variants(load_study("pooling"))
     base = costs["baseline"]
     assert costs["avg_pool"]["params"] == base["params"]
     assert costs["no_downsampling"]["flops"] > base["flops"] and costs["no_downsampling"]["params"] == base["params"]
@@ -92,8 +93,8 @@ def test_pooling_substitutions_change_cost_as_the_arithmetic_says(digits_task):
     assert costs["no_downsampling"]["macs"] > 2 * base["macs"]
 
 
-def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(digits_task):
-    conv_type = cost_of_variants(load_study("conv_type"), digits_task)
+def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(cost_of_variants):
+    conv_type = cost_of_variants(load_study("conv_type"))
     base = conv_type["baseline"]
     # four 64->64 convs (the first from the 32-channel stem): grouped by 4 divides their kernels by 4
     standard = arithmetic.conv_params(3, 32, 64, use_bias=False) + 3 * arithmetic.conv_params(3, 64, 64, use_bias=False)
@@ -101,20 +102,20 @@ def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(dig
     assert base["params"] - conv_type["grouped"]["params"] == standard - grouped
     assert conv_type["grouped_shuffle"]["params"] == conv_type["grouped"]["params"]  # a shuffle has no weights
     assert conv_type["depthwise_separable"]["macs"] < base["macs"] / 5
-    inception = cost_of_variants(load_study("inception"), digits_task)
+    inception = cost_of_variants(load_study("inception"))
     assert inception["no_reductions"]["macs"] > inception["baseline"]["macs"]
-    dilation = cost_of_variants(load_study("dilation"), digits_task)
+    dilation = cost_of_variants(load_study("dilation"))
     assert dilation["dilated_2"]["params"] == dilation["baseline"]["params"]
     assert dilation["dilated_2"]["macs"] == dilation["baseline"]["macs"]
     assert [dilation[v]["receptive_field"] for v in ("baseline", "dilated_2", "dilated_3", "kernel_5")] == [9, 15, 21, 15]
 
 
-def test_switches_remove_what_they_name(digits_task):
+def test_switches_remove_what_they_name(cost_of_variants):
     spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "residual", "filters": 16, "strides": 1}]},
             "variants": {"no_shortcut": {"shortcut": False}}}
-    costs = cost_of_variants(build_study(spec), digits_task)
+    costs = cost_of_variants(build_study(spec))
     # the 8->16 projection shortcut (1x1 conv without bias + BatchNorm) is gone
     assert costs["baseline"]["params"] - costs["no_shortcut"]["params"] == 8 * 16 + 4 * 16
     spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "highway", "filters": 8}]}, "variants": {"no_gate": {"gate": False}}}
-    costs = cost_of_variants(build_study(spec), digits_task)
+    costs = cost_of_variants(build_study(spec))
     assert costs["baseline"]["params"] - costs["no_gate"]["params"] == arithmetic.conv_params(3, 8, 8)

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convnas.experiments import ablation_spec
 from convnas.cli import main
+from convnas.experiments import ablation_spec
 from convnas.search import spec as search_spec
+from convnas.search.stages import STAGE_FIELDS
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -24,10 +25,10 @@ def search_mappings():
 
 
 def study_mappings():
-    stage = st.dictionaries(st.sampled_from([*ablation_spec.STAGE_FIELDS, "colour"]), values, max_size=5)
+    stage = st.dictionaries(st.sampled_from([*STAGE_FIELDS, "colour"]), values, max_size=5)
     base = st.fixed_dictionaries({"stages": st.one_of(st.lists(stage, max_size=3), values)},
                                  optional={"stem_filters": values, "head": values, "upsampler": values})
-    variant = st.dictionaries(st.one_of(st.sampled_from([*ablation_spec.STAGE_FIELDS, "stage1_filters", "stage2_cell", "head"]), st.text(max_size=6)), values, max_size=3)
+    variant = st.dictionaries(st.one_of(st.sampled_from([*STAGE_FIELDS, "stage1_filters", "stage2_cell", "head"]), st.text(max_size=6)), values, max_size=3)
     return st.fixed_dictionaries(
         {"base": st.one_of(base, values), "variants": st.one_of(st.dictionaries(st.text(max_size=6), variant, max_size=3), values)},
         optional={key: values for key in ("task", "dataset", "epochs", "batch_size", "seeds", "learning_rate", "metric", "full", "name")},

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
+import yaml
 
 from convnas.cli import build_parser, main
 from convnas.search.distributed import Supervisor
@@ -25,6 +27,22 @@ def test_no_unsafe_loading_anywhere_in_the_package():
         text = path.read_text()
         for pattern, rule in FORBIDDEN.items():
             assert not re.search(pattern, text), f"{path}: {rule}"
+
+
+def test_spec_files_are_read_by_a_safe_loader(tmp_path):
+    from convnas.search import spec
+
+    assert issubclass(spec.SpecLoader, yaml.SafeLoader)
+    path = tmp_path / "unsafe.yaml"
+    path.write_text("!!python/object/apply:os.system ['echo unsafe']\n")
+    with pytest.raises(spec.SpecError, match="could not determine a constructor for the tag"):
+        spec.load_yaml(path)
+    path.write_text("epochs: 3\x1f\n")
+    with pytest.raises(spec.SpecError, match="spec file is not valid YAML: unacceptable character #x001f"):
+        spec.load_yaml(path)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(spec.SpecError, match="spec file is not UTF-8 text"):
+        spec.load_yaml(path)
 
 
 def test_a_keras_file_with_code_in_it_is_refused(tmp_path, capsys):

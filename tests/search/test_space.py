@@ -7,7 +7,8 @@ import keras_tuner as kt
 import pytest
 
 from convnas.search.rejection import InvalidCandidate
-from convnas.search.space import CONV_BLOCKS, ConvNetHyperModel
+from convnas.search.space import ConvNetHyperModel
+from convnas.search.stages import CONV_BLOCKS
 
 CONDITIONS = {  # hyperparameter suffix -> (parent suffix, parent values)
     "block": ("cell", {"plain"}),

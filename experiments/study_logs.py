@@ -1,0 +1,43 @@
+"""Reading an ablation study's folder: its resolved spec (study.json) and its finished runs (runs.jsonl).
+
+`convnas table LOGDIR` rebuilds a table from these two files alone, so
+reading them needs no model and imports no TensorFlow; `experiments.ablation`
+writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from convnas.search.durable_io import read_json_lines
+from convnas.search.spec import SpecError
+
+STUDY_FILE = "study.json"
+RUNS_FILE = "runs.jsonl"
+
+
+def run_name(variant: str, seed: int) -> str:
+    """The name of one run, e.g. "baseline/seed0" (its TensorBoard folder under LOGDIR/tensorboard)."""
+    return f"{variant}/seed{seed}"
+
+
+def read_runs(logdir: str | os.PathLike) -> list[dict]:
+    """The finished runs of a study folder, one per (variant, seed), the last written winning."""
+    runs = {run_name(r["variant"], r["seed"]): r for r in read_json_lines(Path(logdir) / RUNS_FILE) if "variant" in r}
+    return list(runs.values())
+
+
+def read_study(logdir: str | os.PathLike) -> dict:
+    """The resolved spec of the study in `logdir`; SpecError if the folder holds none or it is unreadable."""
+    path = Path(logdir) / STUDY_FILE
+    if not path.exists():
+        raise SpecError(f"LOGDIR holds no ablation study (no {STUDY_FILE}). Received: LOGDIR={str(logdir)!r}")
+    try:
+        study = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise SpecError(f"LOGDIR's {STUDY_FILE} is not valid JSON ({error.msg}). Received: LOGDIR={str(logdir)!r}") from None
+    if not isinstance(study, dict):
+        raise SpecError(f"LOGDIR's {STUDY_FILE} must hold a mapping. Received: LOGDIR={str(logdir)!r}")
+    return study
