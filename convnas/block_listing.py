@@ -9,8 +9,7 @@ from collections.abc import Sequence
 import keras
 
 from convnas import blocks
-from convnas.text_table import render_table
-from convnas.search import cost
+from convnas.search import cost, tables
 
 
 def block_rows(input_shape: Sequence[int], filters: int | None = None) -> list[dict]:
@@ -61,7 +60,7 @@ def format_table(rows: list[dict]) -> str:
             lines.append((row["block"], shape_in, shape_out, f"{row['params']:,}", f"{row['macs']:,}"))
     # Error messages are long: they are left out of the column widths and run on to the end of their line.
     fitted = [line if not line[2].startswith("error: ") else (*line[:2], "", "", "") for line in lines]
-    table = render_table(("block", "input", "output", "params", "MACs"), fitted, left_columns=3).splitlines()
+    table = tables.to_text(("block", "input", "output", "params", "MACs"), fitted, left_columns=3).splitlines()
     for index, line in enumerate(lines, start=2):
         if line[2].startswith("error: "):
             table[index] = table[index].rstrip() + "  " + line[2]

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import keras
 
-from convnas import blocks  # noqa: F401  (registers the blocks for loading .keras files)
-from convnas.text_table import render_table
-from convnas.search import cost
+from convnas.search import cost, tables
 from convnas.search.human_units import human
 
 
@@ -24,7 +22,10 @@ def application_names() -> list[str]:
 
 
 def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> keras.Model:
-    """A `.keras` file (loaded in safe mode) or a keras.applications model built with weights=None."""
+    """A `.keras` file (loaded in safe mode) or a keras.applications model built with weights=None.
+
+    A file's convnas blocks load because `import convnas` registers them once Keras is imported.
+    """
     if model.endswith(".keras") or Path(model).exists():
         if input_shape is not None:
             raise ModelError(f"--input-shape applies to keras.applications models only. Received: MODEL={model!r}")
@@ -70,7 +71,7 @@ def format_layers(counted: cost.Cost) -> str:
         (row.name, row.type, "x".join(map(str, row.output_shape[1:])), f"{row.params:,}", f"{row.macs:,}", f"{row.flops:,}")
         for row in counted.layers
     ]
-    return render_table(("layer", "type", "output", "params", "MACs", "FLOPs"), rows, left_columns=3)
+    return tables.to_text(("layer", "type", "output", "params", "MACs", "FLOPs"), rows, left_columns=3)
 
 
 def format_json(counted: cost.Cost) -> str:

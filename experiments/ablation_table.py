@@ -19,7 +19,7 @@ from pathlib import Path
 
 from convnas.experiments.ablation_spec import BASELINE, METRICS
 from convnas.experiments.statistics import summarize, welch_t_test
-from convnas.search.records import csv_text
+from convnas.search import tables
 
 COST_COLUMNS = ("params", "macs", "flops", "receptive_field")
 
@@ -60,15 +60,8 @@ def study_metrics(study: dict) -> list[str]:
     return [study["metric"], *(m for m in METRICS[study["task"]] if m != study["metric"])]
 
 
-def columns(rows: list[dict]) -> list[str]:
-    names = []
-    for row in rows:
-        names += [key for key in row if key not in names]
-    return names
-
-
 def to_csv(rows: list[dict]) -> str:
-    return csv_text(rows, columns(rows))
+    return tables.to_csv(rows)
 
 
 def _number(value, digits: int = 4) -> str:
@@ -113,26 +106,11 @@ def display_rows(study: dict, rows: list[dict]) -> tuple[list[str], list[list[st
 
 
 def to_markdown(study: dict, rows: list[dict]) -> str:
-    header, cells = display_rows(study, rows)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(line) + " |" for line in cells]
-    return "\n".join(lines) + "\n"
+    return tables.to_markdown(*display_rows(study, rows))
 
 
 def to_latex(study: dict, rows: list[dict]) -> str:
-    header, cells = display_rows(study, rows)
-
-    def escape(text: str) -> str:
-        for plain, latex in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
-                             ("±", r"$\pm$"), ("Δ", r"$\Delta$")):
-            text = text.replace(plain, latex)
-        return text
-
-    lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
-    lines.append(" & ".join(escape(h) for h in header) + r" \\ \hline")
-    lines += [" & ".join(escape(c) for c in line) + r" \\" for line in cells]
-    lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    return tables.to_latex(*display_rows(study, rows))
 
 
 def plot_bars(study: dict, rows: list[dict], path: Path) -> None:

@@ -7,9 +7,10 @@ against a cost (FLOPs or parameters, lower is better).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
+
+from convnas.search import durable_io, tables
 
 
 def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -38,12 +39,9 @@ def front_columns(accuracy: str) -> tuple[str, ...]:
 def write_front(records: list[dict], path: Path, accuracy: str = "val_accuracy") -> dict[str, list[dict]]:
     """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts."""
     fronts = {cost: front_rows(records, cost, accuracy) for cost in ("flops", "params")}
-    with open(path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=front_columns(accuracy), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for cost, rows in fronts.items():
-            for row in rows:
-                writer.writerow({"front": f"accuracy_vs_{cost}", **row})
+    names = front_columns(accuracy)
+    rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}} for cost, front in fronts.items() for row in front]
+    durable_io.write_text(path, tables.to_csv(rows, names))
     return fronts
 
 

@@ -2,34 +2,38 @@
 
 A record is appended to `trials.jsonl` as soon as its trial ends, and
 `trials.csv` is rewritten from it (atomically) each time, so both are
-complete after every trial. A trial id appears once: a re-run trial (after an
-interrupted search) replaces its earlier row. A line cut short by a kill is
-ignored when reading.
+complete after every trial; the workers of a distributed search take turns
+under a lock (`search.durable_io`). A trial id appears once: a re-run trial
+(after an interrupted search) replaces its earlier row. A line cut short by a
+kill is ignored when reading.
 """
 
 from __future__ import annotations
 
-import csv
-import fcntl
-import io
 import json
 import os
 import re
 from pathlib import Path
 
+from convnas.search import durable_io, tables
+
 STATUSES = ("COMPLETED", "SKIPPED", "FAILED", "INVALID")
 # Columns in order: identity, hyperparameters (inserted in their place), results, cost, run.
 LEADING = ("trial_id", "status", "reason")
 TRAILING = (
+    "loss",
+    "accuracy",
     "val_accuracy",
     "val_loss",
     "test_accuracy",
+    "test_loss",
     "params",
     "macs",
     "flops",
     "activation_bytes",
     "latency_ms",
     "train_seconds",
+    "executions",
     "epochs",
     "seed",
 )
@@ -45,47 +49,16 @@ class TrialRecords:
 
     def read(self) -> list[dict]:
         """Every record, one per trial id (the last one written wins), in trial-id order."""
-        records = {str(record["trial_id"]): record for record in read_json_lines(self.jsonl) if "trial_id" in record}
+        records = {str(record["trial_id"]): record for record in durable_io.read_json_lines(self.jsonl) if "trial_id" in record}
         return sorted(records.values(), key=lambda record: _trial_order(record["trial_id"]))
 
     def append(self, record: dict) -> None:
         """Adds (or replaces) one trial's record and rewrites the CSV."""
         if record.get("status") not in STATUSES:
             raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
-        self.logdir.mkdir(parents=True, exist_ok=True)
-        with open(self.logdir / ".records.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # the workers of a distributed search share LOGDIR
-            append_json_line(self.jsonl, record)
-            self._write_csv(self.read())
-
-    def _write_csv(self, records: list[dict]) -> None:
-        temporary = self.csv.with_suffix(".csv.tmp")
-        temporary.write_text(to_csv(records))
-        os.replace(temporary, self.csv)
-
-
-def read_json_lines(path: Path) -> list[dict]:
-    """The JSON objects of a JSON-lines file, in order; a line cut short by a kill is skipped."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-def append_json_line(path: Path, record: dict) -> None:
-    """Appends one record as a JSON line, flushed to disk before returning."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as stream:
-        stream.write(json.dumps(record, default=float) + "\n")
-        stream.flush()
-        os.fsync(stream.fileno())
+        with durable_io.locked(self.logdir / ".records.lock"):  # the workers of a distributed search share LOGDIR
+            durable_io.append_json_line(self.jsonl, record)
+            durable_io.write_text(self.csv, to_csv(self.read()))
 
 
 def _trial_order(trial_id) -> tuple:
@@ -105,35 +78,13 @@ def columns(records: list[dict]) -> list[str]:
     return [*LEADING, *sorted(hyperparameters, key=_hyperparameter_order), *TRAILING]
 
 
-def csv_text(rows: list[dict], fieldnames: list[str]) -> str:
-    """CSV of `rows` with a header of `fieldnames`; None is written as an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    return buffer.getvalue()
-
-
 def to_csv(records: list[dict]) -> str:
-    return csv_text(records, columns(records))
+    return tables.to_csv(records, columns(records))
 
 
 def to_markdown(records: list[dict]) -> str:
     names = columns(records)
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for record in records:
-        cells = [_cell(record.get(name)) for name in names]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|")
+    return tables.to_markdown(names, [[record.get(name) for name in names] for record in records])
 
 
 def to_json(records: list[dict]) -> str:

@@ -21,12 +21,15 @@ def test_one_row_per_trial_last_write_wins_and_torn_lines_are_ignored(tmp_path):
         table = list(csv.DictReader(stream))
     assert [row["trial_id"] for row in table] == ["0", "1"]
     assert list(table[0])[:5] == ["trial_id", "status", "reason", "stages", "stage1_cell"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".records.lock", "trials.csv", "trials.jsonl"]  # no temporary left
 
 
 def test_columns_put_hyperparameters_between_identity_and_results():
     names = columns([{"trial_id": "0", "status": "COMPLETED", "stage10_cell": "x", "stage2_cell": "y", "head": "z", "flops": 1}])
     assert names[:6] == ["trial_id", "status", "reason", "head", "stage2_cell", "stage10_cell"]
     assert names[-2:] == ["epochs", "seed"]
+    assert names[6:9] == ["loss", "accuracy", "val_accuracy"]  # the final training metrics, before validation's
+    assert names[names.index("test_accuracy") + 1] == "test_loss" and names[-3] == "executions"  # results, not hyperparameters
 
 
 def test_unknown_status_is_refused(tmp_path):

@@ -1,0 +1,90 @@
+"""Tables as CSV, Markdown, LaTeX and fixed-width text: the one table writer of convnas.
+
+The trial records (`search.records`), the ablation tables
+(`experiments.ablation_table`) and the command line's block and cost
+listings all write their tables here. CSV takes rows as mappings (a column
+per key, None as an empty cell); the other formats take a header and rows of
+cells:
+
+- Markdown: a cell that is None is empty, a float is written with 4
+  significant digits, and a "|" inside a cell is escaped;
+- LaTeX: a `tabular`, the first column left-aligned, the others
+  right-aligned, with LaTeX's special characters (and ± and Δ) escaped;
+- text: columns padded to their widest cell, for a terminal.
+
+CSV, Markdown and LaTeX text ends with a newline, as a file does; the
+fixed-width text does not, as printed lines do not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+
+LATEX_ESCAPES = (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
+                 ("±", r"$\pm$"), ("Δ", r"$\Delta$"))
+
+
+def columns(rows: Sequence[Mapping]) -> list[str]:
+    """Every key of `rows`, in the order first seen."""
+    names = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    return list(names)
+
+
+def to_csv(rows: Sequence[Mapping], fieldnames: Sequence[str] | None = None) -> str:
+    """CSV of `rows` with a header of `fieldnames` (default: `columns(rows)`); None is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns(rows) if fieldnames is None else fieldnames), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def markdown_cell(value: object) -> str:
+    """One Markdown cell: None empty, a float to 4 significant digits, "|" escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def to_markdown(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown (GitHub) table."""
+    lines = ["| " + " | ".join(map(markdown_cell, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(markdown_cell, row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def latex_text(text: object) -> str:
+    """`text` with LaTeX's special characters escaped."""
+    text = str(text)
+    for plain, latex in LATEX_ESCAPES:
+        text = text.replace(plain, latex)
+    return text
+
+
+def to_latex(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
+    """A LaTeX `tabular`, ruled above and below the header and at the end."""
+    lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
+    lines.append(" & ".join(map(latex_text, header)) + r" \\ \hline")
+    lines += [" & ".join(map(latex_text, row)) + r" \\" for row in rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_text(header: Sequence[object], rows: Sequence[Sequence[object]], left_columns: int) -> str:
+    """Header, a rule and the rows; the first `left_columns` columns left-aligned, the rest right-aligned."""
+    cells = [[str(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) if i < left_columns else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))
+        ).rstrip()
+
+    return "\n".join([line(cells[0]), line(["-" * width for width in widths]), *map(line, cells[1:])])
