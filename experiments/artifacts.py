@@ -27,13 +27,22 @@ is artifact.
 from __future__ import annotations
 
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio
+
+PSNR_CEILING_DB = 120.0  # a perfect image's PSNR is infinite: capped, so that a mean over images stays finite
 
 
 def psnr(output: np.ndarray, target: np.ndarray, peak: float = 1.0) -> float:
-    """Mean peak signal-to-noise ratio in dB over a batch (N, H, W, C), output clipped to [0, peak]."""
+    """Mean peak signal-to-noise ratio in dB over a batch (N, H, W, C), output clipped to [0, peak].
+
+    Each image's PSNR is scikit-image's (data range `peak`), capped at
+    `PSNR_CEILING_DB`; the batch's is their mean.
+    """
     output = np.clip(np.asarray(output, np.float64), 0.0, peak)
-    errors = np.mean((output - np.asarray(target, np.float64)) ** 2, axis=tuple(range(1, output.ndim)))
-    return float(np.mean(10 * np.log10(peak**2 / np.maximum(errors, 1e-12))))
+    target = np.asarray(target, np.float64)
+    with np.errstate(divide="ignore"):  # a perfect image: infinite, then capped
+        scores = [peak_signal_noise_ratio(truth, image, data_range=peak) for truth, image in zip(target, output)]
+    return float(np.mean(np.minimum(scores, PSNR_CEILING_DB)))
 
 
 def interior(images: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ import dataclasses
 
 import keras
 import numpy as np
+from skimage.transform import downscale_local_mean
 
 from convnas import blocks
 from convnas.search import datasets, space
@@ -54,11 +55,10 @@ class UpsamplingData:
 
 def downsample(images: np.ndarray, factor: int = FACTOR) -> np.ndarray:
     """Averages each factor x factor block of a batch (N, H, W, C); H and W must divide by factor."""
-    n, height, width, channels = images.shape
+    height, width = images.shape[1:3]
     if height % factor or width % factor:
         raise ValueError(f"`images` height and width must be multiples of {factor}. Received: shape={images.shape}")
-    blocked = images.reshape(n, height // factor, factor, width // factor, factor, channels)
-    return blocked.mean(axis=(2, 4)).astype(np.float32)
+    return downscale_local_mean(images, (1, factor, factor, 1)).astype(np.float32)
 
 
 def photo_patches(names: tuple[str, ...], count: int, size: int, rng: np.random.Generator) -> np.ndarray:

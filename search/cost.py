@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import re
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -172,9 +171,11 @@ def count(model: keras.Model, batch_size: int = 1) -> Cost:
 
 
 def _itemsize(dtype: str) -> int:
-    """Bytes per element of a Keras dtype name ("float32" -> 4, "bfloat16" -> 2, "bool" -> 1)."""
-    digits = re.search(r"(\d+)$", keras.backend.standardize_dtype(dtype))
-    return int(digits.group(1)) // 8 if digits else 1
+    """Bytes per element of a Keras dtype name ("float32" -> 4, "bfloat16" -> 2, "bool" -> 1).
+
+    NumPy knows bfloat16 and the float8 types once Keras is imported (Keras imports ml_dtypes, which registers them).
+    """
+    return np.dtype(keras.backend.standardize_dtype(dtype)).itemsize
 
 
 def latency(model: keras.Model, batch_size: int = 1, repeats: int = 20, warmup: int = 2) -> float:

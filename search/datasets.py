@@ -22,7 +22,8 @@ The names are:
   `keras.utils.image_dataset_from_directory`; there is no test split.
 
 In every case the validation split is carved out of the training images,
-stratified by class and seeded: the same seed gives the same splits.
+stratified by class (scikit-learn's `train_test_split`) and seeded: the same
+seed gives the same splits.
 
 `make_pipeline` wraps a pair of arrays in a cached, optionally shuffled,
 batched and prefetched `tf.data.Dataset`, so that a trial trains as fast as a
@@ -45,14 +46,14 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-import keras
 from convnas.blocks import validation
-
-KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
-DATASET_NAMES = ("digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")
+from convnas.search.spec import DATASETS, KERAS_DATASETS
 
 # The digits test split does not move with `seed`, so test accuracies of
 # searches run with different seeds are measured on the same images.
@@ -132,16 +133,7 @@ def load_dataset(
             or malformed file, or a `keras.datasets` dataset that is neither
             cached nor downloadable.
     """
-    if (
-        not isinstance(validation_split, numbers.Real)
-        or isinstance(validation_split, bool)
-        or not 0 < validation_split < 1
-    ):
-        raise DatasetError(
-            "`validation_split` must be between 0 and 1 (exclusive). "
-            f"Received: validation_split={validation_split!r}"
-        )
-    seed = validation.non_negative_int("seed", seed)
+    seed = _checked_split_arguments(seed, validation_split)
     if name == "digits":
         (x_train, y_train), test = _load_digits()
     elif name in KERAS_DATASETS:
@@ -151,15 +143,46 @@ def load_dataset(
     elif isinstance(name, str) and name.startswith("dir:") and name[4:]:
         (x_train, y_train), test = _load_image_dir(_resolve(name[4:], data_dir))
     else:
-        raise DatasetError(f"`dataset` must be one of {', '.join(DATASET_NAMES)}. Received: dataset={name!r}")
+        raise DatasetError(f"`dataset` must be one of {', '.join(DATASETS)}. Received: dataset={name!r}")
+    x_test, y_test = (None, None) if test is None else test
+    return from_arrays(name, x_train, y_train, x_test, y_test, seed=seed, validation_split=validation_split)
 
+
+def from_arrays(
+    name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    seed: int = 0,
+    validation_split: float = 0.2,
+) -> Dataset:
+    """Splits in-memory arrays into a `Dataset`, as `load_dataset` splits the arrays it loads.
+
+    Args:
+        name: The dataset's name, as `Dataset.name` keeps it.
+        x_train: Training images (N, H, W, C), as the model takes them.
+        y_train: Integer training labels in 0..num_classes-1, one per image.
+        x_test: Test images, or None for a dataset without a test split.
+        y_test: Test labels, or None.
+        seed: Seed of the train / validation split, as in `load_dataset`.
+        validation_split: Fraction of the training images held out for
+            validation, strictly between 0 and 1.
+
+    Returns:
+        The `Dataset`, its validation split carved out of the training images.
+
+    Raises:
+        DatasetError: On a bad `seed` or `validation_split`, or fewer than 2
+            training images.
+    """
+    seed = _checked_split_arguments(seed, validation_split)
     if len(x_train) < 2:
         raise DatasetError(
             f"dataset {name!r} has {len(x_train)} training image(s); a validation split needs at least 2"
         )
-    num_classes = int(max(y_train.max(), -1 if test is None else test[1].max(initial=-1))) + 1
-    train_idx, val_idx = _stratified_split(y_train, validation_split, np.random.default_rng(seed))
-    x_test, y_test = (None, None) if test is None else test
+    num_classes = int(max(y_train.max(), -1 if y_test is None else y_test.max(initial=-1))) + 1
+    train_idx, val_idx = _stratified_split(y_train, validation_split, seed)
     return Dataset(
         name=name,
         x_train=x_train[train_idx],
@@ -171,6 +194,20 @@ def load_dataset(
         num_classes=num_classes,
         input_shape=tuple(int(size) for size in x_train.shape[1:]),
     )
+
+
+def _checked_split_arguments(seed: int, validation_split: float) -> int:
+    """The seed, once `seed` and `validation_split` are checked (DatasetError naming the bad one)."""
+    if (
+        not isinstance(validation_split, numbers.Real)
+        or isinstance(validation_split, bool)
+        or not 0 < validation_split < 1
+    ):
+        raise DatasetError(
+            "`validation_split` must be between 0 and 1 (exclusive). "
+            f"Received: validation_split={validation_split!r}"
+        )
+    return validation.non_negative_int("seed", seed)
 
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
@@ -196,26 +233,23 @@ def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, 
 # --- splits -------------------------------------------------------------------------
 
 
-def _stratified_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (kept, held-out) indices, about `fraction` of each class held out.
+def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (kept, held-out) indices, sorted, with `fraction` of each class held out (scikit-learn's split).
 
     The held-out total is round(fraction * len(y)), at least 1 and at most
-    len(y) - 1, shared among the classes in proportion to their sizes
-    (largest remainders get the leftover). Indices come back sorted.
+    len(y) - 1. The split is stratified by class wherever it can be: every
+    class needs at least 2 images, and each side at least one image per
+    class; otherwise (a tiny or very unbalanced dataset) it is a plain
+    seeded random split.
     """
     total = len(y)
     n_held = min(max(round(fraction * total), 1), total - 1)
     classes, counts = np.unique(y, return_counts=True)
-    quotas = counts * n_held / total
-    per_class = np.floor(quotas).astype(int)
-    leftover = n_held - per_class.sum()
-    per_class[np.argsort(-(quotas - per_class), kind="stable")[:leftover]] += 1
-    held = np.concatenate(
-        [rng.permutation(np.flatnonzero(y == label))[:n] for label, n in zip(classes, per_class)]
+    stratifiable = counts.min() >= 2 and len(classes) <= min(n_held, total - n_held)
+    kept, held = train_test_split(
+        np.arange(total), test_size=n_held, stratify=y if stratifiable else None, random_state=seed
     )
-    held.sort()
-    kept = np.setdiff1d(np.arange(total), held, assume_unique=True)
-    return kept, held
+    return np.sort(kept), np.sort(held)
 
 
 # --- sources ------------------------------------------------------------------------
@@ -224,15 +258,10 @@ _Arrays = tuple[np.ndarray, np.ndarray]
 
 
 def _load_digits() -> tuple[_Arrays, _Arrays]:
-    try:
-        from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
-    except ImportError as error:
-        raise DatasetError("dataset 'digits' needs scikit-learn: pip install scikit-learn") from error
-
-    digits = load_digits()
+    digits = load_digits()  # bundled with scikit-learn, no download
     x = (digits.images.astype(np.float32) / 16.0)[..., np.newaxis]
     y = digits.target.astype(np.int32)
-    rest, test = _stratified_split(y, DIGITS_TEST_FRACTION, np.random.default_rng(DIGITS_TEST_SEED))
+    rest, test = _stratified_split(y, DIGITS_TEST_FRACTION, DIGITS_TEST_SEED)
     return (x[rest], y[rest]), (x[test], y[test])
 
 

@@ -12,7 +12,9 @@ from convnas.experiments.artifacts import checkerboard_index, psnr
 def test_psnr_closed_form():
     target = np.zeros((2, 4, 4, 3))
     assert psnr(target + 0.1, target) == pytest.approx(20.0)  # 10 log10(1 / 0.01)
-    assert psnr(np.full_like(target, 2.0), target + 1.0) == pytest.approx(120.0)  # clipped to 1: error 0 -> 1e-12 floor
+    assert psnr(np.full_like(target, 2.0), target + 1.0) == pytest.approx(120.0)  # clipped to 1: a perfect image, capped
+    # The mean of each image's PSNR (20 and 40 dB), not the PSNR of the batch's mean error (~23 dB).
+    assert psnr(target + np.array([0.1, 0.01])[:, None, None, None], target) == pytest.approx(30.0)
 
 
 def test_checkerboard_index_of_pure_patterns():

@@ -51,6 +51,18 @@ def test_rows_walk_into_blocks_and_add_up():
     assert counted.activation_bytes == 4 * sum(int(np.prod(row.output_shape)) for row in counted.layers)
 
 
+@pytest.mark.parametrize("policy, weight_size, activation_size", [("float64", 8, 8), ("mixed_bfloat16", 4, 2)])
+def test_memory_counts_the_bytes_of_each_dtype(policy, weight_size, activation_size):
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = block_model()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    counted = cost.count(model)
+    assert counted.weight_bytes == weight_size * counted.params
+    assert counted.activation_bytes == activation_size * sum(int(np.prod(row.output_shape)) for row in counted.layers)
+
+
 def test_counting_leaves_no_trace_in_the_model():
     model = block_model()
     residual = model.layers[2]

@@ -116,6 +116,14 @@ def test_npz_without_test_split_relative_to_data_dir(tmp_path):
     assert data.x_train.dtype == np.float32 and np.all(data.x_train == 0.25)  # float images kept as they are
 
 
+def test_a_class_with_one_image_cannot_be_stratified_and_gets_a_seeded_random_split(tmp_path):
+    _write_npz(tmp_path / "rare.npz", with_test=False, y_train=np.array([0] * 15 + [1] * 14 + [2]))
+    data = load_dataset(f"npz:{tmp_path / 'rare.npz'}", seed=4)
+    again = load_dataset(f"npz:{tmp_path / 'rare.npz'}", seed=4)
+    assert (len(data.x_train), len(data.x_val)) == (24, 6) and data.num_classes == 3
+    np.testing.assert_array_equal(data.x_val, again.x_val)
+
+
 def test_npz_missing_key_names_key_and_path(tmp_path):
     path = tmp_path / "nolabels.npz"
     _write_npz(path, with_test=False, y_train=None)
