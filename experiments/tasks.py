@@ -1,13 +1,15 @@
 """What one ablation run trains and measures: classification, or x2 upsampling.
 
-A task loads its data once, builds the model of a study Design, trains it
-for one seed and returns the run's metrics (the names in
+A task holds a study's data, gets a model ready to train (an uncompiled one
+is compiled with the study's defaults; a compiled one is kept as it is),
+trains it for one seed and returns the run's metrics (the names in
 `experiments.ablation_spec.METRICS`), plus example images for the upsampling
-task.
+task. It also builds the model of a YAML study's Design.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import keras
@@ -19,15 +21,17 @@ from convnas.search.training import TrainingConfig, compile_model, set_batch_nor
 
 
 class ClassificationTask:
-    """Softmax classification on a search dataset (digits, cifar10, ...), with its test split."""
+    """Softmax classification on a dataset with a test split (digits, cifar10, arrays, ...)."""
 
-    def __init__(self, dataset: str, batch_size: int, learning_rate: float):
-        self.data = datasets.load_dataset(dataset, seed=0)
-        if self.data.x_test is None:
-            raise datasets.DatasetError(f"an ablation study needs a dataset with a test split. Received: dataset={dataset!r}")
-        self.batch_size, self.learning_rate = batch_size, learning_rate
-        self.validation = datasets.make_pipeline(self.data.x_val, self.data.y_val, batch_size, shuffle=False)
-        self.test = datasets.make_pipeline(self.data.x_test, self.data.y_test, batch_size, shuffle=False)
+    name = "classification"
+
+    def __init__(self, data: datasets.Dataset, batch_size: int, learning_rate: float):
+        if data.x_test is None:
+            raise datasets.DatasetError(f"an ablation study needs a dataset with a test split. Received: dataset={data.name!r}")
+        self.data, self.batch_size = data, batch_size
+        self.training = TrainingConfig("adam", learning_rate)
+        self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
+        self.test = datasets.make_pipeline(data.x_test, data.y_test, batch_size, shuffle=False)
 
     def describe(self) -> str:
         data = self.data
@@ -35,14 +39,28 @@ class ClassificationTask:
 
     def architecture(self, design) -> space.Architecture:
         """The search space's Architecture of a study Design, trained with Adam at the study's learning rate."""
-        training = TrainingConfig("adam", self.learning_rate)
-        return space.Architecture(design.stem_filters, design.stages, design.head, design.head_units, training)
+        return space.Architecture(design.stem_filters, design.stages, design.head, design.head_units, self.training)
 
     def build(self, design) -> keras.Model:
-        architecture = self.architecture(design)
-        model = space.build_model(architecture, self.data.input_shape, self.data.num_classes)
-        compile_model(model, architecture.training)
-        return model
+        """The (uncompiled) classifier of a study Design."""
+        return space.build_model(self.architecture(design), self.data.input_shape, self.data.num_classes)
+
+    def prepare(self, model: keras.Model) -> None:
+        """Compiles an uncompiled model with the study's defaults; checks that a compiled one reports accuracy.
+
+        The defaults are `search.training.compile_model`'s: Adam at the
+        study's learning rate, sparse categorical cross-entropy, the
+        `accuracy` metric, and BatchNorm momentum 0.9. A compiled model keeps
+        its own optimizer, loss and BatchNorm momentum, but must report a
+        metric named `accuracy` (the run's test and validation accuracy).
+        """
+        if not model.compiled:
+            compile_model(model, self.training)
+            return
+        metrics = model.get_compile_config().get("metrics")
+        if "accuracy" not in _metric_names(metrics):
+            raise ValueError("a compiled classifier must report a metric named 'accuracy' (compile it with "
+                             f"metrics=['accuracy'], or leave it uncompiled). Received: metrics={metrics!r}")
 
     def receptive_field(self, design) -> int:
         return space.receptive_field(self.architecture(design))
@@ -62,14 +80,24 @@ class ClassificationTask:
         return metrics, {}
 
 
+def _metric_names(metrics) -> list:
+    """The names in a compile config's list of metrics: names as given, metric objects and functions by their name."""
+    names = []
+    for metric in metrics if isinstance(metrics, list) else []:
+        config = metric.get("config") if isinstance(metric, dict) else metric  # a serialized metric, or its name
+        names.append(config.get("name") if isinstance(config, dict) else config)
+    return names
+
+
 class UpsamplingTask:
     """x2 upsampling of real photo patches (or a dataset's images), mean-squared-error loss."""
 
-    def __init__(self, dataset: str, batch_size: int, learning_rate: float):
-        self.data = upsampling.load_data(dataset)
-        self.batch_size, self.learning_rate = batch_size, learning_rate
-        self.validation = datasets.make_pipeline(self.data.x_val, self.data.y_val, batch_size, shuffle=False)
-        self.flat = upsampling.flat_input(self.data.input_shape)
+    name = "upsampling"
+
+    def __init__(self, data: upsampling.UpsamplingData, batch_size: int, learning_rate: float):
+        self.data, self.batch_size, self.learning_rate = data, batch_size, learning_rate
+        self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
+        self.flat = upsampling.flat_input(data.input_shape)
 
     def describe(self) -> str:
         data, (h, w, _) = self.data, self.data.input_shape
@@ -78,10 +106,14 @@ class UpsamplingTask:
                 f"nearest-neighbour upsampling alone: {nearest:.2f} dB PSNR)")
 
     def build(self, design) -> keras.Model:
-        model = upsampling.build_model(design, self.data.input_shape)
-        set_batch_norm_momentum(model)  # search.training's 0.9: Keras's 0.99 lags behind a short training
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
-        return model
+        """The (uncompiled) upsampler of a study Design."""
+        return upsampling.build_model(design, self.data.input_shape)
+
+    def prepare(self, model: keras.Model) -> None:
+        """Compiles an uncompiled model: Adam at the study's learning rate, MSE, BatchNorm momentum 0.9; a compiled one is kept."""
+        if not model.compiled:
+            set_batch_norm_momentum(model)  # search.training's 0.9: Keras's 0.99 lags behind a short training
+            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
 
     def receptive_field(self, design) -> None:
         return None  # an upsampler's output pixel has no single receptive field in this sense
@@ -120,7 +152,62 @@ def _stretch(images: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (images - low) / np.where(span > 0, span, 1), 0.5).astype(np.float32)
 
 
-def make_task(study):
-    """The task object of an AblationSpec."""
-    task = {"classification": ClassificationTask, "upsampling": UpsamplingTask}[study.task]
-    return task(study.dataset, study.batch_size, study.learning_rate)
+def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
+    """The data a `task` study trains on: a name is loaded, a tuple of arrays split, loaded data kept.
+
+    Args:
+        task: "classification" or "upsampling".
+        data: A dataset name (`search.datasets.load_dataset`'s, or "photos"
+            for upsampling); for classification a tuple
+            `(x_train, y_train, x_test, y_test)` of images (N, H, W, C) and
+            integer labels, whose validation split is carved out of the
+            training arrays as `load_dataset` carves it (seed 0), or a loaded
+            `search.datasets.Dataset`; for upsampling a loaded
+            `experiments.upsampling.UpsamplingData`.
+
+    Raises:
+        DatasetError: On data of the wrong kind or shape, or a dataset that
+            cannot be loaded.
+    """
+    if isinstance(data, str):
+        return upsampling.load_data(data) if task == "upsampling" else datasets.load_dataset(data, seed=0)
+    if task == "upsampling" and isinstance(data, upsampling.UpsamplingData):
+        return data
+    if task == "classification" and isinstance(data, datasets.Dataset):
+        return data
+    if task == "classification" and isinstance(data, tuple) and len(data) == 4:
+        return _split_arrays(*data)
+    kinds = {"classification": "a dataset name, a tuple (x_train, y_train, x_test, y_test) of arrays or a search.datasets.Dataset",
+             "upsampling": "a dataset name or an experiments.upsampling.UpsamplingData"}
+    received = f"a tuple of {len(data)} items" if isinstance(data, tuple) else f"data of type {type(data).__name__}"
+    raise datasets.DatasetError(f"`data` must be {kinds[task]} ({task} task). Received: {received}")
+
+
+def _split_arrays(x_train, y_train, x_test, y_test) -> datasets.Dataset:
+    """A Dataset of the arrays, named after their SHA-256 (a resumed study refuses changed arrays)."""
+    arrays = {name: np.asarray(array) for name, array in
+              (("x_train", x_train), ("y_train", y_train), ("x_test", x_test), ("y_test", y_test))}
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 4 or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+            raise datasets.DatasetError(f"`data`'s x_{split} must hold images (N, H, W, C) of numbers. "
+                                        f"Received: x_{split} of shape {x.shape} and dtype {x.dtype}")
+        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+            raise datasets.DatasetError(f"`data`'s y_{split} must hold one non-negative integer label per image. "
+                                        f"Received: y_{split} of shape {y.shape} and dtype {y.dtype} for {len(x)} images")
+    if arrays["x_test"].shape[1:] != arrays["x_train"].shape[1:]:
+        raise datasets.DatasetError(f"`data`'s x_test images must have the shape of x_train's. "
+                                    f"Received: {arrays['x_test'].shape[1:]} and {arrays['x_train'].shape[1:]}")
+    digest = hashlib.sha256()
+    for array in arrays.values():
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(np.ascontiguousarray(array).data)
+    x_train, x_test = (arrays[name].astype(np.float32, copy=False) for name in ("x_train", "x_test"))
+    y_train, y_test = (arrays[name].astype(np.int32, copy=False) for name in ("y_train", "y_test"))
+    return datasets.from_arrays(f"arrays:{digest.hexdigest()[:16]}", x_train, y_train, x_test, y_test, seed=0)
+
+
+def make_task(task: str, data, batch_size: int, learning_rate: float) -> ClassificationTask | UpsamplingTask:
+    """The `task` ("classification" or "upsampling") of a study on `data` (see `load_data`)."""
+    task_class = {"classification": ClassificationTask, "upsampling": UpsamplingTask}[task]
+    return task_class(load_data(task, data), batch_size, learning_rate)

@@ -72,6 +72,14 @@ def test_every_run_is_recorded_and_the_table_has_its_columns(uninterrupted):
     assert (logdir / "test_accuracy.png").stat().st_size > 1000
 
 
+def test_study_json_records_the_resolved_spec_and_how_it_ran(spec_file, uninterrupted):
+    logdir, _ = uninterrupted
+    study = json.loads((logdir / "study.json").read_text())
+    assert study.pop("command") == f"convnas ablate {spec_file} --logdir {logdir}"
+    assert set(study.pop("environment")) == {"tensorflow", "keras", "python", "machine"}
+    assert study == json.loads(json.dumps(build_study(TINY).as_dict()))  # the spec's fields, no more (no `build`)
+
+
 def test_table_rebuilt_from_the_logs_equals_the_one_written(spec_file, uninterrupted):
     logdir, _ = uninterrupted
     for fmt, written in (("md", "table.md"), ("csv", "table.csv")):

@@ -1,0 +1,360 @@
+"""An ablation study over a model of one's own: every variant x seed trained, logged, resumable, tabulated.
+
+    def build(config):
+        pool = keras.layers.MaxPooling2D if config["pooling"] == "max" else keras.layers.AveragePooling2D
+        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(config["filters"], 3, activation="relu"),
+                                 pool(2), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")])
+
+    study = Study(build=build, base={"filters": 16, "pooling": "max"},
+                  variants={"avg_pool": {"pooling": "avg"}, "wide": {"filters": 32}},
+                  data="digits", seeds=3, epochs=10, logdir="logs/my_pooling")
+    rows = study.run()
+
+A variant's config is the base updated by the variant's substitutions, and
+`build(config)` returns its Keras model. The YAML studies of `convnas ablate`
+run through this same class (experiments.ablation), so a study written in
+Python gets the same LOGDIR:
+
+    study.json          the resolved study (a re-run must match it, seeds aside)
+    runs.jsonl          one record per finished (variant, seed) run
+    tensorboard/        per-epoch scalars of each run under <variant>/seed<k>, and
+                        the HParams dashboard (variant, seed; every metric and cost)
+    samples/            example outputs of each run (upsampling task), .npz
+    table.md/.csv       the table (experiments.ablation_table), rebuilt from runs.jsonl
+    <metric>.png        bar chart of the main metric with 95% CI error bars
+    samples.png         upsampling task: inputs, outputs and flat-input outputs per variant
+
+Every variant is built and costed before any training, so a variant that
+cannot be built stops the study before anything is computed. Each run seeds
+Python, NumPy and TensorFlow with its seed and runs with TensorFlow's op
+determinism, so a run's metrics (train time aside) do not depend on what ran
+before it: a killed study, re-run, skips its finished runs, redoes the
+interrupted one from scratch, and ends with the table an uninterrupted study
+gives.
+
+Importing this module loads no TensorFlow: Keras loads with a study's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from convnas.blocks import validation
+from convnas.experiments import ablation_table
+from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS, check_seeds, check_variants
+from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
+from convnas.search import durable_io, hparams_logging
+from convnas.search.spec import SpecError, refuse_changed
+
+if TYPE_CHECKING:
+    import keras
+
+COSTS = ("params", "macs", "flops")
+RUN_FACTS = ("seeds", "command", "environment")  # may differ between a study and its resumption
+
+
+class Study:
+    """An ablation study: a base config, named variants of it, and the `build` that makes each one's model.
+
+    Args:
+        build: `build(config)` returns the Keras model of a config (a dict).
+            A compiled model is trained as it is (it must report a metric
+            named `accuracy`); an uncompiled one is compiled with the study's
+            defaults (`search.training.compile_model`: Adam at
+            `learning_rate`, sparse categorical cross-entropy, accuracy,
+            BatchNorm momentum 0.9).
+        base: The baseline config, the table's "baseline" row.
+        variants: Variant name -> the config entries it replaces, e.g.
+            `{"avg_pool": {"pooling": "avg"}}`. Names are words of letters,
+            digits, _ . - (not "baseline").
+        data: A dataset name as `convnas search --dataset` takes it (digits,
+            mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH), a
+            tuple `(x_train, y_train, x_test, y_test)` of images (N, H, W, C)
+            and integer labels, or a loaded `search.datasets.Dataset`. The
+            validation set is carved out of the training images, stratified
+            and seeded (seed 0), as `search.datasets.load_dataset` carves it.
+        seeds: A count N (seeds 0..N-1) or a list of distinct seeds.
+        epochs: Training epochs of every run.
+        logdir: The study's folder (see the module docstring).
+        name: The study's name (tables, chart title).
+        task: "classification", or "upsampling" (x2 reconstruction, MSE;
+            `data` "photos" or a dataset's images).
+        metric: The main metric (differences, t-test, bar chart); by default
+            test_accuracy (classification) or psnr (upsampling).
+        batch_size: Training batch size.
+        learning_rate: Adam's learning rate for an uncompiled model.
+        description: What the study compares (the report's first line).
+        paper: The paper it reproduces, if any.
+        claim: The paper's claim the study checks, if any.
+
+    Attributes:
+        task: The task (`experiments.tasks`): the loaded data, the compile
+            defaults, the training and the metrics of one run.
+
+    Raises:
+        ValueError: On a bad argument, naming it and the value received
+            (`search.datasets.DatasetError` for data that cannot be loaded).
+    """
+
+    def __init__(
+        self,
+        *,
+        build: Callable[[dict], keras.Model],
+        base: dict,
+        variants: dict[str, dict],
+        data,
+        seeds: int | list[int],
+        epochs: int,
+        logdir: str | os.PathLike,
+        name: str = "study",
+        task: str = "classification",
+        metric: str | None = None,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        description: str = "",
+        paper: str = "",
+        claim: str = "",
+    ):
+        if not callable(build):
+            raise ValueError(f"`build` must be a function build(config) -> keras.Model. Received: build={build!r}")
+        if not isinstance(base, Mapping):
+            raise ValueError(f"`base` must be a dict (the baseline config). Received: base={base!r}")
+        self.build, self.base, self.variants = build, dict(base), check_variants(variants)
+        self.seeds = check_seeds(seeds)
+        self.epochs = validation.positive_int("epochs", epochs)
+        self.batch_size = validation.positive_int("batch_size", batch_size)
+        self.learning_rate = validation.positive_number("learning_rate", learning_rate)
+        task = validation.one_of("task", task, TASKS)
+        self.metric = validation.one_of("metric", DEFAULTS[task]["metric"] if metric is None else metric, METRICS[task])
+        for field, text in (("name", name), ("description", description), ("paper", paper), ("claim", claim)):
+            if not isinstance(text, str):
+                raise ValueError(f"`{field}` must be text. Received: {field}={text!r}")
+        self.name, self.description, self.paper, self.claim = name, description, paper, claim
+        self.logdir = Path(logdir)
+        from convnas.experiments import tasks  # Keras and TensorFlow load with the data
+
+        if isinstance(data, str):
+            try:
+                data = tasks.load_data(task, data)
+            except ValueError as error:
+                raise type(error)(f"`data` could not be loaded: {error}") from None
+        self.task = tasks.make_task(task, data, self.batch_size, self.learning_rate)
+
+    def variant_names(self) -> list[str]:
+        """"baseline", then the variants, in the table's order."""
+        return [BASELINE, *self.variants]
+
+    def config(self, variant: str) -> dict:
+        """The config `build` receives for `variant`: the base, updated by the variant's substitutions."""
+        return dict(self.base) if variant == BASELINE else {**self.base, **self.variants[variant]}
+
+    def receptive_field(self, config: dict) -> int | None:
+        """The receptive field of a config's model, a table column where known; None: unknown for a model of one's own."""
+        return None
+
+    def as_dict(self) -> dict:
+        """The resolved study, as study.json records it (`build` by its qualified name, data by its name)."""
+        return {
+            "name": self.name, "description": self.description, "paper": self.paper, "claim": self.claim,
+            "task": self.task.name, "dataset": self.task.data.name, "build": _qualified_name(self.build),
+            "epochs": self.epochs, "batch_size": self.batch_size, "seeds": list(self.seeds),
+            "learning_rate": self.learning_rate, "metric": self.metric, "base": self.base, "variants": self.variants,
+        }
+
+    def costs(self) -> dict[str, dict]:
+        """Params, MACs, FLOPs and receptive field of every variant; SpecError naming a variant that cannot be built."""
+        import keras
+
+        from convnas.search import cost
+
+        costs = {}
+        for variant in self.variant_names():
+            keras.backend.clear_session()
+            try:
+                counted = cost.count(self._model(variant))
+            except Exception as error:  # whatever a user's build raises: one error that names the variant
+                raise SpecError(f"variant {variant!r} cannot be built: {_first_line(error)}") from error
+            costs[variant] = {"params": counted.params, "macs": counted.macs, "flops": counted.flops,
+                              "receptive_field": self.receptive_field(self.config(variant))}
+        return costs
+
+    def run(self, overwrite: bool = False, write: Callable[[str], None] = print, command: str | None = None) -> list[dict]:
+        """Runs (or resumes) every variant x seed in `logdir`; writes the outputs and returns the table rows.
+
+        Args:
+            overwrite: Start afresh, deleting what `logdir` holds, instead of
+                resuming; a resumed study must be the same study (seeds
+                aside), else SpecError.
+            write: Where progress lines and the table go.
+            command: How the study was launched, kept in study.json for its
+                report; by default this process's command line.
+
+        Returns:
+            The table rows (`experiments.ablation_table.build_table`).
+        """
+        import tensorflow as tf
+
+        costs = self.costs()  # before anything is written: a variant that cannot be built writes nothing
+        if overwrite and self.logdir.exists():
+            shutil.rmtree(self.logdir)
+        self._write_study(shlex.join(["python", *sys.argv]) if command is None else command)
+        tensorboard = self.logdir / "tensorboard"
+        if not tensorboard.exists():
+            self._write_experiment(tensorboard, with_field=costs[BASELINE]["receptive_field"] is not None)
+        tf.config.experimental.enable_op_determinism()
+        done = {run_name(r["variant"], r["seed"]) for r in read_runs(self.logdir)}
+        plan = [(variant, seed) for variant in self.variant_names() for seed in self.seeds]
+        todo = [(variant, seed) for variant, seed in plan if run_name(variant, seed) not in done]
+        write(f"ablation {self.name}: {len(self.variant_names())} variants x {len(self.seeds)} seeds = {len(plan)} runs "
+              f"of {self.epochs} epochs on {self.task.describe()}; {len(plan) - len(todo)} already done; logging to {self.logdir}")
+        started = time.perf_counter()
+        for index, (variant, seed) in enumerate(todo):
+            record = self._run(variant, seed, costs[variant])
+            elapsed = time.perf_counter() - started
+            eta = elapsed / (index + 1) * (len(todo) - index - 1)
+            write(f"run {len(plan) - len(todo) + index + 1}/{len(plan)} {variant} seed {seed}: "
+                  f"{self.metric} {record[self.metric]:.4f} ({record['train_seconds']:.1f}s) | ETA {eta:.0f}s")
+        return write_outputs(self.logdir, write)
+
+    def _model(self, variant: str) -> keras.Model:
+        """The model of `variant`, ready to train (compiled by the task where `build` left it uncompiled)."""
+        import keras
+
+        model = self.build(self.config(variant))
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"`build` must return a keras.Model. Received: {type(model).__name__}")
+        self.task.prepare(model)
+        return model
+
+    def _write_study(self, command: str) -> None:
+        """Writes study.json; SpecError if `logdir` holds a different study (seeds aside)."""
+        path = self.logdir / STUDY_FILE
+        resolved = json.loads(json.dumps({k: v for k, v in self.as_dict().items() if k not in RUN_FACTS}, default=_qualified_name))
+        seeds = list(self.seeds)
+        if path.exists():
+            earlier = read_study(self.logdir)
+            refuse_changed(self.logdir, "study", {k: v for k, v in earlier.items() if k not in RUN_FACTS}, resolved)
+            seeds = sorted({*earlier.get("seeds", []), *seeds})
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        durable_io.write_json(path, {**resolved, "seeds": seeds, "command": command, "environment": environment()}, indent=2)
+
+    def _write_experiment(self, root: Path, with_field: bool) -> None:
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        hparams = [hparams_api.HParam("variant", hparams_api.Discrete(self.variant_names())), hparams_api.HParam("seed")]
+        metrics = [(m, m.replace("_", " ")) for m in METRICS[self.task.name]] + [(c, c) for c in COSTS]
+        if with_field:
+            metrics.append(("receptive_field", "receptive field"))
+        hparams_logging.write_config(root, hparams, metrics)
+
+    def _run(self, variant: str, seed: int, costs: dict) -> dict:
+        """Trains one (variant, seed) run from scratch; logs it and appends its record to runs.jsonl."""
+        import keras
+
+        folder = self.logdir / "tensorboard" / variant / f"seed{seed}"
+        shutil.rmtree(folder, ignore_errors=True)  # what an interrupted attempt left
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        model = self._model(variant)
+        callback = keras.callbacks.TensorBoard(str(folder), write_graph=False, profile_batch=0)
+        metrics, samples = self.task.train(model, seed, self.epochs, [callback])
+        record = {"run": run_name(variant, seed), "variant": variant, "seed": seed, "status": "COMPLETED", **costs,
+                  **{key: float(value) for key, value in metrics.items()}, "epochs": self.epochs}
+        if samples:
+            (self.logdir / "samples").mkdir(exist_ok=True)
+            np.savez_compressed(self.logdir / "samples" / f"{variant}-seed{seed}.npz", **samples)
+        _write_session(folder, record, [*METRICS[self.task.name], *COSTS, "receptive_field"], samples)
+        durable_io.append_json_line(self.logdir / RUNS_FILE, record)
+        return record
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of an error's message; its type too unless it is a ValueError (a user error as such)."""
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if isinstance(error, ValueError) else f"{type(error).__name__}: {first}"
+
+
+def _qualified_name(value) -> str:
+    """module.qualname of a function or class (what study.json keeps of `build`), else its repr."""
+    if hasattr(value, "__module__") and hasattr(value, "__qualname__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def environment() -> dict:
+    """Software versions and machine, as the report shows them."""
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}"}
+
+
+def _write_session(folder: Path, record: dict, tags, samples: dict) -> None:
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    writer = tf.summary.create_file_writer(str(folder))
+    with writer.as_default():
+        hparams_api.hparams({"variant": record["variant"], "seed": record["seed"]}, trial_id=record["run"])
+        for name, images in samples.items():
+            tf.summary.image(f"samples/{name}", images, step=0, max_outputs=len(images))
+    writer.close()
+    hparams_logging.write_scalars(folder, record, tags)
+
+
+def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[dict]:
+    """table.md/.csv, the bar chart and the samples grid, from the logs alone; returns the rows."""
+    study = read_study(logdir)
+    rows = ablation_table.build_table(study, read_runs(logdir))
+    durable_io.write_text(logdir / "table.md", ablation_table.to_markdown(study, rows))
+    durable_io.write_text(logdir / "table.csv", ablation_table.to_csv(rows))
+    chart = logdir / f"{study['metric']}.png"
+    ablation_table.plot_bars(study, rows, chart)
+    written = [logdir / "table.md", logdir / "table.csv", chart]
+    if (logdir / "samples").is_dir():
+        written.append(plot_samples(study, logdir))
+    write("\n" + ablation_table.to_markdown(study, rows))
+    write("written: " + ", ".join(map(str, written)) + f"\ndashboard: convnas board {logdir}")
+    return rows
+
+
+def plot_samples(study: dict, logdir: Path) -> Path:
+    """One row per variant (first seed): input (nearest), output, target, flat-input output at init and trained."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ("input_nearest", "output", "target", "flat_output_init", "flat_output")
+    titles = ("input (nearest x2)", "output", "target", "flat input, at init*", "flat input, trained*")
+    variants = [v for v in ["baseline", *study["variants"]] if (logdir / "samples" / f"{v}-seed{min(study['seeds'])}.npz").exists()]
+    figure, axes = plt.subplots(len(variants), len(names), figsize=(2 * len(names), 2 * len(variants) + 0.4), squeeze=False)
+    for row, variant in enumerate(variants):
+        samples = np.load(logdir / "samples" / f"{variant}-seed{min(study['seeds'])}.npz")
+        for column, name in enumerate(names):
+            axes[row, column].imshow(samples[name][0], interpolation="nearest")
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+            if row == 0:
+                axes[row, column].set_title(titles[column], fontsize=9)
+        axes[row, 0].set_ylabel(variant, fontsize=9)
+    figure.text(0.01, 0.005, "* contrast-stretched to the full range", fontsize=8)
+    figure.tight_layout(rect=(0, 0.02, 1, 1))
+    path = logdir / "samples.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
