@@ -8,11 +8,10 @@ on first use, so that `import convnas.search` stays free of TensorFlow.
 
 import importlib
 
-TUNERS = ("RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband")
-__all__ = list(TUNERS)
+__all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband"]
 
 
 def __getattr__(name: str):
-    if name in TUNERS:
+    if name in __all__:
         return getattr(importlib.import_module("convnas.search.tuner"), name)
     raise AttributeError(f"module 'convnas.search' has no attribute {name!r}")

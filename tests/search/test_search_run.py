@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pytest
 
-from convnas import blocks  # noqa: F401  (loading best_model.keras needs the blocks registered)
 from convnas.search import datasets
 from convnas.search.runner import SearchStopped, run_search
 from convnas.search.spec import build_spec
