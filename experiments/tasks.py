@@ -185,25 +185,11 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
 
 def _split_arrays(x_train, y_train, x_test, y_test) -> datasets.Dataset:
     """A Dataset of the arrays, named after their SHA-256 (a resumed study refuses changed arrays)."""
-    arrays = {name: np.asarray(array) for name, array in
-              (("x_train", x_train), ("y_train", y_train), ("x_test", x_test), ("y_test", y_test))}
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 4 or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-            raise datasets.DatasetError(f"`data`'s x_{split} must hold images (N, H, W, C) of numbers. "
-                                        f"Received: x_{split} of shape {x.shape} and dtype {x.dtype}")
-        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
-            raise datasets.DatasetError(f"`data`'s y_{split} must hold one non-negative integer label per image. "
-                                        f"Received: y_{split} of shape {y.shape} and dtype {y.dtype} for {len(x)} images")
-    if arrays["x_test"].shape[1:] != arrays["x_train"].shape[1:]:
-        raise datasets.DatasetError(f"`data`'s x_test images must have the shape of x_train's. "
-                                    f"Received: {arrays['x_test'].shape[1:]} and {arrays['x_train'].shape[1:]}")
+    (x_train, y_train), (x_test, y_test) = datasets.checked_arrays("`data`", x_train, y_train, x_test, y_test)
     digest = hashlib.sha256()
-    for array in arrays.values():
+    for array in (x_train, y_train, x_test, y_test):
         digest.update(f"{array.shape}{array.dtype}".encode())
         digest.update(np.ascontiguousarray(array).data)
-    x_train, x_test = (arrays[name].astype(np.float32, copy=False) for name in ("x_train", "x_test"))
-    y_train, y_test = (arrays[name].astype(np.int32, copy=False) for name in ("y_train", "y_test"))
     return datasets.from_arrays(f"arrays:{digest.hexdigest()[:16]}", x_train, y_train, x_test, y_test, seed=0)
 
 

@@ -365,34 +365,41 @@ def _load_npz(path: str) -> tuple[_Arrays, _Arrays | None]:
             raise DatasetError(f"npz dataset file {path} has no array {key!r}")
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise DatasetError(f"npz dataset file {path} must have both 'x_test' and 'y_test' or neither")
-    train = _npz_split(path, "train", arrays["x_train"], arrays["y_train"])
-    if "x_test" not in arrays:
+    return checked_arrays(f"npz dataset file {path}", arrays["x_train"], arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"))
+
+
+def checked_arrays(source: str, x_train, y_train, x_test=None, y_test=None) -> tuple[_Arrays, _Arrays | None]:
+    """Training (and test) images and labels as a search trains on them; DatasetError naming `source` otherwise.
+
+    Images are (N, H, W) or (N, H, W, C), uint8 (scaled by 1/255) or float;
+    labels are one non-negative integer per image. Test images must have the
+    training images' shape.
+    """
+    train = _checked_split(source, "train", np.asarray(x_train), np.asarray(y_train))
+    if x_test is None:
         return train, None
-    test = _npz_split(path, "test", arrays["x_test"], arrays["y_test"])
+    test = _checked_split(source, "test", np.asarray(x_test), np.asarray(y_test))
     if test[0].shape[1:] != train[0].shape[1:]:
-        raise DatasetError(
-            f"npz dataset file {path}: 'x_test' images have shape {test[0].shape[1:]}, "
-            f"'x_train' images {train[0].shape[1:]}"
-        )
+        raise DatasetError(f"{source}: 'x_test' images have shape {test[0].shape[1:]}, 'x_train' images {train[0].shape[1:]}")
     return train, test
 
 
-def _npz_split(path: str, split: str, x: np.ndarray, y: np.ndarray) -> _Arrays:
+def _checked_split(source: str, split: str, x: np.ndarray, y: np.ndarray) -> _Arrays:
     if x.ndim not in (3, 4):
         raise DatasetError(
-            f"npz dataset file {path}: 'x_{split}' must be (N, H, W) or (N, H, W, C). Received shape {x.shape}"
+            f"{source}: 'x_{split}' must be (N, H, W) or (N, H, W, C). Received shape {x.shape}"
         )
     if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
         raise DatasetError(
-            f"npz dataset file {path}: 'x_{split}' must be uint8 or float. Received dtype {x.dtype}"
+            f"{source}: 'x_{split}' must be uint8 or float. Received dtype {x.dtype}"
         )
     if not np.issubdtype(y.dtype, np.integer) or y.ndim not in (1, 2) or y.size != len(x):
         raise DatasetError(
-            f"npz dataset file {path}: 'y_{split}' must hold one integer label per image. "
+            f"{source}: 'y_{split}' must hold one integer label per image. "
             f"Received shape {y.shape}, dtype {y.dtype}, {len(x)} images"
         )
     if y.size and y.min() < 0:
-        raise DatasetError(f"npz dataset file {path}: 'y_{split}' has a negative label {int(y.min())}")
+        raise DatasetError(f"{source}: 'y_{split}' has a negative label {int(y.min())}")
     return _images(x), _labels(y)
 
 

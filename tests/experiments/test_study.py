@@ -218,13 +218,13 @@ def test_bad_arguments_are_value_errors_naming_the_argument_and_value(arrays, tm
 
 def test_bad_arrays_are_named(arrays, tmp_path):
     x_train, y_train, x_test, y_test = arrays
-    images = r"`data`'s x_train must hold images \(N, H, W, C\) of numbers. Received: x_train of shape \(1400, 8, 8\)"
+    images = r"`data`: 'x_train' must be \(N, H, W\) or \(N, H, W, C\). Received shape \(1400, 8\)"
     with pytest.raises(ValueError, match=images):
-        make_study((x_train[..., 0], y_train, x_test, y_test), tmp_path)
-    labels = r"`data`'s y_test must hold one non-negative integer label per image. Received: y_test of shape \(397,\) and dtype float"
+        make_study((x_train[..., 0, 0], y_train, x_test, y_test), tmp_path)
+    labels = r"`data`: 'y_test' must hold one integer label per image. Received shape \(397,\), dtype float"
     with pytest.raises(ValueError, match=labels):
         make_study((x_train, y_train, x_test, y_test.astype(float)), tmp_path)
-    with pytest.raises(ValueError, match=r"`data`'s x_test images must have the shape of x_train's. Received: \(4, 4, 1\) and"):
+    with pytest.raises(ValueError, match=r"`data`: 'x_test' images have shape \(4, 4, 1\), 'x_train' images \(8, 8, 1\)"):
         make_study((x_train, y_train, x_test[:, :4, :4], y_test), tmp_path)
     with pytest.raises(ValueError, match=r"`data` must be .* Received: a tuple of 3 items"):
         make_study((x_train, y_train, x_test), tmp_path)
