@@ -4,6 +4,8 @@ y = H(x) * T(x) + x * (1 - T(x)), with H a conv transform and T a sigmoid conv
 gate. The gate bias starts negative (the paper uses -1 to -3), so at
 initialization the layer mostly carries its input; a closed gate (T = 0)
 returns the input exactly. `gate=False` gives the plain twin y = H(x).
+`use_batch_norm=True` gives H the normalization of the plain and residual
+cells it is compared with: H(x) = ReLU(BN(conv(x))), the conv without a bias.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import keras
 
 from convnas.blocks import validation
-from convnas.blocks.base import Block
+from convnas.blocks.base import Block, build_chain, run_chain
 from convnas.blocks.conv_layers import input_channels
 from convnas.blocks.registry import register_block
 
@@ -25,6 +27,8 @@ class Highway(Block):
         activation: Keras activation of the transform H.
         gate_bias: initial bias of the gate T (negative: carry by default).
         gate: False drops the gate and the carry: y = H(x).
+        use_batch_norm: True puts BatchNorm between the transform's conv (then
+            without a bias) and its activation; the gate stays a sigmoid conv.
     """
 
     def __init__(
@@ -33,6 +37,7 @@ class Highway(Block):
         activation: str = "relu",
         gate_bias: float = -1.0,
         gate: bool = True,
+        use_batch_norm: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -42,15 +47,28 @@ class Highway(Block):
             raise ValueError(f"`gate_bias` must be a number. Received: gate_bias={gate_bias!r}")
         self.gate_bias = float(gate_bias)
         self.gate = validation.boolean("gate", gate)
+        self.use_batch_norm = validation.boolean("use_batch_norm", use_batch_norm)
         self.transform = None
+        self.normalization = []  # BN and the activation after the transform's conv, with use_batch_norm
         self.transform_gate = None
 
     def build(self, input_shape):
         channels = input_channels(self.block_name, input_shape)
+        dtype = self.dtype_policy
         self.transform = keras.layers.Conv2D(
-            channels, self.kernel_size, padding="same", activation=self.activation, dtype=self.dtype_policy
+            channels,
+            self.kernel_size,
+            padding="same",
+            activation=None if self.use_batch_norm else self.activation,
+            use_bias=not self.use_batch_norm,
+            dtype=dtype,
         )
-        self.transform.build(input_shape)
+        if self.use_batch_norm:
+            self.normalization = [
+                keras.layers.BatchNormalization(dtype=dtype),
+                keras.layers.Activation(self.activation, dtype=dtype),
+            ]
+        build_chain([self.transform, *self.normalization], input_shape)
         if self.gate:
             self.transform_gate = keras.layers.Conv2D(
                 channels,
@@ -58,12 +76,12 @@ class Highway(Block):
                 padding="same",
                 activation="sigmoid",
                 bias_initializer=keras.initializers.Constant(self.gate_bias),
-                dtype=self.dtype_policy,
+                dtype=dtype,
             )
             self.transform_gate.build(input_shape)
 
     def call(self, inputs, training=None):
-        transformed = self.transform(inputs)
+        transformed = run_chain([self.transform, *self.normalization], inputs, training)
         if not self.gate:
             return transformed
         gate = self.transform_gate(inputs)

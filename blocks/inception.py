@@ -1,11 +1,13 @@
 """Inception module: Szegedy et al. 2015, "Going deeper with convolutions" (GoogLeNet).
 
 Four parallel branches concatenated along channels: 1x1; 1x1 reduction then
-3x3; 1x1 reduction then 5x5; 3x3 max pooling then a 1x1 projection. The
-argument names are the columns of the paper's Table 1 (defaults: inception
-(3a)). Without the 1x1 reductions (the paper's "naive" module, Fig. 2a) the
-3x3 and 5x5 convs see every input channel and the pooling branch passes the
-input channels through, which is what makes the naive module expensive.
+3x3; 1x1 reduction then 5x5; 3x3 max pooling then a 1x1 projection (Fig. 2b).
+The argument names are the columns of the paper's Table 1 (defaults:
+inception (3a)). Two switches take the module apart: without the two 1x1
+reductions the 3x3 and 5x5 convs see every input channel, which is what
+makes their cost blow up, at the same output channels; without the pool
+projection as well (the paper's "naive" module, Fig. 2a) the pooling branch
+passes the input channels through, so the module also widens.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from convnas.blocks.registry import register_block
 
 @register_block("inception")
 class Inception(Block):
-    """GoogLeNet Inception module (Fig. 2b, or Fig. 2a with `use_reductions=False`).
+    """GoogLeNet Inception module (Fig. 2b; Fig. 2a with `use_reductions=False, use_pool_projection=False`).
 
     Args:
         filters_1x1: "#1x1", the 1x1 branch.
@@ -29,11 +31,14 @@ class Inception(Block):
         filters_5x5_reduce: "#5x5 reduce", the 1x1 before the 5x5.
         filters_5x5: "#5x5".
         filters_pool_proj: "pool proj", the 1x1 after the 3x3 max pooling.
-        use_reductions: False drops the three 1x1 reductions/projection.
+        use_reductions: False drops the 1x1 reductions before the 3x3 and 5x5
+            convs (filters_3x3_reduce and filters_5x5_reduce are then unused).
+        use_pool_projection: False drops the 1x1 projection after the pooling
+            (filters_pool_proj is then unused).
         activation: Keras activation after every conv (ReLU in the paper).
 
     Output channels: filters_1x1 + filters_3x3 + filters_5x5 + filters_pool_proj
-    (the input channels in place of filters_pool_proj without reductions).
+    (the input channels in place of filters_pool_proj without the pool projection).
     """
 
     def __init__(
@@ -45,6 +50,7 @@ class Inception(Block):
         filters_5x5: int = 32,
         filters_pool_proj: int = 32,
         use_reductions: bool = True,
+        use_pool_projection: bool = True,
         activation: str = "relu",
         **kwargs,
     ):
@@ -59,6 +65,7 @@ class Inception(Block):
         ):
             setattr(self, name, validation.positive_int(name, value))
         self.use_reductions = validation.boolean("use_reductions", use_reductions)
+        self.use_pool_projection = validation.boolean("use_pool_projection", use_pool_projection)
         self.activation = validation.activation("activation", activation)
 
         def conv(filters: int, size: int) -> keras.layers.Conv2D:
@@ -71,7 +78,7 @@ class Inception(Block):
         self.branch_3x3 = [conv(self.filters_3x3_reduce, 1)] * reduce + [conv(self.filters_3x3, 3)]
         self.branch_5x5 = [conv(self.filters_5x5_reduce, 1)] * reduce + [conv(self.filters_5x5, 5)]
         self.branch_pool = [keras.layers.MaxPooling2D(3, strides=1, padding="same", dtype=self.dtype_policy)]
-        self.branch_pool += [conv(self.filters_pool_proj, 1)] * reduce
+        self.branch_pool += [conv(self.filters_pool_proj, 1)] * self.use_pool_projection
         self.concatenate = keras.layers.Concatenate(dtype=self.dtype_policy)
 
     def _branches(self) -> list[list[keras.layers.Layer]]:
@@ -86,5 +93,5 @@ class Inception(Block):
 
     def compute_output_shape(self, input_shape):
         channels = input_channels(self.block_name, input_shape)
-        pool_channels = self.filters_pool_proj if self.use_reductions else channels
+        pool_channels = self.filters_pool_proj if self.use_pool_projection else channels
         return (*input_shape[:3], self.filters_1x1 + self.filters_3x3 + self.filters_5x5 + pool_channels)

@@ -2,10 +2,12 @@
 
 A candidate is a stem (3x3 conv, BN, ReLU), then 1 to N stages, then a head.
 Each stage has a cell type, a width, a number of blocks and a downsampling
-mode; a "plain" cell stacks one registered conv block (with BN and ReLU), the
-other cells are the classic ones (inception, residual, highway, shuffle_unit,
-depthwise_separable). The choices and defaults are `search.stages`'s, shared
-with the ablation specs. Hyperparameters that exist only for some choices live
+mode; a "plain" cell stacks one registered conv block (with BN and ReLU, but
+the depthwise separable conv, which has its own: MobileNet's Fig. 3), the
+other cells are the classic ones (inception, residual, highway with BN as in
+the plain and residual cells, shuffle_unit, depthwise_separable). The
+choices, defaults and downsampling modes are `search.stages`'s, shared with
+the ablation specs. Hyperparameters that exist only for some choices live
 in `hp.conditional_scope`: the conv block only for plain cells, dilation only
 for dilated convs, groups only for grouped convs, the stride only for cells
 that take one; every stage's hyperparameters only when the stage exists.
@@ -13,9 +15,9 @@ that take one; every stage's hyperparameters only when the stage exists.
 `declare_hyperparameters` registers every hyperparameter of every branch in
 one pass without building a model (keras-tuner's constructor otherwise
 builds the default candidate once per conditional branch). A candidate that
-cannot be built (spatial size collapsing below 1, groups not dividing
-channels, a stride a dilated conv cannot take) raises `InvalidCandidate` with
-its reason.
+cannot be built (groups not dividing channels, a stride a dilated conv cannot
+take, "strided" downsampling in a cell without a stride, inception widths not
+a multiple of 8) raises `InvalidCandidate` with its reason.
 
 Every hyperparameter can be fixed or restricted without editing code, with a
 mapping `overrides` (from the YAML spec): a scalar fixes it, a list restricts
@@ -36,7 +38,16 @@ from convnas import blocks
 from convnas.blocks.arithmetic import ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
 from convnas.search.rejection import InvalidCandidate
-from convnas.search.stages import GLOBAL_CHOICES, KERNEL_CELLS, STAGE_CHOICES, STRIDED_CELLS, Stage
+from convnas.search.stages import (
+    GLOBAL_CHOICES,
+    KERNEL_CELLS,
+    POOLING,
+    STAGE_CHOICES,
+    STAGE_DEFAULTS,
+    STRIDED_CELLS,
+    Stage,
+    check_downsampling,
+)
 from convnas.search.training import TrainingConfig, compile_model, declare_training
 
 
@@ -144,7 +155,10 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
             shuffle_groups = choose("shuffle_groups")
         if cell is None:  # the whole stage is inactive
             return None
-        return Stage(cell, filters, count, downsampling, block, kernel_size, strides, dilation, groups, shuffle_groups)
+        pool_size = STAGE_DEFAULTS["pool_size"] if downsampling in POOLING else None  # spec-only: not searched
+        return Stage(
+            cell, filters, count, downsampling, block, kernel_size, strides, dilation, groups, shuffle_groups, pool_size
+        )
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         """The compiled candidate described by `hp`; raises InvalidCandidate if it cannot be built."""
@@ -166,6 +180,10 @@ def conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:
     ]
 
 
+# Plain-cell blocks that end in their own BatchNorm and ReLU (MobileNet's Fig. 3): used alone, not in conv_bn_relu.
+NORMALIZED_BLOCKS = ("depthwise_separable_conv",)
+
+
 def _inception_widths(filters: int) -> dict[str, int]:
     """Inception branch widths adding up to `filters` (1/4, 1/2, 1/8, 1/8 as in inception (3a))."""
     if filters % 8:
@@ -181,20 +199,35 @@ def _inception_widths(filters: int) -> dict[str, int]:
     }
 
 
-def _plain_block(stage: Stage, first: bool) -> list[keras.layers.Layer]:
+def _block_strides(stage: Stage, index: int) -> int:
+    """Stride of block `index`: the stage's `strides` on its first block, times 2 on its last for "strided" downsampling."""
+    strides = (stage.strides or 1) if index == 0 else 1
+    if stage.downsampling == "strided" and index == stage.blocks - 1:
+        strides *= 2  # Strided-CNN-C: the pooling's stride moves into the conv before it
+    return strides
+
+
+def _block_dilation(stage: Stage, index: int) -> int | None:
+    """Dilation rate of block `index`: the stage's one rate, or its own from a list of rates per block."""
+    return stage.dilation[index] if isinstance(stage.dilation, tuple) else stage.dilation
+
+
+def _plain_block(stage: Stage, index: int) -> list[keras.layers.Layer]:
     cls = blocks.get_block(stage.block)
     accepted = inspect.signature(cls.__init__).parameters
     kwargs = {"filters": stage.filters, "kernel_size": stage.kernel_size}
-    strides = stage.strides if first else 1
+    strides = _block_strides(stage, index)
     if strides != 1:
         if "strides" not in accepted:
-            raise ValueError(f"`strides` must be 1 for {stage.block}. Received: strides={strides}")
+            strided = stage.downsampling == "strided" and index == stage.blocks - 1
+            cause = " (downsampling='strided' strides the stage's last block)" if strided else ""
+            raise ValueError(f"`strides` must be 1 for {stage.block}. Received: strides={strides}{cause}")
         kwargs["strides"] = strides
     if stage.dilation is not None:
-        kwargs["dilation_rate"] = stage.dilation
+        kwargs["dilation_rate"] = _block_dilation(stage, index)
     if stage.groups is not None:
         kwargs["groups"] = stage.groups
-    layers = conv_bn_relu(stage.block, **kwargs)
+    layers = [cls(**kwargs)] if stage.block in NORMALIZED_BLOCKS else conv_bn_relu(stage.block, **kwargs)
     if stage.channel_shuffle:
         if stage.groups is None:
             raise ValueError(f"`channel_shuffle` needs a grouped conv block. Received: block={stage.block!r}")
@@ -202,35 +235,43 @@ def _plain_block(stage: Stage, first: bool) -> list[keras.layers.Layer]:
     return layers
 
 
+def _downsampling(stage: Stage) -> list[keras.layers.Layer]:
+    """The layers after a stage's blocks (Springenberg et al. 2014): pooling, All-CNN-C's conv, or none."""
+    if stage.downsampling in POOLING:  # window pool_size, stride 2, "same" padding: the size halves
+        return [blocks.get_block("pool")(mode=stage.downsampling, pool_size=stage.pool_size, strides=2, padding="same")]
+    if stage.downsampling == "all_conv":  # the pooling replaced by a learned 3x3 stride-2 conv
+        return conv_bn_relu("conv", filters=stage.filters, kernel_size=3, strides=2, use_bias=False)
+    return []  # "strided": the last block took the stride; "none"
+
+
 def stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
     """The layers of one stage on an input of `channels` channels: its blocks, then its downsampling."""
+    check_downsampling("downsampling", stage.downsampling, stage.cell)
     layers = []
     if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:
         layers += conv_bn_relu("pointwise", filters=stage.filters)  # these cells keep their width
     for index in range(stage.blocks):
-        first = index == 0
         if stage.cell == "plain":
-            layers += _plain_block(stage, first)
+            layers += _plain_block(stage, index)
         elif stage.cell == "residual":
             layers.append(
                 blocks.get_block("residual")(
-                    stage.filters, stage.kernel_size, strides=stage.strides if first else 1, shortcut=stage.shortcut
+                    stage.filters, stage.kernel_size, strides=_block_strides(stage, index), shortcut=stage.shortcut
                 )
             )
         elif stage.cell == "depthwise_separable":
             layers.append(
                 blocks.get_block("depthwise_separable_conv")(
-                    stage.filters, stage.kernel_size, strides=stage.strides if first else 1
+                    stage.filters, stage.kernel_size, strides=_block_strides(stage, index)
                 )
             )
-        elif stage.cell == "inception":
+        elif stage.cell == "inception":  # without reductions, the pool projection keeps the width at `filters`
             layers.append(blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions))
         elif stage.cell == "highway":
-            layers.append(blocks.get_block("highway")(stage.kernel_size, gate=stage.gate))
+            layers.append(blocks.get_block("highway")(stage.kernel_size, gate=stage.gate, use_batch_norm=True))
         else:
             layers.append(blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups))
-    layers.append(blocks.get_block("pool")(mode=stage.downsampling, pool_size=2))
-    return layers
+    return layers + _downsampling(stage)
 
 
 def build_model(architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
@@ -249,10 +290,11 @@ def build_model(architecture: Architecture, input_shape: tuple[int, int, int], n
     return keras.Model(inputs, outputs, name="candidate")
 
 
-def _cell_convs(stage: Stage, strides: int) -> list[ConvLayer]:
-    """The spatial convs along the deepest path of one block of `stage` (1x1 convs left out)."""
+def _cell_convs(stage: Stage, index: int) -> list[ConvLayer]:
+    """The spatial convs along the deepest path of block `index` of `stage` (1x1 convs left out)."""
+    strides = _block_strides(stage, index)
     if stage.cell == "plain":
-        return [ConvLayer(stage.kernel_size, strides=strides, dilation_rate=stage.dilation or 1)]
+        return [ConvLayer(stage.kernel_size, strides=strides, dilation_rate=_block_dilation(stage, index) or 1)]
     if stage.cell == "residual":  # basic block: two kernel_size convs, the first strided
         return [ConvLayer(stage.kernel_size, strides=strides), ConvLayer(stage.kernel_size)]
     if stage.cell in ("depthwise_separable", "highway"):
@@ -262,12 +304,20 @@ def _cell_convs(stage: Stage, strides: int) -> list[ConvLayer]:
     return [ConvLayer(3)]  # shuffle_unit: its 3x3 depthwise conv
 
 
+def _downsampling_convs(stage: Stage) -> list[ConvLayer]:
+    """The downsampling layer of `stage` as a window for the receptive field ("strided" has none: its last block strides)."""
+    if stage.downsampling in POOLING:
+        return [ConvLayer(stage.pool_size, strides=2)]
+    if stage.downsampling == "all_conv":
+        return [ConvLayer(3, strides=2)]
+    return []
+
+
 def receptive_field(architecture: Architecture) -> int:
     """Theoretical receptive field, in input pixels, of one unit before the head (Araujo et al. 2019's r0)."""
     layers = [ConvLayer(3)]  # the stem
     for stage in architecture.stages:
         for index in range(stage.blocks):
-            layers += _cell_convs(stage, (stage.strides or 1) if index == 0 else 1)
-        if stage.downsampling != "none":
-            layers.append(ConvLayer(2, strides=2))
+            layers += _cell_convs(stage, index)
+        layers += _downsampling_convs(stage)
     return stack_receptive_field(layers)

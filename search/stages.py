@@ -6,7 +6,19 @@ block, the other cells are the classic ones (inception, residual, highway,
 shuffle_unit, depthwise_separable). Some stage fields exist only for some
 choices: the conv block only for plain cells, dilation only for the dilated
 conv, groups only for the grouped conv, the kernel size and the stride only
-for the cells that take one, shuffle groups only for the shuffle unit.
+for the cells that take one, shuffle groups only for the shuffle unit, the
+pooling window only for max and average pooling.
+
+The downsampling modes after each stage follow Springenberg et al. 2014
+("Striving for simplicity: the all convolutional net"): "max" and "avg"
+pooling (window `pool_size`, stride 2, "same" padding: the size halves;
+their Model C pools 3x3), "strided" (Strided-CNN-C: no pooling layer, the
+stage's last block takes stride 2, times its own, instead; no new parameters
+but for the projection shortcut a strided residual block takes; only for the
+cells that take a stride), "all_conv" (All-CNN-C: a 3x3 stride-2 conv without
+bias, BatchNorm and ReLU in place of the pooling) and "none". A plain cell's
+dilated conv takes one rate, or in a spec one rate per block (Yu & Koltun
+2016's context module grows them exponentially: 1, 2, 4, 8).
 
 This module is plain data (no Keras): `search.space` samples from these
 choices, and `make_stage` validates the stage mappings of a YAML spec with
@@ -16,7 +28,7 @@ the same defaults.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from convnas.blocks import validation
 
@@ -32,7 +44,8 @@ CONV_BLOCKS = (
     "flattened_conv",
     "nin",
 )
-DOWNSAMPLING = ("max", "avg", "strided_conv", "none")
+DOWNSAMPLING = ("max", "avg", "strided", "all_conv", "none")
+POOLING = ("max", "avg")  # the downsampling modes that take a `pool_size`
 HEADS = ("global_average_pooling", "flatten")
 STRIDED_CELLS = ("plain", "residual", "depthwise_separable")
 KERNEL_CELLS = ("plain", "residual", "highway", "depthwise_separable")
@@ -70,11 +83,13 @@ class Stage:
     block: str | None = None
     kernel_size: int | None = None
     strides: int | None = None
-    dilation: int | None = None
+    dilation: int | tuple[int, ...] | None = None  # a spec may give one rate per block (Yu & Koltun 2016)
     groups: int | None = None
     shuffle_groups: int | None = None
-    # Ablation switches (not searched): residual shortcut, highway gate, inception 1x1
-    # reductions, and a channel shuffle after each grouped conv of a plain cell.
+    # Spec-only fields (not searched: the search uses their defaults). The pooling window,
+    # then ablation switches: residual shortcut, highway gate, inception 1x1 reductions,
+    # and a channel shuffle after each grouped conv of a plain cell.
+    pool_size: int | None = 2
     shortcut: bool = True
     gate: bool = True
     reductions: bool = True
@@ -83,16 +98,17 @@ class Stage:
 
 STAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Stage))
 SWITCHES = ("shortcut", "gate", "reductions", "channel_shuffle")
+SPEC_ONLY = ("pool_size", *SWITCHES)
 # The default of every field a spec may leave out (a stage's `filters` has none: a spec must give it).
 GLOBAL_DEFAULTS = {name: standard for name, (_, standard) in GLOBAL_CHOICES.items()}
 STAGE_DEFAULTS = {
     **{name: standard for name, (_, standard) in STAGE_CHOICES.items() if name != "filters"},
-    **{field.name: field.default for field in dataclasses.fields(Stage) if field.name in SWITCHES},
+    **{field.name: field.default for field in dataclasses.fields(Stage) if field.name in SPEC_ONLY},
 }
 
 
-def active(field: str, cell: str, block: str | None) -> bool:
-    """Whether a stage field exists for this cell (and, in a plain cell, this conv block)."""
+def active(field: str, cell: str, block: str | None, downsampling: str) -> bool:
+    """Whether a stage field exists for this cell (in a plain cell, this conv block) and downsampling."""
     plain = cell == "plain"
     conditions = {
         "block": plain,
@@ -101,16 +117,29 @@ def active(field: str, cell: str, block: str | None) -> bool:
         "kernel_size": cell in KERNEL_CELLS,
         "strides": cell in STRIDED_CELLS,
         "shuffle_groups": cell == "shuffle_unit",
+        "pool_size": downsampling in POOLING,
     }
     return conditions.get(field, True)
+
+
+def check_downsampling(name: str, downsampling: object, cell: str) -> str:
+    """Returns `downsampling` if it is one of DOWNSAMPLING that `cell` can take ("strided" needs a STRIDED_CELLS cell)."""
+    validation.one_of(name, downsampling, DOWNSAMPLING)
+    if downsampling == "strided" and cell not in STRIDED_CELLS:
+        raise ValueError(
+            f"`{name}` can be 'strided' only in a cell that takes a stride ({', '.join(STRIDED_CELLS)}). "
+            f"Received: {name}='strided' for cell={cell!r}"
+        )
+    return downsampling
 
 
 def make_stage(values: Mapping, where: str) -> Stage:
     """Validates a stage mapping (a spec's `stages` entry) into a Stage.
 
     `filters` is required; every other field defaults to `STAGE_DEFAULTS`
-    (the search space's defaults), and a field the cell or block makes
-    inactive reads as None.
+    (the search space's defaults), and a field the cell, block or
+    downsampling makes inactive reads as None. `dilation` is one rate for
+    every block or a list of one rate per block (stored as a tuple).
 
     Args:
         values: The stage's fields, e.g. {"cell": "plain", "filters": 32}.
@@ -129,25 +158,36 @@ def make_stage(values: Mapping, where: str) -> Stage:
         raise ValueError(f"`{where}` needs `filters`. Received: {dict(values)!r}")
     settings = {**STAGE_DEFAULTS, **values}
     cell = validation.one_of(f"{where}.cell", settings["cell"], CELLS)
+    downsampling = check_downsampling(f"{where}.downsampling", settings["downsampling"], cell)
     block = settings["block"]
-    if active("block", cell, block) and block not in CONV_BLOCKS:
+    if active("block", cell, block, downsampling) and block not in CONV_BLOCKS:
         raise ValueError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(CONV_BLOCKS)}")
 
     def number(field: str):
-        if not active(field, cell, block):
+        if not active(field, cell, block, downsampling):
             return None
         return validation.positive_int(f"{where}.{field}", settings[field])
 
+    def rates(count: int):
+        """One dilation rate for every block (an int), or a list of one rate per block (a tuple)."""
+        if not active("dilation", cell, block, downsampling):
+            return None
+        value = settings["dilation"]
+        per_block = validation.size_tuple(f"{where}.dilation", value, count)
+        return per_block if isinstance(value, Sequence) else per_block[0]
+
+    blocks = number("blocks")
     return Stage(
         cell=cell,
         filters=number("filters"),
-        blocks=number("blocks"),
-        downsampling=validation.one_of(f"{where}.downsampling", settings["downsampling"], DOWNSAMPLING),
-        block=block if active("block", cell, block) else None,
+        blocks=blocks,
+        downsampling=downsampling,
+        block=block if active("block", cell, block, downsampling) else None,
         kernel_size=number("kernel_size"),
         strides=number("strides"),
-        dilation=number("dilation"),
+        dilation=rates(blocks),
         groups=number("groups"),
         shuffle_groups=number("shuffle_groups"),
+        pool_size=number("pool_size"),
         **{name: validation.boolean(f"{where}.{name}", settings[name]) for name in SWITCHES},
     )

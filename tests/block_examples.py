@@ -25,13 +25,14 @@ EXAMPLES = {
     "dilated_conv": [{"filters": 6}, {"filters": 6, "dilation_rate": 3, "padding": "valid"}],
     "flattened_conv": [{"filters": 10}, {"filters": 10, "kernel_size": 5, "strides": 2, "padding": "valid"}],
     "grouped_conv": [{"filters": 6}, {"filters": 12, "groups": 4, "strides": 2, "padding": 2}],
-    "highway": [{}, {"kernel_size": 1, "gate": False}],
+    "highway": [{}, {"kernel_size": 1, "gate": False}, {"use_batch_norm": True}, {"gate": False, "use_batch_norm": True}],
     "im2col_conv": [{"filters": 6}, {"filters": 6, "kernel_size": 4, "strides": 2, "padding": 3}],
     "inception": [
         {},
         {"filters_1x1": 4, "filters_3x3_reduce": 3, "filters_3x3": 5, "filters_5x5_reduce": 2,
          "filters_5x5": 3, "filters_pool_proj": 2},
-        {"filters_1x1": 4, "filters_3x3": 5, "filters_5x5": 3, "use_reductions": False},
+        {"filters_1x1": 4, "filters_3x3": 5, "filters_5x5": 3, "filters_pool_proj": 2, "use_reductions": False},
+        {"filters_1x1": 4, "filters_3x3": 5, "filters_5x5": 3, "use_reductions": False, "use_pool_projection": False},
     ],
     "nin": [{"filters": 6}, {"filters": 6, "kernel_size": 5, "strides": 2, "padding": 1}],
     "pointwise": [{"filters": 6}, {"filters": 6, "strides": 2}],
@@ -85,14 +86,22 @@ def _shuffle_unit(c, b):
 
 
 def _inception(c, b):
-    if b.use_reductions:
-        return (
-            c * b.filters_1x1 + b.filters_1x1
-            + c * b.filters_3x3_reduce + b.filters_3x3_reduce + 9 * b.filters_3x3_reduce * b.filters_3x3 + b.filters_3x3
-            + c * b.filters_5x5_reduce + b.filters_5x5_reduce + 25 * b.filters_5x5_reduce * b.filters_5x5 + b.filters_5x5
-            + c * b.filters_pool_proj + b.filters_pool_proj
-        )
-    return c * b.filters_1x1 + b.filters_1x1 + 9 * c * b.filters_3x3 + b.filters_3x3 + 25 * c * b.filters_5x5 + b.filters_5x5
+    into_3x3, into_5x5 = (b.filters_3x3_reduce, b.filters_5x5_reduce) if b.use_reductions else (c, c)
+    reductions = c * into_3x3 + into_3x3 + c * into_5x5 + into_5x5 if b.use_reductions else 0
+    pool_projection = c * b.filters_pool_proj + b.filters_pool_proj if b.use_pool_projection else 0
+    return (
+        c * b.filters_1x1 + b.filters_1x1
+        + reductions
+        + 9 * into_3x3 * b.filters_3x3 + b.filters_3x3
+        + 25 * into_5x5 * b.filters_5x5 + b.filters_5x5
+        + pool_projection
+    )
+
+
+def _highway(c, b):
+    k2 = b.kernel_size**2
+    transform = k2 * c * c + 4 * c if b.use_batch_norm else k2 * c * c + c  # BN's 4 per channel replace the bias
+    return transform + (k2 * c * c + c if b.gate else 0)
 
 
 def _residual(c, b):
@@ -135,7 +144,7 @@ CLOSED_FORMS = {
     "im2col_conv": _conv,
     "depthwise_separable_conv": _depthwise_separable,
     "flattened_conv": lambda c, b: c * b.filters + 2 * b.kernel_size * b.filters + b.filters * b.use_bias,
-    "highway": lambda c, b: (2 if b.gate else 1) * (b.kernel_size**2 * c * c + c),
+    "highway": _highway,
     "inception": _inception,
     "nin": lambda c, b: _kernel_area(b.kernel_size) * c * b.filters + b.filters + 2 * (b.filters**2 + b.filters),
     "pool": _pool,

@@ -1,4 +1,4 @@
-"""Blocks against numpy references and closed forms: im2col, true convolution, shuffle, highway, upsampling."""
+"""Blocks against numpy references and closed forms: im2col, true convolution, shuffle, highway, inception, upsampling."""
 
 import keras
 import numpy as np
@@ -88,6 +88,58 @@ def test_highway_gate_starts_mostly_carrying_and_opens_as_the_formula_says():
     gate = numpy_of(highway.transform_gate(inputs))
     np.testing.assert_allclose(numpy_of(highway(inputs)), transformed * gate + inputs * (1 - gate), atol=1e-6)
     assert gate.mean() < 0.5
+
+
+def test_highway_with_batch_norm_is_relu_of_bn_of_a_biasless_conv():
+    """H(x) = ReLU(BN(conv(x))) without a conv bias, the gate a sigmoid conv with its bias: checked in numpy."""
+    rng = np.random.default_rng(6)
+    inputs = rng.normal(size=(2, 5, 6, 4)).astype("float32")
+    highway = blocks.get_block("highway")(kernel_size=3, gate_bias=-2.0, use_batch_norm=True)
+    highway.build(inputs.shape)
+    k, c = 3, 4
+    assert highway.count_params() == (k * k * c * c + 4 * c) + (k * k * c * c + c)  # no transform bias; BN's 4 per channel
+    assert highway.transform.bias is None and highway.transform_gate.get_weights()[1].tolist() == [-2.0] * c
+    norm = highway.normalization[0]
+    gamma, beta, mean, variance = (rng.uniform(0.5, 1.5, size=c).astype("float32") for _ in range(4))
+    norm.set_weights([gamma, beta, mean, variance])
+    kernel = highway.transform.get_weights()[0]
+    gate_kernel, gate_bias = highway.transform_gate.get_weights()
+    transformed = np.maximum((cross_correlate(inputs, kernel, padding=1) - mean) / np.sqrt(variance + norm.epsilon) * gamma + beta, 0)
+    gate = 1 / (1 + np.exp(-(cross_correlate(inputs, gate_kernel, padding=1) + gate_bias)))
+    expected = transformed * gate + inputs * (1 - gate)
+    np.testing.assert_allclose(numpy_of(highway(inputs, training=False)), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_highway_with_batch_norm_and_a_closed_gate_still_carries_its_input(training):
+    inputs = np.random.default_rng(7).normal(size=(2, 6, 7, 5)).astype("float32")
+    highway = blocks.get_block("highway")(kernel_size=3, gate_bias=-100.0, use_batch_norm=True)
+    highway.build(inputs.shape)
+    gate = highway.transform_gate
+    gate.set_weights([np.zeros_like(gate.get_weights()[0]), gate.get_weights()[1]])
+    np.testing.assert_array_equal(numpy_of(highway(inputs, training=training)), inputs)
+
+
+def test_highway_with_batch_norm_round_trips_its_config():
+    highway = blocks.get_block("highway")(kernel_size=5, gate=False, use_batch_norm=True)
+    config = highway.get_config()
+    assert (config["use_batch_norm"], config["gate"], config["kernel_size"]) == (True, False, 5)
+    clone = type(highway).from_config(config)
+    clone.build((1, 6, 6, 3))
+    assert clone.use_batch_norm and clone.count_params() == 25 * 3 * 3 + 4 * 3
+
+
+def test_inception_without_reductions_keeps_its_width_and_the_naive_module_widens():
+    """Szegedy et al. 2015: dropping the 3x3/5x5 reductions keeps the pool projection (and the width); Fig. 2a drops it too."""
+    widths = {"filters_1x1": 16, "filters_3x3_reduce": 16, "filters_3x3": 32, "filters_5x5_reduce": 8, "filters_5x5": 8,
+              "filters_pool_proj": 8}
+    inputs, c = np.zeros((1, 6, 6, 24), "float32"), 24
+    without = blocks.get_block("inception")(**widths, use_reductions=False)
+    naive = blocks.get_block("inception")(**widths, use_reductions=False, use_pool_projection=False)
+    assert numpy_of(without(inputs)).shape[-1] == 16 + 32 + 8 + 8
+    assert numpy_of(naive(inputs)).shape[-1] == 16 + 32 + 8 + c
+    spatial = c * 16 + 16 + 9 * c * 32 + 32 + 25 * c * 8 + 8  # 1x1, 3x3 and 5x5 on every input channel
+    assert without.count_params() == spatial + c * 8 + 8 and naive.count_params() == spatial
 
 
 @pytest.mark.parametrize("kernel_size", [2, 3, 4])

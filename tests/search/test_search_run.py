@@ -171,18 +171,19 @@ def test_real_tensorboard_hparams_show_every_trained_trial(grid_search):
 
 
 def test_all_invalid_candidates_never_abort_the_search(tmp_path):
-    space = {"stages": 3, "cell": "plain", "block": ["conv", "nin"], "strides": 2, "downsampling": ["max", "avg"]}
+    # Strided-CNN-C downsampling puts the stride in the stage's last conv: these cells take none.
+    space = {"stages": [1, 2], "cell": ["inception", "highway", "shuffle_unit"], "downsampling": "strided"}
     spec = build_spec({"space": space}, {"max_trials": 5, "epochs": 1, "logdir": str(tmp_path)})
     records = run_search(spec, write=lambda line: None)
     assert len(records) == 5
     assert {r["status"] for r in records} == {"INVALID"}
-    assert all("must not exceed the padded input size" in r["reason"] for r in records)
+    assert all("`downsampling` can be 'strided' only in a cell that takes a stride" in r["reason"] for r in records)
 
 
 # No max pooling (it returns -FLT_MAX for NaN) and no layer with a fused ReLU (nin, a hidden dense
 # head: oneDNN maps NaN to 0).
 NAN_SPACE = {
-    "stages": 1, "downsampling": ["avg", "none", "strided_conv"], "block": ["conv", "true_conv", "im2col_conv"],
+    "stages": 1, "downsampling": ["avg", "none", "strided", "all_conv"], "block": ["conv", "true_conv", "im2col_conv"],
     "cell": "plain", "head_units": 0,
 }
 
