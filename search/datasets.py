@@ -8,6 +8,12 @@ The names are:
 * ``"digits"``: scikit-learn's bundled 8x8 handwritten digits (1797 images,
   10 classes). Needs no network. A fixed, stratified 20% is the test split
   (the same for every seed); the rest is split into train and validation.
+* ``"cluttered_digits"``: those digits at random positions and sizes (10 to
+  20 pixels) on 28x28 canvases, among fragments of other digits
+  (`search.cluttered_digits`, after Mnih et al. 2014's cluttered MNIST).
+  Needs no network: it is generated, deterministically (the same arrays on
+  every load). 5000 training and 2000 test canvases, drawn from disjoint
+  source images; the test set is fixed (the same for every seed).
 * ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``, ``"cifar100"``: the
   `keras.datasets` loaders, which download on first use into the Keras cache
   (``$KERAS_HOME/datasets`` when ``KERAS_HOME`` was set when Keras was
@@ -53,6 +59,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from convnas.blocks import validation
+from convnas.search.cluttered_digits import make_cluttered_digits
 from convnas.search.spec import DATASETS, KERAS_DATASETS
 
 # The digits test split does not move with `seed`, so test accuracies of
@@ -115,8 +122,9 @@ def load_dataset(
     """Loads a dataset by name and splits it, seeded.
 
     Args:
-        name: "digits", "mnist", "fashion_mnist", "cifar10", "cifar100",
-            "npz:PATH" or "dir:PATH" (see the module docstring).
+        name: "digits", "cluttered_digits", "mnist", "fashion_mnist",
+            "cifar10", "cifar100", "npz:PATH" or "dir:PATH" (see the module
+            docstring).
         seed: Seed of the train / validation split. The same seed gives the
             same splits.
         validation_split: Fraction of the training images held out for
@@ -136,6 +144,8 @@ def load_dataset(
     seed = _checked_split_arguments(seed, validation_split)
     if name == "digits":
         (x_train, y_train), test = _load_digits()
+    elif name == "cluttered_digits":
+        (x_train, y_train), test = make_cluttered_digits()  # generated, no download
     elif name in KERAS_DATASETS:
         (x_train, y_train), test = _load_keras_dataset(name)
     elif isinstance(name, str) and name.startswith("npz:") and name[4:]:

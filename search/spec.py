@@ -1,6 +1,6 @@
 """A search specification: YAML file and command-line flags, validated into one typed object.
 
-    dataset: digits            # digits | mnist | fashion_mnist | cifar10 | cifar100 | npz:PATH | dir:PATH
+    dataset: digits            # digits | cluttered_digits | mnist | fashion_mnist | cifar10 | cifar100 | npz:PATH | dir:PATH
     tuner: random              # random | grid | bayesian | hyperband
     max_trials: 10
     epochs: 8
@@ -35,7 +35,7 @@ TUNERS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
-DATASETS = ("digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")
+DATASETS = ("digits", "cluttered_digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")
 
 
 class SpecError(ValueError):

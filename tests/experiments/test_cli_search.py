@@ -77,7 +77,7 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
 @pytest.mark.parametrize(
     "args, yaml_text, message",
     [
-        (["--dataset", "imagenet"], None, "`dataset` must be one of digits, mnist"),
+        (["--dataset", "imagenet"], None, "`dataset` must be one of digits, cluttered_digits, mnist"),
         (["--tuner", "evolution"], None, "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband'. Received: tuner='evolution'"),
         (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
         (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),

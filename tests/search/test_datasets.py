@@ -321,7 +321,7 @@ def test_pipeline_rejects_bad_batch_size():
 @pytest.mark.parametrize("name", ["foo", "npz:", "dir:", "MNIST", "", None])
 def test_unknown_dataset_lists_names(name):
     pattern = (
-        r"^`dataset` must be one of digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH\. "
+        r"^`dataset` must be one of digits, cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH\. "
         rf"Received: dataset={re.escape(repr(name))}$"
     )
     with pytest.raises(DatasetError, match=pattern):
