@@ -18,8 +18,11 @@ away the upsampler's own artifacts, which are what the study measures. With
 global residual as in VDSR (Kim, Lee & Lee 2016): the network learns the
 detail nearest-neighbour upsampling misses, and trains to a useful PSNR in
 a few epochs. Nearest upsampling repeats each pixel over the stride x stride
-phases, so the skip itself adds no phase pattern: any checkerboard in the
-output is the network's.
+phases, so on a flat input the skip adds no phase pattern: any checkerboard
+there is the network's. Against the targets, nearest upsampling's 2 x 2
+blocks are themselves a stride-periodic error (checkerboard amplitude 0.0087
+on the photos' validation patches, `experiments.artifacts`): the level a
+network with the skip starts from.
 """
 
 from __future__ import annotations
