@@ -241,8 +241,12 @@ def _table_command(args: argparse.Namespace) -> int:
     rows = ablation_table.build_table(study, study_logs.read_runs(logdir))
     if not rows:
         raise UsageError(f"convnas table: LOGDIR holds no finished run yet. Received: LOGDIR={args.logdir!r}")
-    formats = {"md": ablation_table.to_markdown, "latex": ablation_table.to_latex, "report": ablation_table.to_report}
-    print((ablation_table.to_csv(rows) if args.format == "csv" else formats[args.format](study, rows)).rstrip("\n"))
+    figures = [name for name, _ in ablation_table.FIGURES if (logdir / name).exists()]
+    formats = {"md": lambda: ablation_table.to_markdown(study, rows), "text": lambda: ablation_table.to_text(study, rows),
+               "csv": lambda: ablation_table.to_csv(rows), "latex": lambda: ablation_table.to_latex(study, rows),
+               "report": lambda: ablation_table.to_report(study, rows, figures),
+               "summary": lambda: ablation_table.to_summary(study, rows, f"{study['name']}/report.md")}
+    print(formats[args.format]().rstrip("\n"))
     return 0
 
 
@@ -288,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--logdir resumes a killed search.",
     )
     searching.add_argument("spec", metavar="SPEC.yaml", nargs="?", help="search specification (YAML)")
-    searching.add_argument("--dataset", help="digits (default), mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
+    searching.add_argument("--dataset", help="digits (default), cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
     searching.add_argument("--tuner", help="random (default), grid, bayesian, hyperband")
     searching.add_argument("--max-trials", type=int, metavar="N")
     searching.add_argument("--epochs", type=int, metavar="N")
@@ -329,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("study", metavar="NAME_OR_SPEC.yaml")
     ablate.add_argument("--seeds", type=positive_int_argument, metavar="N", help="run seeds 0..N-1")
     ablate.add_argument("--epochs", type=positive_int_argument, metavar="N")
-    ablate.add_argument("--dataset", help="digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH; photos (upsampling)")
+    ablate.add_argument("--dataset", help="digits, cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH; photos (upsampling)")
     ablate.add_argument("--logdir", metavar="DIR", help="where the study writes (default logs/ablate/NAME)")
     ablate.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
     ablate.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
@@ -339,8 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
         "table", help="rebuild an ablation study's table from its logs", description="Print the table of LOGDIR's runs."
     )
     table.add_argument("logdir", metavar="LOGDIR")
-    table.add_argument("--format", choices=("md", "csv", "latex", "report"), default="md",
-                       help="report: the table with the study's claim, command, versions and machine (Markdown)")
+    table.add_argument("--format", choices=("md", "text", "csv", "latex", "report", "summary"), default="md",
+                       help="md/text/latex: the compact table; csv: every column; report: the table with the study's "
+                            "claim, command, versions, machine and figures (Markdown); summary: the claim and the "
+                            "verdicts, as the results index shows them")
     table.set_defaults(run=_table_command)
 
     board = commands.add_parser(

@@ -35,6 +35,7 @@ class SpecStudy(Study):
             data=tasks.load_data(spec.task, spec.dataset), seeds=list(spec.seeds), epochs=spec.epochs, logdir=logdir,
             name=spec.name, task=spec.task, metric=spec.metric, batch_size=spec.batch_size,
             learning_rate=spec.learning_rate, description=spec.description, paper=spec.paper, claim=spec.claim,
+            expect=spec.expect, limits=spec.limits,
         )
 
     def config(self, variant: str) -> dict:

@@ -4,6 +4,10 @@
     description: max pooling vs average pooling vs strided conv vs no downsampling
     paper: Springenberg et al. 2014, "Striving for simplicity: the all convolutional net"
     claim: replacing max pooling by a stride-2 conv costs no accuracy
+    expect:                      # the claim per variant: its main metric higher | lower | same
+      strided: same              #   as the baseline's,
+      all_conv: {direction: higher, versus: strided}   # or as another variant's
+    limits: one sentence on what the quick settings cannot show
     task: classification         # classification | upsampling (x2 reconstruction)
     dataset: digits              # search datasets; photos (scikit-image) for upsampling
     epochs: 10
@@ -18,14 +22,14 @@
       head: global_average_pooling
     variants:                    # name -> substitution on the base
       avg_pool: {downsampling: avg}          # a stage field: every stage
-      strided_conv: {stage1_downsampling: strided_conv}   # stage<n>_<field>: one stage
+      strided: {stage1_downsampling: strided}   # stage<n>_<field>: one stage
     full:                        # what --full changes: dataset, epochs, batch_size, seeds, base
       dataset: cifar10
       epochs: 30
 
 A substitution replaces fields of the base: stage fields (cell, block,
 filters, blocks, kernel_size, strides, dilation, groups, shuffle_groups,
-downsampling, and the switches shortcut, gate, reductions, channel_shuffle)
+downsampling, pool_size, and the switches shortcut, gate, reductions, channel_shuffle)
 for every stage or for stage n, and the architecture's stem_filters, head,
 head_units (classification) or upsampler fields (upsampling: block
 transposed_conv | upsample_conv, kernel_size, interpolation nearest |
@@ -48,15 +52,15 @@ from convnas.search.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, Stage, m
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")
 METRICS = {
-    "classification": ("test_accuracy", "val_accuracy", "val_loss", "train_seconds"),
-    "upsampling": ("psnr", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init", "train_seconds"),
+    "classification": ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss", "train_seconds"),
+    "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init", "train_seconds"),
 }
 DEFAULTS = {
     "classification": {"dataset": "digits", "metric": "test_accuracy"},
     "upsampling": {"dataset": "photos", "metric": "psnr"},
 }
 TASK_DATASETS = {"classification": (), "upsampling": ("photos",)}  # beside the search datasets
-FIELDS = ("name", "description", "paper", "claim", "task", "dataset", "epochs", "batch_size", "seeds",
+FIELDS = ("name", "description", "paper", "claim", "expect", "limits", "task", "dataset", "epochs", "batch_size", "seeds",
           "learning_rate", "metric", "base", "variants", "full")
 FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
 ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"), "upsampling": ("stem_filters", "upsampler")}
@@ -101,6 +105,8 @@ class AblationSpec:
     description: str = ""
     paper: str = ""
     claim: str = ""
+    expect: dict = dataclasses.field(default_factory=dict)
+    limits: str = ""
     full: dict = dataclasses.field(default_factory=dict)
 
     @property
@@ -163,6 +169,33 @@ def check_variants(variants) -> dict[str, dict]:
     return {name: dict(substitution) for name, substitution in variants.items()}
 
 
+DIRECTIONS = ("higher", "lower", "same")
+
+
+def check_expect(expect, variants) -> dict[str, dict]:
+    """The claim's expectations: variant -> {"direction": higher | lower | same, "versus": a variant or baseline}.
+
+    An entry is a direction (against the baseline) or a mapping with
+    `direction` and `versus`; SpecError naming the entry otherwise.
+    """
+    if not isinstance(expect, Mapping):
+        raise SpecError(f"`expect` must map variant names to a direction ({', '.join(DIRECTIONS)}). Received: expect={expect!r}")
+    checked_expect = {}
+    for name, entry in expect.items():
+        if name not in variants:
+            raise SpecError(f"`expect` names an unknown variant {name!r}; variants: {', '.join(variants)}")
+        entry = {"direction": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus"}:
+            raise SpecError(f"`expect.{name}` must be a direction or a mapping of direction and versus. Received: {entry!r}")
+        direction, versus = entry.get("direction"), entry.get("versus", BASELINE)
+        if direction not in DIRECTIONS:
+            raise SpecError(f"`expect.{name}.direction` must be one of {', '.join(DIRECTIONS)}. Received: {direction!r}")
+        if versus != BASELINE and (versus not in variants or versus == name):
+            raise SpecError(f"`expect.{name}.versus` must be {BASELINE!r} or another variant. Received: {versus!r}")
+        checked_expect[name] = {"direction": direction, "versus": versus}
+    return checked_expect
+
+
 def check_seeds(value) -> tuple[int, ...]:
     """Seeds: a count N (seeds 0..N-1) or a list of distinct non-negative integers; SpecError otherwise."""
     if isinstance(value, (list, tuple)):
@@ -211,6 +244,8 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
         description=_text("description", values.get("description", "")),
         paper=_text("paper", values.get("paper", "")),
         claim=_text("claim", values.get("claim", "")),
+        expect=check_expect(values.get("expect") or {}, variants),
+        limits=_text("limits", values.get("limits", "")),
         full=dict(full_section),
     )
     for variant in study.variant_names():

@@ -16,12 +16,16 @@ run through this same class (experiments.ablation), so a study written in
 Python gets the same LOGDIR:
 
     study.json          the resolved study (a re-run must match it, seeds aside)
-    runs.jsonl          one record per finished (variant, seed) run
+    runs.jsonl          one record per finished (variant, seed) run: its metrics, costs
+                        and per-epoch curves (Keras's History)
     tensorboard/        per-epoch scalars of each run under <variant>/seed<k>, and
                         the HParams dashboard (variant, seed; every metric and cost)
     samples/            example outputs of each run (upsampling task), .npz
-    table.md/.csv       the table (experiments.ablation_table), rebuilt from runs.jsonl
-    <metric>.png        bar chart of the main metric with 95% CI error bars
+    table.md/.tex       the compact table (experiments.ablation_table), rebuilt from runs.jsonl
+    table.csv           every column of the table
+    report.md           the study, its claim, the table, its verdicts and figures
+    chart.png           the main metric per variant, mean and 95% CI
+    curves.png          per-epoch training loss and accuracy per variant
     samples.png         upsampling task: inputs, outputs and flat-input outputs per variant
 
 Every variant is built and costed before any training, so a variant that
@@ -51,7 +55,7 @@ import numpy as np
 
 from convnas.blocks import validation
 from convnas.experiments import ablation_table
-from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS, check_seeds, check_variants
+from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS, check_expect, check_seeds, check_variants
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.search import durable_io, hparams_logging
 from convnas.search.spec import SpecError, refuse_changed
@@ -78,11 +82,12 @@ class Study:
             `{"avg_pool": {"pooling": "avg"}}`. Names are words of letters,
             digits, _ . - (not "baseline").
         data: A dataset name as `convnas search --dataset` takes it (digits,
-            mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH), a
-            tuple `(x_train, y_train, x_test, y_test)` of images (N, H, W, C)
-            and integer labels, or a loaded `search.datasets.Dataset`. The
-            validation set is carved out of the training images, stratified
-            and seeded (seed 0), as `search.datasets.load_dataset` carves it.
+            cluttered_digits, mnist, fashion_mnist, cifar10, cifar100,
+            npz:PATH, dir:PATH), a tuple `(x_train, y_train, x_test, y_test)`
+            of images (N, H, W, C) and integer labels, or a loaded
+            `search.datasets.Dataset`. Each run carves its validation set out
+            of the training images with its own seed, stratified, as
+            `search.datasets.load_dataset` carves it; the test set is fixed.
         seeds: A count N (seeds 0..N-1) or a list of distinct seeds.
         epochs: Training epochs of every run.
         logdir: The study's folder (see the module docstring).
@@ -96,6 +101,12 @@ class Study:
         description: What the study compares (the report's first line).
         paper: The paper it reproduces, if any.
         claim: The paper's claim the study checks, if any.
+        expect: The claim per variant, which the table's verdicts test:
+            variant -> "higher", "lower" or "same" (its main metric against
+            the baseline's), or {"direction": ..., "versus": another
+            variant}. Variants left out are compared with the baseline
+            without a verdict.
+        limits: One sentence on what the study's settings cannot show.
 
     Attributes:
         task: The task (`experiments.tasks`): the loaded data, the compile
@@ -124,6 +135,8 @@ class Study:
         description: str = "",
         paper: str = "",
         claim: str = "",
+        expect: dict | None = None,
+        limits: str = "",
     ):
         if not callable(build):
             raise ValueError(f"`build` must be a function build(config) -> keras.Model. Received: build={build!r}")
@@ -136,10 +149,11 @@ class Study:
         self.learning_rate = validation.positive_number("learning_rate", learning_rate)
         task = validation.one_of("task", task, TASKS)
         self.metric = validation.one_of("metric", DEFAULTS[task]["metric"] if metric is None else metric, METRICS[task])
-        for field, text in (("name", name), ("description", description), ("paper", paper), ("claim", claim)):
+        for field, text in (("name", name), ("description", description), ("paper", paper), ("claim", claim), ("limits", limits)):
             if not isinstance(text, str):
                 raise ValueError(f"`{field}` must be text. Received: {field}={text!r}")
-        self.name, self.description, self.paper, self.claim = name, description, paper, claim
+        self.name, self.description, self.paper, self.claim, self.limits = name, description, paper, claim, limits
+        self.expect = check_expect(expect or {}, self.variants)
         self.logdir = Path(logdir)
         from convnas.experiments import tasks  # Keras and TensorFlow load with the data
 
@@ -166,6 +180,7 @@ class Study:
         """The resolved study, as study.json records it (`build` by its qualified name, data by its name)."""
         return {
             "name": self.name, "description": self.description, "paper": self.paper, "claim": self.claim,
+            "expect": self.expect, "limits": self.limits,
             "task": self.task.name, "dataset": self.task.data.name, "build": _qualified_name(self.build),
             "epochs": self.epochs, "batch_size": self.batch_size, "seeds": list(self.seeds),
             "learning_rate": self.learning_rate, "metric": self.metric, "base": self.base, "variants": self.variants,
@@ -268,8 +283,9 @@ class Study:
         model = self._model(variant)
         callback = keras.callbacks.TensorBoard(str(folder), write_graph=False, profile_batch=0)
         metrics, samples = self.task.train(model, seed, self.epochs, [callback])
+        curves = {key: [float(value) for value in values] for key, values in model.history.history.items()}
         record = {"run": run_name(variant, seed), "variant": variant, "seed": seed, "status": "COMPLETED", **costs,
-                  **{key: float(value) for key, value in metrics.items()}, "epochs": self.epochs}
+                  **{key: float(value) for key, value in metrics.items()}, "epochs": self.epochs, "curves": curves}
         if samples:
             (self.logdir / "samples").mkdir(exist_ok=True)
             np.savez_compressed(self.logdir / "samples" / f"{variant}-seed{seed}.npz", **samples)
@@ -317,18 +333,23 @@ def _write_session(folder: Path, record: dict, tags, samples: dict) -> None:
 
 
 def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[dict]:
-    """table.md/.csv, the bar chart and the samples grid, from the logs alone; returns the rows."""
+    """The tables, figures and report, from the logs alone (see the module docstring); returns the rows."""
     study = read_study(logdir)
-    rows = ablation_table.build_table(study, read_runs(logdir))
-    durable_io.write_text(logdir / "table.md", ablation_table.to_markdown(study, rows))
-    durable_io.write_text(logdir / "table.csv", ablation_table.to_csv(rows))
-    chart = logdir / f"{study['metric']}.png"
-    ablation_table.plot_bars(study, rows, chart)
-    written = [logdir / "table.md", logdir / "table.csv", chart]
+    records = read_runs(logdir)
+    rows = ablation_table.build_table(study, records)
+    ablation_table.plot_chart(study, rows, logdir / "chart.png")
+    figures = ["chart.png"]
+    if ablation_table.plot_curves(study, records, logdir / "curves.png"):
+        figures.append("curves.png")
     if (logdir / "samples").is_dir():
-        written.append(plot_samples(study, logdir))
-    write("\n" + ablation_table.to_markdown(study, rows))
-    write("written: " + ", ".join(map(str, written)) + f"\ndashboard: convnas board {logdir}")
+        plot_samples(study, logdir)
+        figures.append("samples.png")
+    outputs = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
+               "table.csv": ablation_table.to_csv(rows), "report.md": ablation_table.to_report(study, rows, figures)}
+    for name, text in outputs.items():
+        durable_io.write_text(logdir / name, text)
+    write("\n" + ablation_table.to_text(study, rows))
+    write("written: " + ", ".join(str(logdir / name) for name in [*outputs, *figures]) + f"\ndashboard: convnas board {logdir}")
     return rows
 
 

@@ -21,7 +21,12 @@ from convnas.search.training import TrainingConfig, compile_model, set_batch_nor
 
 
 class ClassificationTask:
-    """Softmax classification on a dataset with a test split (digits, cifar10, arrays, ...)."""
+    """Softmax classification on a dataset with a test split (digits, cluttered_digits, cifar10, arrays, ...).
+
+    Each run splits the training images into train and validation with its
+    own seed (stratified, as `search.datasets.from_arrays` splits them); the
+    test set is the same for every run.
+    """
 
     name = "classification"
 
@@ -30,12 +35,20 @@ class ClassificationTask:
             raise datasets.DatasetError(f"an ablation study needs a dataset with a test split. Received: dataset={data.name!r}")
         self.data, self.batch_size = data, batch_size
         self.training = TrainingConfig("adam", learning_rate)
-        self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
         self.test = datasets.make_pipeline(data.x_test, data.y_test, batch_size, shuffle=False)
 
     def describe(self) -> str:
         data = self.data
-        return f"{data.name} ({len(data.x_train)} train / {len(data.x_val)} validation / {len(data.x_test)} test images)"
+        return (f"{data.name} ({len(data.x_train)} train / {len(data.x_val)} validation images, split per seed; "
+                f"{len(data.x_test)} test images)")
+
+    def split(self, seed: int) -> datasets.Dataset:
+        """The data of the run with `seed`: its own stratified train / validation split, the common test set."""
+        data = self.data
+        fraction = len(data.x_val) / (len(data.x_train) + len(data.x_val))
+        return datasets.from_arrays(data.name, np.concatenate([data.x_train, data.x_val]),
+                                    np.concatenate([data.y_train, data.y_val]), data.x_test, data.y_test,
+                                    seed=seed, validation_split=fraction)
 
     def architecture(self, design) -> space.Architecture:
         """The search space's Architecture of a study Design, trained with Adam at the study's learning rate."""
@@ -66,18 +79,25 @@ class ClassificationTask:
         return space.receptive_field(self.architecture(design))
 
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
-        train = datasets.make_pipeline(self.data.x_train, self.data.y_train, self.batch_size, shuffle=True, seed=seed)
+        """Trains on the seed's split; the final train, validation and test metrics, in inference mode.
+
+        `train_accuracy` and `train_loss` are measured after training on the
+        whole training split (what He et al.'s degradation is about); the
+        per-epoch curves stay in the model's History (running means over
+        each epoch's batches, in training mode).
+        """
+        data = self.split(seed)
+        train = datasets.make_pipeline(data.x_train, data.y_train, self.batch_size, shuffle=True, seed=seed)
+        validation = datasets.make_pipeline(data.x_val, data.y_val, self.batch_size, shuffle=False)
         started = time.perf_counter()
-        history = model.fit(train, validation_data=self.validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
+        model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
         seconds = time.perf_counter() - started
-        test = model.evaluate(self.test, verbose=0, return_dict=True)
-        metrics = {
-            "test_accuracy": test["accuracy"],
-            "val_accuracy": history.history["val_accuracy"][-1],
-            "val_loss": history.history["val_loss"][-1],
-            "train_seconds": seconds,
-        }
-        return metrics, {}
+        measured = {}
+        for split, pipeline in (("train", datasets.make_pipeline(data.x_train, data.y_train, self.batch_size, shuffle=False)),
+                                ("val", validation), ("test", self.test)):
+            scores = model.evaluate(pipeline, verbose=0, return_dict=True)
+            measured.update({f"{split}_accuracy": scores["accuracy"], f"{split}_loss": scores["loss"]})
+        return {**measured, "train_seconds": seconds}, {}
 
 
 def _metric_names(metrics) -> list:
@@ -98,12 +118,16 @@ class UpsamplingTask:
         self.data, self.batch_size, self.learning_rate = data, batch_size, learning_rate
         self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
         self.flat = upsampling.flat_input(data.input_shape)
+        # Nearest-neighbour upsampling alone, the reference a learned upsampler must beat (and the global skip's base).
+        self.nearest = np.repeat(np.repeat(data.x_val, upsampling.FACTOR, axis=1), upsampling.FACTOR, axis=2)
+        self.nearest_psnr = artifacts.psnr(self.nearest, data.y_val)
+        self.nearest_checkerboard = artifacts.checkerboard_amplitude(self.nearest, data.y_val, upsampling.FACTOR)
 
     def describe(self) -> str:
         data, (h, w, _) = self.data, self.data.input_shape
-        nearest = artifacts.psnr(np.repeat(np.repeat(data.x_val, 2, axis=1), 2, axis=2), data.y_val)
         return (f"{data.name} x2 ({len(data.x_train)} train / {len(data.x_val)} validation pairs, {h}x{w} -> {2 * h}x{2 * w}; "
-                f"nearest-neighbour upsampling alone: {nearest:.2f} dB PSNR)")
+                f"nearest-neighbour upsampling alone: {self.nearest_psnr:.2f} dB PSNR, "
+                f"checkerboard {self.nearest_checkerboard:.4f} against the targets)")
 
     def build(self, design) -> keras.Model:
         """The (uncompiled) upsampler of a study Design."""
@@ -119,6 +143,19 @@ class UpsamplingTask:
         return None  # an upsampler's output pixel has no single receptive field in this sense
 
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
+        """Trains `model`; returns its metrics and sample images.
+
+        The metrics are METRICS["upsampling"] (`experiments.artifacts`
+        defines the checkerboard amplitudes: of the validation outputs
+        against their targets, and of the outputs on a flat grey input after
+        and before training) and `dead`: 1.0 where the learned part of the
+        validation outputs ignores the input (`artifacts.is_dead`): a
+        constant output, or a constant plus the nearest-upsampled input that
+        the global skip adds. A model does not say whether it has the skip,
+        so both bases are tried; a live network does not take the other
+        one's form (without the skip: exactly nearest upsampling plus a
+        constant) by chance.
+        """
         flat_init = model.predict_on_batch(self.flat)
         train = datasets.make_pipeline(self.data.x_train, self.data.y_train, self.batch_size, shuffle=True, seed=seed)
         started = time.perf_counter()
@@ -126,17 +163,20 @@ class UpsamplingTask:
         seconds = time.perf_counter() - started
         outputs = model.predict(self.validation, verbose=0)
         flat = model.predict_on_batch(self.flat)
+        score = artifacts.psnr(outputs, self.data.y_val)
         metrics = {
-            "psnr": artifacts.psnr(outputs, self.data.y_val),
+            "psnr": score,
+            "psnr_gain": score - self.nearest_psnr,
             "val_loss": history.history["val_loss"][-1],
-            "checkerboard": artifacts.checkerboard_index(outputs),
-            "checkerboard_flat": artifacts.checkerboard_index(flat),
-            "checkerboard_flat_init": artifacts.checkerboard_index(flat_init),
+            "checkerboard": artifacts.checkerboard_amplitude(outputs, self.data.y_val, upsampling.FACTOR),
+            "checkerboard_flat": artifacts.flat_checkerboard(flat, upsampling.FACTOR),
+            "checkerboard_flat_init": artifacts.flat_checkerboard(flat_init, upsampling.FACTOR),
+            "dead": float(any(artifacts.is_dead(outputs, base) for base in (0.0, self.nearest))),
             "train_seconds": seconds,
         }
         shown = np.argsort(-self.data.y_val.var(axis=(1, 2, 3)), kind="stable")[:4]  # the most detailed patches
         samples = {
-            "input_nearest": np.repeat(np.repeat(self.data.x_val[shown], 2, axis=1), 2, axis=2),
+            "input_nearest": self.nearest[shown],
             "output": np.clip(outputs[shown], 0, 1),
             "target": self.data.y_val[shown],
             "flat_output_init": _stretch(flat_init[:1]),
@@ -161,7 +201,8 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
             for upsampling); for classification a tuple
             `(x_train, y_train, x_test, y_test)` of images (N, H, W, C) and
             integer labels, whose validation split is carved out of the
-            training arrays as `load_dataset` carves it (seed 0), or a loaded
+            training arrays as `load_dataset` carves it (seed 0; each run
+            splits again with its own seed), or a loaded
             `search.datasets.Dataset`; for upsampling a loaded
             `experiments.upsampling.UpsamplingData`.
 

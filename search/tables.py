@@ -8,8 +8,9 @@ cells:
 
 - Markdown: a cell that is None is empty, a float is written with 4
   significant digits, and a "|" inside a cell is escaped;
-- LaTeX: a `tabular`, the first column left-aligned, the others
-  right-aligned, with LaTeX's special characters (and ± and Δ) escaped;
+- LaTeX: a booktabs `tabular` (the `booktabs` package), the first column
+  left-aligned, the others right-aligned, with LaTeX's special characters
+  (and ± and Δ) escaped; with a caption or label, inside a `table` float;
 - text: columns padded to their widest cell, for a terminal.
 
 CSV, Markdown and LaTeX text ends with a newline, as a file does; the
@@ -68,12 +69,17 @@ def latex_text(text: object) -> str:
     return text
 
 
-def to_latex(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
-    """A LaTeX `tabular`, ruled above and below the header and at the end."""
-    lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\hline"]
-    lines.append(" & ".join(map(latex_text, header)) + r" \\ \hline")
+def to_latex(header: Sequence[object], rows: Sequence[Sequence[object]], caption: str | None = None,
+             label: str | None = None) -> str:
+    """A booktabs `tabular` (\\toprule, \\midrule, \\bottomrule), in a `table` float when given a caption or label."""
+    lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule"]
+    lines.append(" & ".join(map(latex_text, header)) + r" \\")
+    lines.append(r"\midrule")
     lines += [" & ".join(map(latex_text, row)) + r" \\" for row in rows]
-    lines += [r"\hline", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption is not None or label is not None:
+        lines = [r"\begin{table}", r"\centering", *([rf"\caption{{{latex_text(caption)}}}"] if caption else []),
+                 *([rf"\label{{{label}}}"] if label else []), *lines, r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
 from convnas.experiments import ablation, upsampling
-from convnas.experiments.artifacts import psnr
+from convnas.experiments.artifacts import checkerboard_amplitude, psnr
 from convnas.experiments.ablation_spec import build_study
 
 TINY = {
@@ -25,7 +26,7 @@ TINY = {
     "epochs": 2,
     "seeds": 2,
     "base": {"stem_filters": 8, "stages": [{"filters": 8, "downsampling": "max"}]},
-    "variants": {"avg": {"downsampling": "avg"}, "strided": {"downsampling": "strided_conv"}},
+    "variants": {"avg": {"downsampling": "avg"}, "strided": {"downsampling": "strided"}},
 }
 CLI = [sys.executable, "-m", "convnas"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -57,19 +58,21 @@ def uninterrupted(spec_file, tmp_path_factory):
 
 def test_every_run_is_recorded_and_the_table_has_its_columns(uninterrupted):
     logdir, output = uninterrupted
-    assert "run 6/6 strided seed 1" in output and "| baseline | 2 |" in output
+    assert "run 6/6 strided seed 1" in output and re.search(r"^baseline +2 ", output, re.M)
     runs = [json.loads(line) for line in (logdir / "runs.jsonl").read_text().splitlines()]
     assert sorted(r["run"] for r in runs) == sorted(f"{v}/seed{s}" for v in ("baseline", "avg", "strided") for s in (0, 1))
     rows = list(csv.DictReader(io.StringIO((logdir / "table.csv").read_text())))
     assert [row["variant"] for row in rows] == ["baseline", "avg", "strided"]
     for column in ("test_accuracy_mean", "test_accuracy_std", "test_accuracy_ci95_low", "test_accuracy_ci95_high",
-                   "params", "macs", "flops", "delta_test_accuracy", "p_value", "delta_flops_pct", "delta_params_pct"):
+                   "params", "macs", "flops", "delta_test_accuracy", "p_value", "p_welch", "p_adjusted", "mde",
+                   "seeds_needed", "verdict", "train_accuracy_mean", "train_loss_mean", "delta_flops_pct", "delta_params_pct"):
         assert column in rows[0]
     assert rows[0]["p_value"] == "" and 0 <= float(rows[2]["p_value"]) <= 1
-    assert float(rows[2]["delta_params_pct"]) > 0  # the strided conv adds weights
+    # Strided-CNN-C: the conv before the pooling strides instead, no new weights and fewer FLOPs
+    assert float(rows[2]["delta_params_pct"]) == 0 and float(rows[2]["delta_flops_pct"]) < 0
     mean = sum(r["test_accuracy"] for r in runs if r["variant"] == "avg") / 2
     assert float(rows[1]["test_accuracy_mean"]) == pytest.approx(mean)
-    assert (logdir / "test_accuracy.png").stat().st_size > 1000
+    assert (logdir / "chart.png").stat().st_size > 1000
 
 
 def test_study_json_records_the_resolved_spec_and_how_it_ran(spec_file, uninterrupted):
@@ -87,7 +90,7 @@ def test_table_rebuilt_from_the_logs_equals_the_one_written(spec_file, uninterru
         assert result.returncode == 0, result.stderr
         assert result.stdout == (logdir / written).read_text()
     latex = subprocess.run([*CLI, "table", str(logdir), "--format", "latex"], env=ENV, capture_output=True, text=True).stdout
-    assert latex.startswith("\\begin{tabular}") and "strided" in latex and "\\pm" in latex
+    assert latex.startswith("\\begin{table}") and "strided" in latex and "\\toprule" in latex
     report = subprocess.run([*CLI, "table", str(logdir), "--format", "report"], env=ENV, capture_output=True, text=True).stdout
     assert report.startswith("# Ablation: tiny") and (logdir / "table.md").read_text() in report
     assert f"`convnas ablate {spec_file} --logdir {logdir}`" in report and "TensorFlow 2." in report
@@ -141,12 +144,23 @@ def test_upsampling_task_logs_psnr_checkerboard_and_sample_images(tmp_path):
                  "upsampler": {"block": "transposed_conv", "filters": 8, "kernel_size": 3}},
         "variants": {"nearest": {"upsampler": {"block": "upsample_conv", "interpolation": "nearest"}}},
     })
-    rows = ablation.run_study(study, tmp_path, write=lambda line: None)
+    lines = []
+    rows = ablation.run_study(study, tmp_path, write=lines.append)
     by_variant = {row["variant"]: row for row in rows}
-    black = psnr(np.zeros_like(upsampling.load_data("photos").y_val), upsampling.load_data("photos").y_val)
-    assert by_variant["baseline"]["psnr_mean"] > black + 3  # dB: one epoch already beats a black output
-    assert by_variant["baseline"]["checkerboard_flat_init_mean"] > 0.5 > by_variant["nearest"]["checkerboard_flat_init_mean"]
-    assert (tmp_path / "samples.png").stat().st_size > 1000 and (tmp_path / "psnr.png").exists()
+    data = upsampling.load_data("photos")
+    upsampled = np.repeat(np.repeat(data.x_val, 2, axis=1), 2, axis=2)
+    black, nearest = psnr(np.zeros_like(data.y_val), data.y_val), psnr(upsampled, data.y_val)
+    blocks = checkerboard_amplitude(upsampled, data.y_val)  # nearest's 2x2 blocks: 0.0087
+    assert f"nearest-neighbour upsampling alone: {nearest:.2f} dB PSNR, checkerboard {blocks:.4f} against" in lines[0]
+    for row in rows:
+        assert row["psnr_mean"] > black + 3  # dB: one epoch already beats a black output
+        assert row["psnr_gain_mean"] == pytest.approx(row["psnr_mean"] - nearest)
+    # At initialization the transposed k3 s2 paints a pattern on a flat input; resize-conv paints none.
+    assert by_variant["baseline"]["checkerboard_flat_init_mean"] > 0.005  # 0.014 here, in [0, 1] intensity
+    assert by_variant["nearest"]["checkerboard_flat_init_mean"] < 1e-6
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [record["dead"] for record in records] == [0.0, 0.0]  # both learned something that depends on the input
+    assert (tmp_path / "samples.png").stat().st_size > 1000 and (tmp_path / "chart.png").exists()
     events = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard" / "baseline" / "seed0"), size_guidance={"tensors": 0})
     events.Reload()
     assert "samples/output" in events.Tags()["tensors"] and "psnr" in events.Tags()["tensors"]

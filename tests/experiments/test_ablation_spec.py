@@ -7,6 +7,7 @@ import pytest
 from convnas.blocks import arithmetic
 from convnas.experiments.ablation import SpecStudy
 from convnas.experiments.ablation_spec import build_study, builtin_names, load_study
+from convnas.experiments.statistics import smallest_p_value
 from convnas.search.spec import SpecError
 
 BUILTINS = ["conv_type", "depth", "dilation", "inception", "pooling", "upsampling"]
@@ -24,13 +25,15 @@ def test_the_six_built_in_studies_load_quick_and_full():
     assert builtin_names() == BUILTINS
     for name in BUILTINS:
         quick, full = load_study(name), load_study(name, full=True)
-        assert quick.dataset in ("digits", "photos") and full.dataset == "cifar10"
-        assert len(quick.seeds) >= 2 and quick.variants
+        assert quick.dataset in ("cluttered_digits", "photos") and full.dataset == "cifar10"
+        assert len(quick.seeds) >= 5 and quick.variants and quick.limits and quick.expect
+        # enough seeds for the exact test to reach 0.05 after Holm over every comparison
+        assert smallest_p_value(len(quick.seeds), len(quick.seeds)) * len(quick.variants) < 0.05
 
 
 def test_flags_override_the_file_and_seeds_count_or_list():
     study = load_study("pooling", overrides={"seeds": 5, "epochs": 2, "dataset": None})
-    assert study.seeds == (0, 1, 2, 3, 4) and study.epochs == 2 and study.dataset == "digits"
+    assert study.seeds == (0, 1, 2, 3, 4) and study.epochs == 2 and study.dataset == "cluttered_digits"
     assert build_study({**SPEC, "seeds": [3, 7]}).seeds == (3, 7)
 
 
@@ -52,7 +55,7 @@ ERRORS = [
     ({"epochs": -1}, r"`epochs` must be a positive integer\. Received: epochs=-1"),
     ({"task": "segmentation"}, r"`task` must be one of 'classification', 'upsampling'\. Received: task='segmentation'"),
     ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', "),
-    ({"dataset": "photos"}, r"`dataset` must be one of digits, mnist, .*Received: dataset='photos'"),  # photos: upsampling only
+    ({"dataset": "photos"}, r"`dataset` must be one of digits, cluttered_digits, mnist, .*Received: dataset='photos'"),  # photos: upsampling only
     ({"colour": 1}, r"ablation spec has an unknown field 'colour'; known: name, "),
     ({"variants": {}}, r"`variants` must map at least one variant name"),
     ({"variants": {"baseline": {"filters": 8}}}, r"variant names must be words .* not 'baseline'"),
@@ -86,9 +89,12 @@ def test_pooling_substitutions_change_cost_as_the_arithmetic_says(cost_of_varian
     base = costs["baseline"]
     assert costs["avg_pool"]["params"] == base["params"]
     assert costs["no_downsampling"]["flops"] > base["flops"] and costs["no_downsampling"]["params"] == base["params"]
-    # a 2x2 stride-2 conv with bias in place of each pooling layer, at 32 and 64 channels
-    added = arithmetic.conv_params(2, 32, 32) + arithmetic.conv_params(2, 64, 64)
-    assert costs["strided_conv"]["params"] - base["params"] == added
+    # Strided-CNN-C: the conv before each pooling layer takes its stride, no new parameters
+    assert costs["strided"]["params"] == base["params"] and costs["strided"]["macs"] < base["macs"]
+    # All-CNN-C: a 3x3 stride-2 conv without bias, then BN (4 per channel), in place of each pooling layer (32, 64 channels)
+    added = sum(arithmetic.conv_params(3, c, c, use_bias=False) + arithmetic.batch_norm_params(c) for c in (32, 64))
+    assert added == 9 * 32 * 32 + 4 * 32 + 9 * 64 * 64 + 4 * 64
+    assert costs["all_conv"]["params"] - base["params"] == added
     # no downsampling: every later layer runs at 4x (then 16x) the positions
     assert costs["no_downsampling"]["macs"] > 2 * base["macs"]
 
@@ -96,8 +102,8 @@ def test_pooling_substitutions_change_cost_as_the_arithmetic_says(cost_of_varian
 def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(cost_of_variants):
     conv_type = cost_of_variants(load_study("conv_type"))
     base = conv_type["baseline"]
-    # four 64->64 convs (the first from the 32-channel stem): grouped by 4 divides their kernels by 4
-    standard = arithmetic.conv_params(3, 32, 64, use_bias=False) + 3 * arithmetic.conv_params(3, 64, 64, use_bias=False)
+    # four 32->32 convs (the first from the 16-channel stem): grouped by 4 divides their kernels by 4
+    standard = arithmetic.conv_params(3, 16, 32, use_bias=False) + 3 * arithmetic.conv_params(3, 32, 32, use_bias=False)
     grouped = standard // 4
     assert base["params"] - conv_type["grouped"]["params"] == standard - grouped
     assert conv_type["grouped_shuffle"]["params"] == conv_type["grouped"]["params"]  # a shuffle has no weights
@@ -105,9 +111,24 @@ def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(cos
     inception = cost_of_variants(load_study("inception"))
     assert inception["no_reductions"]["macs"] > inception["baseline"]["macs"]
     dilation = cost_of_variants(load_study("dilation"))
-    assert dilation["dilated_2"]["params"] == dilation["baseline"]["params"]
-    assert dilation["dilated_2"]["macs"] == dilation["baseline"]["macs"]
-    assert [dilation[v]["receptive_field"] for v in ("baseline", "dilated_2", "dilated_3", "kernel_5")] == [9, 15, 21, 15]
+    assert dilation["exponential"]["params"] == dilation["constant_2"]["params"] == dilation["baseline"]["params"]
+    assert dilation["exponential"]["macs"] == dilation["baseline"]["macs"]
+    assert [dilation[v]["receptive_field"] for v in ("baseline", "constant_2", "exponential")] == [11, 19, 33]
+
+
+def test_depth_study_matches_parameters_within_ten_percent_at_each_depth(cost_of_variants):
+    depth = cost_of_variants(load_study("depth"))
+    for plain, others in (("baseline", ("residual_4", "highway_4")), ("plain_16", ("residual_16", "highway_16"))):
+        for other in others:
+            assert abs(depth[other]["params"] / depth[plain]["params"] - 1) < 0.10, (plain, other, depth)
+
+
+def test_pooling_study_variants_are_the_papers(cost_of_variants):
+    pooling = cost_of_variants(load_study("pooling"))
+    assert pooling["strided"]["params"] == pooling["baseline"]["params"]  # Strided-CNN-C: no new weights
+    # All-CNN-C: a 3x3 stride-2 conv (no bias) + BatchNorm in place of each of the two poolings
+    added = arithmetic.conv_params(3, 32, 32, use_bias=False) + 4 * 32 + arithmetic.conv_params(3, 64, 64, use_bias=False) + 4 * 64
+    assert pooling["all_conv"]["params"] - pooling["baseline"]["params"] == added
 
 
 def test_switches_remove_what_they_name(cost_of_variants):

@@ -54,7 +54,7 @@ def study_logdir(tmp_path_factory):
     (logdir / "study.json").write_text(json.dumps({**study.as_dict(), "command": "convnas ablate pooling"}))
     runs = [
         {"run": f"{variant}/seed{seed}", "variant": variant, "seed": seed, "status": "COMPLETED", "test_accuracy": 0.9 + seed / 100,
-         "val_accuracy": 0.9, "val_loss": 0.3, "train_seconds": 4.0, "params": 20000, "macs": 10**6, "flops": 2 * 10**6,
+         "test_loss": 0.3, "train_accuracy": 0.95, "train_loss": 0.2, "val_accuracy": 0.9, "val_loss": 0.3, "train_seconds": 4.0, "params": 20000, "macs": 10**6, "flops": 2 * 10**6,
          "receptive_field": 18, "epochs": study.epochs}
         for variant in study.variant_names() for seed in study.seeds
     ]
@@ -90,8 +90,9 @@ def test_trials_lists_the_records_without_tensorflow(search_logdir, form):
     assert not HEAVY & imported, sorted(HEAVY & imported)
 
 
-@pytest.mark.parametrize("form, expected", [("md", "| baseline | 3 |"), ("csv", "variant,seeds,"),
-                                            ("latex", r"\begin{tabular}"), ("report", "# Ablation: pooling")])
+@pytest.mark.parametrize("form, expected", [("md", "| baseline | 5 |"), ("csv", "variant,seeds,"), ("text", "p (Holm)"),
+                                            ("latex", r"\toprule"), ("report", "# Ablation: pooling"),
+                                            ("summary", "## [pooling](pooling/report.md)")])
 def test_table_rebuilds_a_study_table_without_tensorflow(study_logdir, form, expected):
     result, imported, errors = run_probed(RUN_CONVNAS, "table", str(study_logdir), "--format", form)
     assert result.returncode == 0, errors

@@ -29,16 +29,24 @@ def test_markdown_formats_cells_and_escapes_the_bar():
     )
 
 
-def test_latex_escapes_its_special_characters():
+def test_latex_is_booktabs_and_escapes_its_special_characters():
     text = tables.to_latex(["variant", "Δ acc", "p_value"], [["no_pool", "+0.01 ± 0.02", "5%"]])
     assert text == (
         "\\begin{tabular}{lrr}\n"
-        "\\hline\n"
-        "variant & $\\Delta$ acc & p\\_value \\\\ \\hline\n"
+        "\\toprule\n"
+        "variant & $\\Delta$ acc & p\\_value \\\\\n"
+        "\\midrule\n"
         "no\\_pool & +0.01 $\\pm$ 0.02 & 5\\% \\\\\n"
-        "\\hline\n"
+        "\\bottomrule\n"
         "\\end{tabular}\n"
     )
+
+
+def test_latex_with_caption_and_label_is_a_table_float():
+    text = tables.to_latex(["a"], [["1"]], caption="Pooling: 5% better", label="tab:pooling")
+    lines = text.splitlines()
+    assert lines[:4] == ["\\begin{table}", "\\centering", "\\caption{Pooling: 5\\% better}", "\\label{tab:pooling}"]
+    assert lines[-1] == "\\end{table}" and "\\toprule" in lines
 
 
 def test_text_pads_columns_left_then_right():
