@@ -11,7 +11,8 @@ entry names (`versus`), else the baseline. The CSV has every column:
   direction, if the study states one);
 - for each metric m: `m_mean`, `m_std` (ddof=1), `m_ci95_low`,
   `m_ci95_high` (Student's interval; for accuracies on the arcsine-square-
-  root scale, so it stays within [0, 1]);
+  root scale, so it stays within [0, 1]; for metrics that cannot be
+  negative, amplitudes, losses and seconds, cut at 0);
 - `params`, `macs`, `flops` (and `receptive_field` for classification);
 - `delta_<main>`: the variant's mean minus its reference's;
 - `p_value`: the exact permutation test against the reference; `p_welch`:
@@ -39,6 +40,7 @@ are shown in percent and their differences in percentage points.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -64,6 +66,11 @@ def metric_format(metric: str) -> tuple[float, int, str]:
     return next((fmt for suffix, fmt in FORMATS.items() if metric.endswith(suffix)), (1, 4, ""))
 
 
+def non_negative(metric: str) -> bool:
+    """Whether a metric cannot be negative (amplitudes, losses, seconds): its interval is cut at 0."""
+    return metric.startswith("checkerboard") or metric.endswith(("loss", "seconds"))
+
+
 def bounded(metric: str) -> bool:
     """Whether a metric lies in [0, 1] (an accuracy)."""
     return metric.endswith("accuracy")
@@ -86,6 +93,8 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
         for metric in study_metrics(study):
             kept = _values(runs[name], metric)
             summary = statistics.summarize(kept, bounded(metric)) if kept else None
+            if summary is not None and summary.ci_low is not None and non_negative(metric) and summary.ci_low < 0:
+                summary = dataclasses.replace(summary, ci_low=0.0)
             row.update({f"{metric}_{part}": None if summary is None else value for part, value in
                         (("mean", getattr(summary, "mean", None)), ("std", getattr(summary, "std", None)),
                          ("ci95_low", getattr(summary, "ci_low", None)), ("ci95_high", getattr(summary, "ci_high", None)))})

@@ -78,7 +78,9 @@ def test_a_dead_upsampler_is_reported_dead_never_clean():
                             "psnr": 30.0 + seed / 10, "psnr_gain": 0.1 if variant == "baseline" else -0.2, "val_loss": 0.01, "checkerboard": 0.0,
                             "checkerboard_flat": 0.0, "checkerboard_flat_init": 0.02, "train_seconds": 1.0,
                             "dead": float(dead[seed])})
+    records[0]["checkerboard_flat_init"] = 0.0  # a spread whose Student interval would cross 0
     rows = ablation_table.build_table(study, records)
+    assert rows[0]["checkerboard_flat_init_ci95_low"] == 0.0 < rows[0]["checkerboard_flat_init_ci95_high"]
     dead = rows[1]
     assert dead["dead_runs"] == 3 and dead["checkerboard_flat_mean"] is None
     header, cells = ablation_table.display_rows(study, rows)
