@@ -1,13 +1,23 @@
 #!/bin/sh
-# Re-runs every built-in ablation study (quick settings) and regenerates its page and figures here.
-#   sh experiments/results/regenerate.sh [LOGROOT]     (default logs/ablate; finished runs are reused)
+# Re-runs built-in ablation studies (quick settings) and regenerates their folders here and the index README.md.
+#   sh experiments/results/regenerate.sh [LOGROOT] [STUDY ...]   (default logs/ablate, all six; finished runs are reused)
+# Each study's folder gets its raw runs (runs.jsonl), its resolved spec (study.json), its tables
+# (table.md, table.tex, table.csv), its report (report.md) and its figures.
 set -e
 results=$(dirname "$0")
 logroot=${1:-logs/ablate}
-for study in pooling upsampling depth conv_type inception dilation; do
+[ $# -gt 0 ] && shift
+studies=${*:-pooling inception dilation conv_type depth upsampling}
+for study in $studies; do
     convnas ablate "$study" --logdir "$logroot/$study"
-    convnas table "$logroot/$study" --format report > "$results/$study.md"
-    metric=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['metric'])" "$logroot/$study/study.json")
-    cp "$logroot/$study/$metric.png" "$results/$study.png"
-    if [ -f "$logroot/$study/samples.png" ]; then cp "$logroot/$study/samples.png" "$results/$study-samples.png"; fi
+    mkdir -p "$results/$study"
+    for file in study.json runs.jsonl table.md table.tex table.csv report.md chart.png curves.png samples.png; do
+        if [ -f "$logroot/$study/$file" ]; then cp "$logroot/$study/$file" "$results/$study/$file"; fi
+    done
 done
+{
+    cat "$results/README.header.md"
+    for study in pooling inception dilation conv_type depth upsampling; do
+        if [ -f "$results/$study/study.json" ]; then echo; convnas table "$results/$study" --format summary; fi
+    done
+} > "$results/README.md"
