@@ -17,6 +17,10 @@ RESULTS = Path(__file__).parents[2] / "experiments" / "results"
 STUDIES = [name for name in builtin_names() if (RESULTS / name / "runs.jsonl").exists()]
 
 
+def test_every_built_in_study_has_committed_results():
+    assert STUDIES == builtin_names()
+
+
 @pytest.mark.parametrize("name", STUDIES)
 def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
