@@ -89,17 +89,15 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
         claim = expect.get(name, {})
         row = {"variant": name, "seeds": len(runs[name]), "versus": None if name == BASELINE else claim.get("versus", BASELINE),
                "expected": claim.get("direction")}
-        dead = [r for r in runs[name] if r.get("dead")]
         for metric in study_metrics(study):
             kept = _values(runs[name], metric)
             summary = statistics.summarize(kept, bounded(metric)) if kept else None
             if summary is not None and summary.ci_low is not None and non_negative(metric) and summary.ci_low < 0:
                 summary = dataclasses.replace(summary, ci_low=0.0)
-            row.update({f"{metric}_{part}": None if summary is None else value for part, value in
-                        (("mean", getattr(summary, "mean", None)), ("std", getattr(summary, "std", None)),
-                         ("ci95_low", getattr(summary, "ci_low", None)), ("ci95_high", getattr(summary, "ci_high", None)))})
+            values = (None,) * 4 if summary is None else (summary.mean, summary.std, summary.ci_low, summary.ci_high)
+            row.update(zip((f"{metric}_{part}" for part in ("mean", "std", "ci95_low", "ci95_high")), values))
         if study["task"] == "upsampling":
-            row["dead_runs"] = len(dead)
+            row["dead_runs"] = sum(bool(r.get("dead")) for r in runs[name])
         for column in COST_COLUMNS:
             if runs[name][0].get(column) is not None:
                 row[column] = runs[name][0][column]
