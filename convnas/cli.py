@@ -128,6 +128,10 @@ def _search_command(args: argparse.Namespace) -> int:
         "max_latency_ms": args.max_latency_ms,
         "objective": args.objective,
         "cost_weight": args.cost_weight,
+        "pareto_cost": args.pareto_cost,
+        "prescreen": args.prescreen,
+        "proxy": args.proxy,
+        "max_redraws": args.max_redraws,
         "logdir": args.logdir,
         "seed": args.seed,
         "deterministic": args.deterministic or None,
@@ -140,7 +144,7 @@ def _search_command(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return _supervise(search_spec, args)
     quiet_import_tensorflow()
-    from convnas.search import datasets, distributed, runner
+    from convnas.search import datasets, distributed, runner, sampler
 
     try:
         if args.serve_chief or args.worker_id:
@@ -157,7 +161,7 @@ def _search_command(args: argparse.Namespace) -> int:
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         runner.run_search(search_spec, write=_print_now, lost_worker_timeout=args.lost_worker_timeout)
-    except (spec.SpecError, datasets.DatasetError, runner.SearchStopped) as error:
+    except (spec.SpecError, datasets.DatasetError, runner.SearchStopped, sampler.NoFeasibleCandidate) as error:
         raise UsageError(f"convnas search: {error}") from None
     return 0
 
@@ -293,14 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     searching.add_argument("spec", metavar="SPEC.yaml", nargs="?", help="search specification (YAML)")
     searching.add_argument("--dataset", help="digits (default), cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
-    searching.add_argument("--tuner", help="random (default), grid, bayesian, hyperband")
+    searching.add_argument("--tuner", help="random (default), grid, bayesian, hyperband, evolution (regularized "
+                           "evolution; with --objective pareto it selects on the accuracy/cost front)")
     searching.add_argument("--max-trials", type=int, metavar="N")
     searching.add_argument("--epochs", type=int, metavar="N")
     searching.add_argument("--batch-size", type=int, metavar="N")
-    searching.add_argument("--max-flops", type=float, metavar="N", help="skip candidates with more FLOPs")
-    searching.add_argument("--max-params", type=float, metavar="N", help="skip candidates with more parameters")
-    searching.add_argument("--max-latency-ms", type=float, metavar="MS", help="skip candidates slower than this")
-    searching.add_argument("--objective", help="val_accuracy (default), val_loss, or pareto (accuracy vs log FLOPs)")
+    searching.add_argument("--max-flops", type=float, metavar="N", help="redraw candidates with more FLOPs before training")
+    searching.add_argument("--max-params", type=float, metavar="N", help="redraw candidates with more parameters")
+    searching.add_argument("--max-latency-ms", type=float, metavar="MS", help="redraw candidates slower than this")
+    searching.add_argument("--objective", help="val_accuracy (default), val_loss, or pareto (evolution: the accuracy/cost "
+                           "front; other tuners: accuracy - W * log10 FLOPs)")
+    searching.add_argument("--pareto-cost", help="flops (default) or params: the cost of the front and its hypervolume")
+    searching.add_argument("--prescreen", type=int, metavar="K",
+                           help="train the best of K feasible candidates per trial, ranked by --proxy (default 1: off)")
+    searching.add_argument("--proxy", help="training-free proxy for --prescreen: synflow (default), naswot, jacob_cov, "
+                           "grad_norm, snip")
+    searching.add_argument("--max-redraws", type=int, metavar="N",
+                           help="draws per trial, invalid or over-budget ones redrawn, before giving up (default 1000)")
     searching.add_argument("--cost-weight", type=float, metavar="W", help="pareto objective: accuracy lost per decade of FLOPs (0.05)")
     searching.add_argument("--logdir", metavar="DIR", help="where the search writes (default logs/search)")
     searching.add_argument("--seed", type=int)

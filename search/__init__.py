@@ -1,14 +1,14 @@
 """convnas search: cost model, search space, budgets, trial records, and tuners over the blocks.
 
-The drop-in tuners `RandomSearch`, `GridSearch`, `BayesianOptimization` and
-`Hyperband` (convnas.search.tuner) take keras-tuner's arguments and give a
+The drop-in tuners `RandomSearch`, `GridSearch`, `BayesianOptimization`,
+`Hyperband` and `Evolution` (convnas.search.tuner) take keras-tuner's arguments and give a
 user's own `build_model(hp)` every convnas trial feature. They are imported
 on first use, so that `import convnas.search` stays free of TensorFlow.
 """
 
 import importlib
 
-__all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband"]
+__all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband", "Evolution"]
 
 
 def __getattr__(name: str):

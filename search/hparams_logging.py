@@ -6,7 +6,9 @@ ROOT/<trial_id>/execution0. convnas adds there, at step 0, the trial-record
 values (validation and test accuracy, loss, parameters, MACs, FLOPs,
 latency, train time), and writes once at ROOT the experiment configuration
 that names these metric columns, so the HParams table, parallel-coordinates
-and scatter-matrix views show accuracy beside cost for every trial.
+and scatter-matrix views show accuracy beside cost for every trial. The
+hypervolume of the search's front after each trial is the scalar
+"hypervolume" of the run ROOT/search (Scalars tab).
 """
 
 from __future__ import annotations
@@ -71,6 +73,19 @@ def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
         for tag in tags:
             if record.get(tag) is not None:
                 tf.summary.scalar(tag, float(record[tag]), step=0)
+    writer.close()
+
+
+SEARCH_RUN = "search"  # the run of the search's own scalars (the hypervolume after each trial)
+
+
+def write_hypervolume(root: str | os.PathLike, value: float, step: int) -> None:
+    """Writes the hypervolume of the search's front after `step` finished trials as the scalar "hypervolume"."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(Path(root) / SEARCH_RUN))
+    with writer.as_default():
+        tf.summary.scalar("hypervolume", float(value), step=step)
     writer.close()
 
 

@@ -27,19 +27,24 @@ PRIVATE_NAMES = (
     ("keras_tuner", "Oracle._save_trial", "write trial.json atomically"),
     ("keras_tuner", "Oracle._get_oracle_fname", "write oracle.json atomically"),
     ("keras_tuner", "Oracle._get_trial_dir", "where trial.json goes"),
+    ("keras_tuner", "Oracle._random_values", "screen every random draw (search.sampler)"),
+    ("keras_tuner", "Oracle._compute_values_hash", "tell drawn candidates apart (search.sampler)"),
+    ("keras_tuner", "Oracle._duplicate", "a mutant never tried before (search.evolution)"),
+    ("keras_tuner", "Oracle._set_project_dir", "where a replayed oracle keeps its state (search.replay)"),
+    ("keras_tuner.oracles", "GridSearchOracle._get_next_combination", "pass over rejected grid points (search.sampler)"),
     ("keras_tuner.src.distribute.oracle_chief", "OracleServicer", "the chief's gRPC servicer, watched for lost workers"),
     ("keras_tuner.src.protos", "get_service_grpc", "serve the oracle with that servicer"),
     ("keras_tuner.src.engine.trial", "TrialStatus", "end a lost worker's trial as FAILED"),
     # keras-tuner: TensorBoard (search.hparams_logging)
     ("keras_tuner.src.engine.tuner_utils", "convert_hyperparams_to_hparams", "the HParams columns of a space"),
     # Keras (search.cost, search.training, search.profiler, search.datasets)
-    ("keras", "Layer._flatten_layers", "walk nested layers for the cost count and BatchNorm momentum"),
+    ("keras", "Layer._flatten_layers", "walk nested layers for the cost count, BatchNorm momentum and the proxies"),
     ("keras.src.backend.tensorflow", "nn.conv", "trace grouped/dilated convs as one op for the profiler"),
     ("keras.src.backend.tensorflow", "nn._convert_data_format", "the same, with Keras's data format"),
     ("keras.src.backend", "config.keras_home", "the keras.datasets cache folder"),
 )
 # Instance attributes, only visible on a made object: checked by making one.
-ORACLE_ATTRIBUTES = ("ongoing_trials", "tuner_ids")
+ORACLE_ATTRIBUTES = ("ongoing_trials", "tuner_ids", "_tried_so_far", "start_order", "end_order")
 LAYER_ATTRIBUTES = ("_inbound_nodes", "_outbound_nodes")
 MODEL_ATTRIBUTES = ("_nodes_by_depth",)
 SEQUENTIAL_ATTRIBUTES = ("_functional",)

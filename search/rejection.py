@@ -10,13 +10,14 @@ from __future__ import annotations
 
 
 class CandidateRejected(Exception):
-    """A candidate rejected before training; `status` is its trial-record status."""
+    """A candidate rejected before training; `status` is its trial-record status, `costs` what was measured."""
 
     status = "REJECTED"
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, costs: dict[str, float] | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.costs = dict(costs or {})
 
 
 class InvalidCandidate(CandidateRejected):

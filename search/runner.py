@@ -29,6 +29,8 @@ import keras_tuner
 
 from convnas.search import datasets, distributed
 from convnas.search.human_units import human
+from convnas.search.hypervolume import Reference, reference_for
+from convnas.search.sampler import NoFeasibleCandidate, describe_cost
 from convnas.search.records import TrialRecords
 from convnas.search.space import ConvNetHyperModel
 from convnas.search.spec import SearchSpec, refuse_changed
@@ -48,8 +50,8 @@ class SearchStopped(RuntimeError):
 class Progress:
     """Prints one line per finished trial: i/N, status, accuracy, cost, best so far, ETA."""
 
-    def __init__(self, total: int, done: int, write: Callable[[str], None]):
-        self.total, self.done, self.write = total, done, write
+    def __init__(self, total: int, done: int, write: Callable[[str], None], epochs: int | None = None):
+        self.total, self.done, self.write, self.epochs = total, done, write, epochs
         self.better: Callable[[dict, dict], bool] = lambda record, other: False  # the tuner's, once it exists
         self.started, self.finished_here = time.perf_counter(), 0
         self.best: dict | None = None
@@ -69,9 +71,22 @@ class Progress:
         cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs" if record.get("params") else "cost n/a"
         best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
         self.write(
-            f"trial {self.done}/{self.total} [{record['trial_id']}] {record['status']}: {result}; {cost} | "
-            f"{best} | ETA {remaining:.0f}s"
+            f"trial {self.done}/{self.total} [{record['trial_id']}]{schedule(record, self.epochs)} {record['status']}: "
+            f"{result}; {cost} | {best} | ETA {remaining:.0f}s"
         )
+
+
+def schedule(record: dict, epochs: int | None) -> str:
+    """" (epochs 3-9, continues trial 02)" for a trial that trains other than the search's epochs from scratch; else ""."""
+    start, end = record.get("initial_epoch") or 0, record.get("epochs")
+    parts = []
+    if start or record.get("continues") is not None or (epochs is not None and end is not None and end != epochs):
+        parts.append(f"epochs {start + 1}-{end}" if start else f"epochs 1-{end}")
+    if record.get("continues") is not None:
+        parts.append(f"continues trial {record['continues']}")
+    if record.get("proxy_score") is not None:
+        parts.append(f"{record['proxy']} {record['proxy_score']:.3g}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def describe(record: dict) -> str:
@@ -84,10 +99,11 @@ def describe(record: dict) -> str:
     return " > ".join(parts) + f" > {record.get('head')}"
 
 
-def _check_resume(logdir: Path, spec: SearchSpec) -> None:
+def _check_resume(logdir: Path, spec: SearchSpec, reference: Reference) -> None:
     path = logdir / "spec.json"
     # A resumed search may change where it lives and how many trials it runs, nothing else.
     resolved = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("overwrite", "logdir", "max_trials")}
+    resolved["hypervolume_reference"] = reference.as_dict()  # fixed before the first trial
     resolved = json.loads(json.dumps(resolved))  # as it reads back from spec.json
     if path.exists():
         refuse_changed(logdir, "search", json.loads(path.read_text()), resolved)
@@ -114,9 +130,11 @@ def run_search(
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()  # with the per-trial seeds: same architectures, same metrics
-    _check_resume(logdir, spec)
+    budgets = {"flops": spec.max_flops, "params": spec.max_params}
+    reference = reference_for(data.num_classes, spec.pareto_cost, budgets[spec.pareto_cost])
+    _check_resume(logdir, spec, reference)
     records = TrialRecords(logdir)
-    progress = Progress(spec.max_trials, len(records.read()), write)
+    progress = Progress(spec.max_trials, len(records.read()), write, spec.epochs)
     location = logdir.resolve()
     tuner = make_tuner(
         spec.tuner,
@@ -133,6 +151,12 @@ def run_search(
         max_latency_ms=spec.max_latency_ms,
         cost_weight=spec.cost_weight,
         on_record=progress.report,
+        prescreen=spec.prescreen,
+        proxy=spec.proxy,
+        pareto_cost=spec.pareto_cost,
+        hypervolume_reference=reference,
+        max_redraws=spec.max_redraws,
+        **({"pareto": spec.objective == "pareto"} if spec.tuner == "evolution" else {}),
     )
     progress.better = tuner.better
     write(
@@ -142,6 +166,8 @@ def run_search(
     )
     try:
         if distributed.is_chief():
+            tuner.full_epochs = spec.epochs
+            tuner.prepare_sampler((None, *data.input_shape), (data.x_train, data.y_train))
             tuner.write_hparams_config()
             tuner.oracle.verbose = 0  # keras-tuner's per-trial tables; the workers print progress
             tuner.save()
@@ -155,6 +181,10 @@ def run_search(
                 shuffle=False,  # the training pipeline shuffles
                 verbose=0,
             )
+    except NoFeasibleCandidate:
+        if not distributed.is_worker():
+            write(summary(records.read(), tuner.write_fronts(), tuner, logdir))
+        raise
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
@@ -167,15 +197,26 @@ def run_search(
         return result  # the chief writes the summary
     fronts = tuner.write_fronts()
     write(summary(result, fronts, tuner, logdir))
+    tuner.raise_if_exhausted()  # the chief's oracle gave up for want of a candidate within the budgets
     return result
 
 
 def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
-    """Leaderboard (top 5), the Pareto fronts, and how to open the dashboard."""
+    """Leaderboard (top 5), rejected draws, the Pareto fronts and their hypervolume, the files written, the dashboard."""
     completed = [r for r in records if r["status"] == "COMPLETED"]
     completed.sort(key=tuner.score, reverse=tuner.oracle.objective.direction == "max")
     counts = {status: sum(r["status"] == status for r in records) for status in ("COMPLETED", "SKIPPED", "INVALID", "FAILED")}
-    lines = ["", "trials: " + ", ".join(f"{count} {status.lower()}" for status, count in counts.items()), "", "leaderboard:"]
+    lines = ["", "trials: " + ", ".join(f"{count} {status.lower()}" for status, count in counts.items())]
+    rejections = tuner.oracle.rejections
+    if rejections.total:
+        cheapest = ", ".join(describe_cost(name, value) for name, value in sorted(rejections.cheapest.items()))
+        lines.append(
+            f"rejected before training: {rejections.total} draws ("
+            + ", ".join(f"{count} {kind}" for kind, count in sorted(rejections.counts.items()))
+            + ")" + (f"; the cheapest rejected had {cheapest}" if cheapest else "")
+        )
+        lines += [f"  first {kind}: {reason}" for kind, reason in sorted(rejections.examples.items())]
+    lines += ["", "leaderboard:"]
     lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")
     for record in completed[:5]:
         test = record.get("test_accuracy")
@@ -186,6 +227,12 @@ def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
     for cost, rows in fronts.items():
         points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {human(r[cost], digits=1)})" for r in rows)
         lines.append(f"Pareto front, accuracy vs {cost}: {points or 'none'}")
-    lines.append(f"written: {logdir / 'trials.csv'}, {logdir / 'pareto.csv'}, {logdir / 'pareto.png'}, {logdir / 'best_model.keras'}")
+    reference = tuner.hypervolume_reference
+    lines.append(
+        f"hypervolume (accuracy x decades of {reference.cost} below {reference.ceiling:.3g}, above accuracy "
+        f"{reference.accuracy:.3g}): {tuner.hypervolume(records):.4f}"
+    )
+    names = ("trials.csv", "pareto.csv", "pareto.png", "best_model.keras")
+    lines.append("written: " + ", ".join(str(logdir / name) for name in names if (logdir / name).exists()))
     lines.append(f"dashboard: convnas board {logdir}")
     return "\n".join(lines)

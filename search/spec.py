@@ -1,13 +1,17 @@
 """A search specification: YAML file and command-line flags, validated into one typed object.
 
     dataset: digits            # digits | cluttered_digits | mnist | fashion_mnist | cifar10 | cifar100 | npz:PATH | dir:PATH
-    tuner: random              # random | grid | bayesian | hyperband
+    tuner: random              # random | grid | bayesian | hyperband | evolution
     max_trials: 10
     epochs: 8
     batch_size: 32
     objective: val_accuracy    # val_accuracy | val_loss | pareto
     max_flops: 5.0e6           # budgets (optional)
     max_params: 20000
+    pareto_cost: flops         # flops | params: the front's cost (hypervolume, evolution's Pareto selection)
+    prescreen: 1               # K > 1: each trial trains the best of K feasible candidates by `proxy`
+    proxy: synflow             # synflow | naswot | jacob_cov | grad_norm | snip
+    max_redraws: 1000          # draws per trial (invalid or over-budget ones redrawn) before giving up
     seed: 0
     deterministic: false       # TensorFlow op determinism: a re-run gives the same metrics
     space:                     # fix (scalar), restrict (list) or narrow ({min, max}) hyperparameters
@@ -31,7 +35,9 @@ import yaml
 from convnas.blocks import validation
 from convnas.search.stages import GLOBAL_CHOICES, STAGE_CHOICES
 
-TUNERS = ("random", "grid", "bayesian", "hyperband")
+TUNERS = ("random", "grid", "bayesian", "hyperband", "evolution")
+PARETO_COSTS = ("flops", "params")
+PROXIES = ("synflow", "naswot", "jacob_cov", "grad_norm", "snip")  # search.proxies.PROXIES, without importing TensorFlow
 OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
@@ -54,6 +60,10 @@ class SearchSpec:
     max_flops: float | None = None
     max_params: float | None = None
     max_latency_ms: float | None = None
+    pareto_cost: str = "flops"
+    prescreen: int = 1
+    proxy: str = "synflow"
+    max_redraws: int = 1000
     seed: int = 0
     deterministic: bool = False
     logdir: str = "logs/search"
@@ -208,6 +218,10 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
         max_flops=_positive_number("max_flops", spec.max_flops),
         max_params=_positive_number("max_params", spec.max_params),
         max_latency_ms=_positive_number("max_latency_ms", spec.max_latency_ms),
+        pareto_cost=_one_of("pareto_cost", spec.pareto_cost, PARETO_COSTS),
+        prescreen=_positive_int("prescreen", spec.prescreen),
+        proxy=_one_of("proxy", spec.proxy, PROXIES),
+        max_redraws=_positive_int("max_redraws", spec.max_redraws),
         seed=_positive_int("seed", spec.seed, allow_zero=True),
         deterministic=checked(validation.boolean, "deterministic", spec.deterministic),
         logdir=str(spec.logdir),

@@ -10,10 +10,13 @@ take cost budgets (`max_flops`, `max_params`, `max_latency_ms`), and
 `search` takes `test_data` (arrays `(x, y)` or a dataset) to evaluate every
 trained trial on. Every trial:
 
-1. is built; a candidate that cannot be built (`InvalidCandidate`, raised by
-   convnas's own search space) is recorded INVALID;
-2. is costed (params, MACs, FLOPs, activation memory) and timed; over a
-   budget, it is SKIPPED, never trained;
+0. was drawn by the oracle through its screen (search.sampler): a candidate
+   that cannot be built (`InvalidCandidate`, raised by convnas's own search
+   space) or is over a budget is redrawn before it becomes a trial, and
+   only counted; with `prescreen` K > 1 it is the best of K by a proxy;
+1. is built (an `InvalidCandidate` then is recorded INVALID);
+2. is costed (params, MACs, FLOPs, activation memory) and timed; over the
+   latency budget when timed again, it is SKIPPED, never trained;
 3. is trained through `HyperModel.fit` (`executions_per_trial` times, the
    metrics averaged) with keras-tuner's TensorBoard/HParams logging; a
    non-finite loss fails it ("non-finite loss"), which keras-tuner alone
@@ -23,7 +26,10 @@ trained trial on. Every trial:
    (`trials.csv`/`.jsonl` in `directory/project_name`), its cost and
    accuracy as HParams metrics, and `best_model.keras` when it is the best.
 
-After a search, `pareto.csv` and `pareto.png` hold the accuracy/cost fronts.
+After a search, `pareto.csv` and `pareto.png` hold the accuracy/cost fronts
+of the trials trained for the full epochs, and every record holds the
+hypervolume of the front after it (search.hypervolume), also logged as the
+TensorBoard scalar "hypervolume".
 A trial's metrics are those of its last epoch (keras-tuner keeps the best
 epoch's), so the recorded score is the score of the model that was saved.
 
@@ -52,8 +58,12 @@ import keras
 import keras_tuner
 import numpy as np
 
-from convnas.search import cost, distributed, durable_io, hparams_logging, pareto, private_api
+from convnas.blocks import validation
+
+from convnas.search import cost, distributed, durable_io, hparams_logging, pareto, private_api, sampler
 from convnas.search.budget import Budget
+from convnas.search.evolution import EvolutionOracle, EvolutionTuner
+from convnas.search.hypervolume import Reference, hypervolume, reference_for
 from convnas.search.records import TrialRecords
 from convnas.search.rejection import CandidateRejected
 
@@ -88,6 +98,42 @@ def _input_shape(fit_args: tuple, fit_kwargs: dict) -> tuple:
     raise ValueError(f"the model is not built and its input shape cannot be read from the training data. Received: {type(data).__name__}")
 
 
+PROXY_BATCH = 64  # images in a prescreening proxy's fixed batch
+
+
+def _first_examples(fit_args: tuple, fit_kwargs: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """Up to PROXY_BATCH * 4 (images, labels) of the training data (arrays or a tf.data dataset of (x, y) batches)."""
+    data = fit_args[0] if fit_args else fit_kwargs.get("x")
+    if hasattr(data, "element_spec"):
+        images, labels = [], []
+        for x, y in data.take(-1).as_numpy_iterator():
+            images.append(x)
+            labels.append(y)
+            if sum(len(batch) for batch in images) >= PROXY_BATCH * 4:
+                break
+        return (np.concatenate(images), np.concatenate(labels)) if images else None
+    labels = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+    if data is None or labels is None or not hasattr(data, "shape"):
+        return None
+    return np.asarray(data[: PROXY_BATCH * 4]), np.asarray(labels[: PROXY_BATCH * 4])
+
+
+def _trial_values(values: dict) -> dict:
+    """A trial's hyperparameter values, without the tuner's bookkeeping (Hyperband's tuner/..., prescreen/...)."""
+    return {name: value for name, value in values.items() if not name.startswith(("tuner/", sampler.PRESCREEN_PREFIX))}
+
+
+def _schedule(values: dict, fit_kwargs: dict) -> dict:
+    """What a trial trains and from what: total epochs, the epoch it starts at, the trial it continues
+    (Hyperband trains a promoted candidate on from an earlier trial's weights), and its prescreening score."""
+    found = {"epochs": fit_kwargs.get("epochs", 1), "initial_epoch": fit_kwargs.get("initial_epoch", 0),
+             "continues": values.get("tuner/trial_id")}
+    for name, value in values.items():
+        if name.startswith(sampler.PRESCREEN_PREFIX):
+            found.update(proxy=name[len(sampler.PRESCREEN_PREFIX):], proxy_score=value)
+    return found
+
+
 class Heartbeat(keras.callbacks.Callback):
     """Tells the chief, at every epoch end, that this worker is still on its trial."""
 
@@ -109,15 +155,26 @@ class _AtomicWrites:
         durable_io.write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
 
-_ATOMIC_ORACLES: dict[type, type] = {}
+_CONVNAS_ORACLES: dict[type, type] = {}
 
 
-def _with_atomic_writes(oracle: keras_tuner.Oracle) -> None:
-    """Gives this one oracle (not its class, not keras-tuner) atomic writes."""
+def _screening_mixin(cls: type) -> tuple[type, ...]:
+    """The sampler mixin an oracle class needs (none if it screens its draws itself)."""
+    if issubclass(cls, sampler.ScreenedSampling):
+        return ()
+    if issubclass(cls, keras_tuner.oracles.BayesianOptimizationOracle):
+        return (sampler.ScreenedBayesian,)
+    if issubclass(cls, keras_tuner.oracles.GridSearchOracle):
+        return (sampler.ScreenedGrid,)
+    return (sampler.ScreenedSampling,)
+
+
+def convnas_oracle(oracle: keras_tuner.Oracle) -> None:
+    """Gives this one oracle (not its class, not keras-tuner) atomic writes and screened draws (search.sampler)."""
     cls = type(oracle)
-    if cls not in _ATOMIC_ORACLES:
-        _ATOMIC_ORACLES[cls] = type(cls.__name__, (_AtomicWrites, cls), {"__module__": cls.__module__})
-    oracle.__class__ = _ATOMIC_ORACLES[cls]
+    if cls not in _CONVNAS_ORACLES:
+        _CONVNAS_ORACLES[cls] = type(cls.__name__, (_AtomicWrites, *_screening_mixin(cls), cls), {"__module__": cls.__module__})
+    oracle.__class__ = _CONVNAS_ORACLES[cls]
 
 
 class _Options:
@@ -126,12 +183,22 @@ class _Options:
     Args:
         seed: seeds the oracle's sampling (passed as seed + 1, see the
             module docstring) and every trial's Keras initialization.
-        max_flops, max_params, max_latency_ms: cost budgets; a candidate over
-            one is recorded SKIPPED and never trained.
+        max_flops, max_params, max_latency_ms: cost budgets; a drawn candidate
+            over one is redrawn before a trial exists (search.sampler).
         cost_weight: accuracy traded per decade of FLOPs by the objective
             "tradeoff_score".
         on_record: called with each trial's record as the trial ends.
         latency_repeats: timed batch-1 predictions per candidate (median).
+        prescreen: feasible candidates drawn per trial; the one `proxy`
+            scores best is trained (1: no prescreening).
+        proxy: the training-free proxy that ranks them (search.proxies).
+        pareto_cost: the cost of the fronts' hypervolume ("flops" or
+            "params"); an evolution tuner's Pareto selection uses it too.
+        max_redraws: draws per trial (rejected ones redrawn) before the
+            search stops for want of a candidate within the budgets.
+        hypervolume_reference: the hypervolume's reference point; by default
+            accuracy 0 and the budget on `pareto_cost`, else its stated
+            ceiling (search.hypervolume).
     """
 
     def __init__(
@@ -144,6 +211,11 @@ class _Options:
         cost_weight: float = 0.05,
         on_record: Callable[[dict], None] | None = None,
         latency_repeats: int = 10,
+        prescreen: int = 1,
+        proxy: str = "synflow",
+        pareto_cost: str = "flops",
+        hypervolume_reference: Reference | None = None,
+        max_redraws: int = sampler.REDRAWS,
         **kwargs,
     ):
         private_api.require()
@@ -151,7 +223,13 @@ class _Options:
         self.trial_seed, self.cost_weight = seed, cost_weight
         self.on_record = on_record or (lambda record: None)
         self.latency_repeats = latency_repeats
+        self.prescreen = validation.positive_int("prescreen", prescreen)
+        self.proxy = proxy
+        self.max_redraws = validation.positive_int("max_redraws", max_redraws)
+        budgets = {"flops": max_flops, "params": max_params}
+        self.hypervolume_reference = hypervolume_reference or reference_for(None, pareto_cost, budgets.get(pareto_cost))
         self.test_data = None
+        self.full_epochs: int | None = None
         super().__init__(*args, seed=None if seed is None else seed + 1, **kwargs)
 
 
@@ -159,7 +237,7 @@ class ConvnasTrials(keras_tuner.Tuner):
     """Tuner mixin, below keras-tuner's tuner class: convnas trials (see the module docstring)."""
 
     def __init__(self, oracle, hypermodel=None, **kwargs):
-        _with_atomic_writes(oracle)
+        convnas_oracle(oracle)
         super().__init__(oracle, hypermodel, **kwargs)
 
     # keras-tuner's hooks -------------------------------------------------------------------
@@ -185,6 +263,8 @@ class ConvnasTrials(keras_tuner.Tuner):
         added at `directory/project_name/tensorboard`.
         """
         self.test_data = test_data
+        self.full_epochs = getattr(self.oracle, "max_epochs", None) or fit_kwargs.get("epochs", 1)
+        self.prepare_sampler(_input_shape(fit_args, fit_kwargs), _first_examples(fit_args, fit_kwargs))
         callbacks = list(fit_kwargs.pop("callbacks", None) or [])
         if not any(isinstance(callback, keras.callbacks.TensorBoard) for callback in callbacks):
             callbacks.append(keras.callbacks.TensorBoard(self.tensorboard_dir, write_graph=False, profile_batch=0))
@@ -193,6 +273,64 @@ class ConvnasTrials(keras_tuner.Tuner):
         super().search(*fit_args, callbacks=callbacks, **fit_kwargs)
         if not distributed.is_worker():
             self.write_fronts()
+            self.raise_if_exhausted()
+
+    # The sampler (search.sampler) --------------------------------------------------------------
+
+    def prepare_sampler(self, input_shape: tuple, examples: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Gives the oracle its screen: the budgets checked on each drawn candidate, and the prescreening proxy.
+
+        `examples` (images, labels) supply the proxy's fixed batch. A search that
+        stopped because no candidate fitted the budget starts drawing afresh.
+        """
+        if distributed.is_worker():
+            return  # the chief's oracle draws the candidates
+        self._screen_input_shape = input_shape
+        score = None
+        if self.prescreen > 1:
+            from convnas.search import proxies
+
+            validation.one_of("proxy", self.proxy, proxies.PROXIES)
+            if examples is None:
+                raise ValueError("`prescreen` needs training images for the proxy's batch. Received: no training data")
+            batch = proxies.fixed_batch(*examples, size=min(PROXY_BATCH, len(examples[0])), seed=0)
+
+            def score(values: dict) -> float:
+                keras.utils.set_random_seed(0 if self.trial_seed is None else self.trial_seed)
+                return proxies.score(self.proxy, self._screen_build(values), *batch, seed=0)
+
+        self.oracle.screen = sampler.Screen(
+            self._screen_check, self.budget.describe(), self.prescreen, self.proxy, score, self.max_redraws
+        )
+        self.oracle.rejections.exhausted = ""
+
+    def _screen_build(self, values: dict) -> keras.Model:
+        hp = self.oracle.get_space()
+        hp.values = {name: value for name, value in values.items() if not name.startswith(("tuner/", sampler.PRESCREEN_PREFIX))}
+        keras.backend.clear_session()
+        model = self.hypermodel.build(hp)
+        if not model.built:
+            model.build(self._screen_input_shape)
+        return model
+
+    def _screen_check(self, values: dict) -> dict:
+        """The drawn candidate's cost; CandidateRejected if it is invalid or over a budget."""
+        try:
+            model = self._screen_build(values)
+        except CandidateRejected:
+            raise
+        except Exception:  # noqa: BLE001 - the trial builds it again, fails, and its record says why
+            return {}
+        counted = cost.count(model)
+        self.budget.check_cost(counted)
+        if self.budget.max_latency_ms is not None:
+            self.budget.check_latency(cost.latency(model, repeats=self.latency_repeats))
+        return {"flops": counted.flops, "params": counted.params}
+
+    def raise_if_exhausted(self) -> None:
+        """NoFeasibleCandidate if the sampler stopped the search for want of a candidate within the budgets."""
+        if self.oracle.rejections.exhausted:
+            raise sampler.NoFeasibleCandidate(self.oracle.rejections.exhausted)
 
     def write_hparams_config(self) -> None:
         """The HParams experiment (every hyperparameter; metrics and cost columns), once per TensorBoard folder."""
@@ -205,8 +343,8 @@ class ConvnasTrials(keras_tuner.Tuner):
         recorded = self._recorded(trial)
         if recorded is not None:  # killed after its record, before keras-tuner saved the trial's end
             return self._result(recorded)
-        epochs = fit_kwargs.get("epochs", 1) - fit_kwargs.get("initial_epoch", 0)
-        record = {"trial_id": trial.trial_id, "status": None, "reason": "", **hp.values, "epochs": epochs, "seed": self.trial_seed}
+        record = {"trial_id": trial.trial_id, "status": None, "reason": "", **_trial_values(hp.values),
+                  **_schedule(hp.values, fit_kwargs), "seed": self.trial_seed}
         try:
             return self._train(trial, record, *fit_args, **fit_kwargs)
         except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
@@ -303,12 +441,23 @@ class ConvnasTrials(keras_tuner.Tuner):
         wanted = objectives(self.oracle.objective)
         if record["status"] != "COMPLETED":
             return {o.name: worst_value(o, self.cost_weight) for o in wanted}
-        names = {o.name for o in wanted} | {"loss", "accuracy", "val_loss", "val_accuracy"}
+        names = {o.name for o in wanted} | {"loss", "accuracy", "val_loss", "val_accuracy", "flops", "params"}
         return {name: record[name] for name in names if name in record}
 
     def _finish(self, record: dict) -> None:
-        self.records.append(record)
+        """Appends the record, with the hypervolume of the fronts of every record so far, and reports it."""
+        with durable_io.locked(os.path.join(self.project_dir, ".hypervolume.lock")):  # workers share the records
+            earlier = self.records.read()
+            record["hypervolume"] = self.hypervolume([*earlier, record])
+            self.records.append(record)
+        hparams_logging.write_hypervolume(self.tensorboard_dir, record["hypervolume"], step=len(earlier) + 1)
         self.on_record(record)
+
+    def hypervolume(self, records: list[dict]) -> float:
+        """Hypervolume of the accuracy/cost front of `records` trained for the full epochs (search.hypervolume)."""
+        reference = self.hypervolume_reference
+        completed = pareto.completed_records(records, self.front_metric(), self.full_epochs)
+        return hypervolume([(r[self.front_metric()], r[reference.cost]) for r in completed], reference)
 
     def _save_weights(self, trial_id: str, model: keras.Model) -> None:
         """The trial's one checkpoint, where keras-tuner (Hyperband, load_model) looks for it."""
@@ -365,8 +514,8 @@ class ConvnasTrials(keras_tuner.Tuner):
     def write_fronts(self) -> dict[str, list[dict]]:
         """pareto.csv and pareto.png in the project folder; returns the fronts."""
         records, accuracy = self.records.read(), self.front_metric()
-        fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy)
-        pareto.plot_front(records, os.path.join(self.project_dir, "pareto.png"), accuracy)
+        fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy, self.full_epochs)
+        pareto.plot_front(records, os.path.join(self.project_dir, "pareto.png"), accuracy, self.full_epochs)
         return fronts
 
 
@@ -386,18 +535,42 @@ class Hyperband(_Options, keras_tuner.Hyperband, ConvnasTrials):
     """keras-tuner's Hyperband running convnas trials (its schedule sets each trial's epochs)."""
 
 
-TUNER_CLASSES = {"random": RandomSearch, "grid": GridSearch, "bayesian": BayesianOptimization, "hyperband": Hyperband}
+class Evolution(_Options, EvolutionTuner, ConvnasTrials):
+    """Regularized evolution (search.evolution) running convnas trials; `pareto_cost` selects on the accuracy/cost front.
+
+    Its population, tournament and mutation are `EvolutionOracle`'s
+    (`population_size`, `sample_size`); given `pareto=True`, its tournaments
+    rank by the accuracy/`pareto_cost` front instead of the objective.
+    """
+
+    def __init__(self, *args, pareto: bool = False, pareto_cost: str = "flops", population_size: int = 20,
+                 sample_size: int = 5, **kwargs):
+        super().__init__(*args, pareto_cost=pareto_cost, population_size=population_size, sample_size=sample_size,
+                         selection_cost=pareto_cost if pareto else None, **kwargs)
+
+
+TUNER_CLASSES = {
+    "random": RandomSearch,
+    "grid": GridSearch,
+    "bayesian": BayesianOptimization,
+    "hyperband": Hyperband,
+    "evolution": Evolution,
+}
 
 
 def make_tuner(name: str, max_trials: int, epochs: int, **kwargs) -> ConvnasTrials:
-    """The tuner called `name` (random, grid, bayesian, hyperband); Hyperband's max_epochs = `epochs`.
+    """The tuner called `name` (random, grid, bayesian, hyperband, evolution); Hyperband's max_epochs = `epochs`.
 
-    keras-tuner's Hyperband takes no max_trials; its base Oracle honours it once set.
+    keras-tuner's Hyperband takes no max_trials; its base Oracle honours it once set. Evolution's
+    population is 20 with tournaments of 5 (a quarter) from 80 trials up, a quarter of the trials below.
     """
     if name not in TUNER_CLASSES:
         raise ValueError(f"`tuner` must be one of {', '.join(TUNER_CLASSES)}. Received: tuner={name!r}")
-    if name == "hyperband":
-        tuner = Hyperband(max_epochs=epochs, factor=3, hyperband_iterations=1, **kwargs)
+    if name == "evolution" and "population_size" not in kwargs:  # Real et al.'s P and S, scaled to short searches
+        population = min(20, max(2, max_trials // 4))
+        kwargs.update(population_size=population, sample_size=max(2, population // 4))
+    if name == "hyperband":  # as many iterations as it takes: max_trials ends the search
+        tuner = Hyperband(max_epochs=epochs, factor=3, hyperband_iterations=max_trials, **kwargs)
         tuner.oracle.max_trials = max_trials
         return tuner
     return TUNER_CLASSES[name](max_trials=max_trials, **kwargs)

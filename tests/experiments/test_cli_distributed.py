@@ -1,6 +1,7 @@
 """Distributed search on keras-tuner's chief/worker engine, as real processes on loopback, with workers killed."""
 
 import csv
+import json
 import os
 import signal
 import socket
@@ -130,3 +131,23 @@ def test_children_never_overwrite():
 
     assert child_arguments(["search", "spec.yaml", "--workers", "3", "--overwrite", "--logdir", "x"]) == ["search", "spec.yaml", "--logdir", "x"]
     assert child_arguments(["search", "--workers=2", "--epochs", "1"]) == ["search", "--epochs", "1"]
+
+
+def test_evolution_with_a_pareto_objective_on_two_workers_logs_the_hypervolume(spec, tmp_path):
+    logdir = tmp_path / "run"
+    result = subprocess.run(
+        [*CONVNAS, "search", str(spec), "--tuner", "evolution", "--objective", "pareto", "--max-trials", "8",
+         "--epochs", "1", "--workers", "2", "--logdir", str(logdir)],
+        capture_output=True, text=True, timeout=480, env=ENV,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = rows(logdir)
+    assert sorted(int(row["trial_id"]) for row in records) == list(range(8))
+    hypervolumes = [float(row["hypervolume"]) for row in records]
+    assert hypervolumes == sorted(hypervolumes) and hypervolumes[-1] > 0  # recorded in order, the front only grows
+    final = next(line for line in result.stdout.splitlines() if line.startswith("hypervolume ("))
+    assert float(final.rsplit(": ", 1)[1]) == pytest.approx(hypervolumes[-1], abs=1e-4)
+    events = b"".join(path.read_bytes() for path in (logdir / "tensorboard" / "search").glob("events.out.tfevents.*"))
+    assert events.count(b"hypervolume") >= 8  # one scalar per trial
+    saved = json.loads((logdir / "spec.json").read_text())
+    assert saved["tuner"] == "evolution" and saved["hypervolume_reference"] == {"accuracy": 0.1, "cost": "flops", "ceiling": 1e10}

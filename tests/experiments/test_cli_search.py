@@ -78,7 +78,7 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     "args, yaml_text, message",
     [
         (["--dataset", "imagenet"], None, "`dataset` must be one of digits, cluttered_digits, mnist"),
-        (["--tuner", "evolution"], None, "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband'. Received: tuner='evolution'"),
+        (["--tuner", "annealing"], None, "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband', 'evolution'. Received: tuner='annealing'"),
         (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
         (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),
         (["--max-params", "0"], None, "`max_params` must be a positive number. Received: max_params=0.0"),
@@ -183,3 +183,17 @@ def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path):
     assert sorted(int(row["trial_id"]) for row in rows) == list(range(5))
     assert all(row["status"] == "COMPLETED" and row["val_accuracy"] for row in rows)
     assert (logdir / "best_model.keras").exists()
+
+
+def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tmp_path):
+    logdir = tmp_path / "run"
+    result = run("search", "--max-flops", "10", "--max-trials", "2", "--epochs", "1", "--max-redraws", "15",
+                 "--logdir", str(logdir))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: convnas search: no candidate within max_flops 10 in 15 draws (")
+    cheapest = int(lines[0].split("the cheapest drawn had ")[1].split()[0].replace(",", ""))
+    assert cheapest > 10 and lines[0].endswith(" FLOPs")
+    written = next(line for line in result.stdout.splitlines() if line.startswith("written:"))
+    assert "best_model.keras" not in written and not (logdir / "best_model.keras").exists()
+    assert all((logdir / name.strip().rsplit("/", 1)[-1]).exists() for name in written[len("written:"):].split(","))

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from convnas.search import datasets
+from convnas.search.records import TrialRecords
 from convnas.search.runner import SearchStopped, run_search
+from convnas.search.sampler import NoFeasibleCandidate
 from convnas.search.spec import build_spec
 
 GRID_SPACE = {
@@ -50,28 +52,23 @@ def by_architecture(records):
     return {(r["stage1_block"], r["stage1_strides"], r["stage1_filters"]): r for r in records}
 
 
-def test_every_candidate_is_one_record_with_its_fate(grid_search):
+def test_rejected_candidates_are_redrawn_before_any_trial_and_counted(grid_search):
     logdir, records, lines = grid_search
-    assert len(records) == 8 and len({r["trial_id"] for r in records}) == 8
+    # The grid's 8 points: dilated_conv with stride 2 is invalid (twice), the 64-filter convs are over
+    # budget (3 times); only the 3 others become trials.
+    assert len(records) == 3 and len({r["trial_id"] for r in records}) == 3
     table = by_architecture(records)
-    assert len(table) == 8
-    invalid = table[("dilated_conv", 2, 16)]
-    assert invalid["status"] == "INVALID"
-    assert invalid["reason"] == "`strides` must be 1 for dilated_conv. Received: strides=2"
-    for strides in (1, 2):
-        skipped = table[("conv", strides, 64)]
-        assert skipped["status"] == "SKIPPED"
-        assert skipped["reason"].startswith(f"over budget: {skipped['params']:,} parameters > max_params 6,000")
-        assert skipped["params"] > 6000 and skipped.get("val_accuracy") is None and skipped.get("train_seconds") is None
-    completed = [r for r in records if r["status"] == "COMPLETED"]
-    assert {(r["stage1_block"], r["stage1_strides"]) for r in completed} == {("conv", 1), ("conv", 2), ("dilated_conv", 1)}
-    for record in completed:
-        assert record["params"] <= 6000 and record["flops"] > 2 * record["macs"] > 0
+    assert set(table) == {("conv", 1, 16), ("conv", 2, 16), ("dilated_conv", 1, 16)}
+    for record in records:
+        assert record["status"] == "COMPLETED" and record["params"] <= 6000 and record["flops"] > 2 * record["macs"] > 0
         assert 0 <= record["val_accuracy"] <= 1 and 0 <= record["test_accuracy"] <= 1
         assert record["train_seconds"] > 0 and record["latency_ms"] > 0 and record["epochs"] == 2 and record["seed"] == 1
     assert "stage1_dilation" in table[("dilated_conv", 1, 16)] and "stage1_dilation" not in table[("conv", 1, 16)]
-    assert sum(line.startswith("trial ") for line in lines) == 8
-    assert "trial 8/8" in lines[-2] or any("trial 8/8" in line for line in lines)
+    assert sum(line.startswith("trial ") for line in lines) == 3
+    text = "\n".join(lines)
+    assert "rejected before training: 5 draws (2 invalid, 3 over budget); the cheapest rejected had" in text
+    assert "first invalid: `strides` must be 1 for dilated_conv. Received: strides=2" in text
+    assert "first over budget: over budget: " in text and "parameters > max_params 6,000" in text
 
 
 def test_trials_csv_matches_the_records(grid_search):
@@ -170,14 +167,29 @@ def test_real_tensorboard_hparams_show_every_trained_trial(grid_search):
         board.wait(timeout=10)
 
 
-def test_all_invalid_candidates_never_abort_the_search(tmp_path):
+def test_a_space_without_a_valid_candidate_stops_with_why(tmp_path):
     # Strided-CNN-C downsampling puts the stride in the stage's last conv: these cells take none.
     space = {"stages": [1, 2], "cell": ["inception", "highway", "shuffle_unit"], "downsampling": "strided"}
-    spec = build_spec({"space": space}, {"max_trials": 5, "epochs": 1, "logdir": str(tmp_path)})
-    records = run_search(spec, write=lambda line: None)
-    assert len(records) == 5
-    assert {r["status"] for r in records} == {"INVALID"}
-    assert all("`downsampling` can be 'strided' only in a cell that takes a stride" in r["reason"] for r in records)
+    spec = build_spec({"space": space}, {"max_trials": 5, "epochs": 1, "logdir": str(tmp_path), "max_redraws": 30})
+    lines = []
+    with pytest.raises(NoFeasibleCandidate, match=r"^no candidate that can be built in \d+ draws \(\d+ s; \d+ invalid so far\); "
+                       r"first invalid: `downsampling` can be 'strided' only in a cell that takes a stride"):
+        run_search(spec, write=lines.append)
+    assert not (tmp_path / "trials.jsonl").exists() or not TrialRecords(tmp_path).read()  # nothing was trained
+    written = next(line for line in "\n".join(lines).splitlines() if line.startswith("written:"))
+    assert "best_model.keras" not in written and not (tmp_path / "best_model.keras").exists()
+
+
+def test_a_budget_gives_max_trials_trained_candidates(tmp_path):
+    spec = build_spec({}, {"max_trials": 3, "epochs": 1, "logdir": str(tmp_path), "seed": 5, "max_flops": 200000})
+    lines = []
+    records = run_search(spec, write=lines.append)
+    assert [r["status"] for r in records] == ["COMPLETED"] * 3 and all(r["flops"] <= 200000 for r in records)
+    rejected = next(line for line in lines if line.startswith("\ntrials:")).splitlines()[2]
+    count = int(rejected.split("rejected before training: ")[1].split()[0])
+    assert count > 0 and "over budget" in rejected
+    cheapest = int(rejected.split("the cheapest rejected had ")[1].split()[0].replace(",", ""))
+    assert cheapest > 200000
 
 
 # No max pooling (it returns -FLT_MAX for NaN) and no layer with a fused ReLU (nin, a hidden dense
