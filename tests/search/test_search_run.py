@@ -235,15 +235,24 @@ def test_bayesian_tuner_runs_convnas_trials(tmp_path):
     assert len(records) == 3 and {r["status"] for r in records} == {"COMPLETED"}
 
 
-def test_hyperband_warm_starts_from_the_single_checkpoint_convnas_writes(tmp_path):
+def test_hyperband_records_show_epochs_and_the_trial_continued_and_only_full_runs_make_the_front(tmp_path):
     spec = build_spec({"space": TINY_SPACE}, {"tuner": "hyperband", "epochs": 3, "logdir": str(tmp_path)})
-    records = run_search(spec, write=lambda line: None)
+    lines = []
+    records = run_search(spec, write=lines.append)
     assert {r["status"] for r in records} == {"COMPLETED"}
-    promoted = [r for r in records if r.get("tuner/trial_id")]
+    assert not any(name.startswith("tuner/") for r in records for name in r)  # bookkeeping becomes readable columns
+    promoted = [r for r in records if r["continues"] is not None]
     assert promoted, "hyperband promoted no trial"
-    for record in promoted:  # trained only the epochs between its bracket's rungs, from the earlier weights
-        assert record["epochs"] == record["tuner/epochs"] - record["tuner/initial_epoch"]
-        assert (tmp_path / f"trial_{record['tuner/trial_id']}" / "checkpoint.weights.h5").exists()
+    for record in promoted:  # trained on from the earlier trial's weights, the epochs between its bracket's rungs
+        assert 0 < record["initial_epoch"] < record["epochs"] <= 3
+        assert (tmp_path / f"trial_{record['continues']}" / "checkpoint.weights.h5").exists()
+        line = next(line for line in lines if line.startswith("trial ") and f"[{record['trial_id']}]" in line)
+        assert f"(epochs {record['initial_epoch'] + 1}-{record['epochs']}, continues trial {record['continues']})" in line
+    partial = {r["trial_id"] for r in records if r["epochs"] < 3}
+    assert partial
+    with open(tmp_path / "pareto.csv") as stream:
+        front = {row["trial_id"] for row in csv.DictReader(stream)}
+    assert front and not front & partial
 
 
 def test_hyperband_stops_at_max_trials(tmp_path):
