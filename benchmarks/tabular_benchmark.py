@@ -1,0 +1,173 @@
+"""Generates the tabular benchmark: every architecture of `search.tabular.SUBSPACE`, trained with two seeds on digits.
+
+    python benchmarks/tabular_benchmark.py train [--shard I/N]   # resumable; run N shards side by side
+    python benchmarks/tabular_benchmark.py proxies               # resumable
+    python benchmarks/tabular_benchmark.py assemble              # benchmarks/tabular/digits.csv
+
+`train` builds each architecture with the search's own hypermodel, counts its
+cost (params, MACs, FLOPs) and times batch-1 inference (median of 20), then
+trains it for the full epochs with each seed on the same train / validation
+split, as a search trial would (same pipeline, optimizer, BatchNorm momentum),
+and evaluates it on the test split. `proxies` scores each untrained
+architecture with every training-free proxy (`search.proxies`, batch of 64
+training images, seed 0). Both append one JSON line per result to
+benchmarks/tabular/raw/ and skip what is already there, so a killed run
+resumes where it stopped. `assemble` joins the raw lines into the CSV, one
+row per architecture (`search.tabular.COLUMNS`).
+
+Each shard runs TensorFlow on one thread, so N shards use N cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import keras_tuner  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from convnas.search import cost, datasets, tables, tabular  # noqa: E402
+from convnas.search.space import ConvNetHyperModel  # noqa: E402
+
+FOLDER = Path(__file__).parent / "tabular"
+RAW = FOLDER / "raw"
+PROXY_BATCH = 64
+
+
+def hypermodel(data) -> ConvNetHyperModel:
+    return ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE)
+
+
+def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Model:
+    hp = keras_tuner.HyperParameters()
+    model_maker.declare_hyperparameters(hp)
+    hp.values.update(values)
+    keras.utils.set_random_seed(seed)
+    return model_maker.build(hp)
+
+
+def read_lines(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def append_line(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def train(shard: int, shards: int) -> None:
+    data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
+    model_maker = hypermodel(data)
+    path = RAW / f"train_{shard}_of_{shards}.jsonl"
+    done = {(r["key"], r["seed"]) for r in read_lines(path)}
+    mine = [values for index, values in enumerate(tabular.architectures()) if index % shards == shard]
+    pipeline = dict(batch_size=tabular.BATCH_SIZE)
+    train_data = datasets.make_pipeline(data.x_train, data.y_train, shuffle=True, seed=tabular.SPLIT_SEED, **pipeline)
+    val_data = datasets.make_pipeline(data.x_val, data.y_val, shuffle=False, **pipeline)
+    test_data = datasets.make_pipeline(data.x_test, data.y_test, shuffle=False, **pipeline)
+    for count, values in enumerate(mine, start=1):
+        name = tabular.key(values)
+        for seed in tabular.SEEDS:
+            if (name, seed) in done:
+                continue
+            keras.backend.clear_session()
+            model = build(model_maker, values, seed)
+            record = {"key": name, "seed": seed, **values}
+            if seed == tabular.SEEDS[0]:
+                counted = cost.count(model)
+                record.update(params=counted.params, macs=counted.macs, flops=counted.flops,
+                              latency_ms=cost.latency(model, repeats=20))
+            started = time.perf_counter()
+            history = model.fit(train_data, validation_data=val_data, epochs=tabular.EPOCHS, shuffle=False, verbose=0)
+            record["train_seconds"] = time.perf_counter() - started
+            record["val_accuracy"] = [float(v) for v in history.history["val_accuracy"]]
+            record["test_accuracy"] = float(model.evaluate(test_data, verbose=0, return_dict=True)["accuracy"])
+            append_line(path, record)
+            print(f"[{shard}] {count}/{len(mine)} {name} seed {seed}: val {record['val_accuracy'][-1]:.4f} "
+                  f"test {record['test_accuracy']:.4f} in {record['train_seconds']:.1f}s", flush=True)
+
+
+def proxies() -> None:
+    from convnas.search import proxies as proxy_scores
+
+    data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
+    model_maker = hypermodel(data)
+    path = RAW / "proxies.jsonl"
+    done = {r["key"] for r in read_lines(path)}
+    batch = proxy_scores.fixed_batch(data.x_train, data.y_train, PROXY_BATCH, seed=0)
+    for values in tabular.architectures():
+        name = tabular.key(values)
+        if name in done:
+            continue
+        record = {"key": name}
+        for proxy in tabular.PROXY_COLUMNS:
+            keras.backend.clear_session()
+            model = build(model_maker, values, seed=0)
+            started = time.perf_counter()
+            record[proxy] = proxy_scores.score(proxy, model, *batch, seed=0)
+            record[f"{proxy}_seconds"] = time.perf_counter() - started
+        append_line(path, record)
+        print(name, {p: round(record[p], 3) for p in tabular.PROXY_COLUMNS}, flush=True)
+
+
+def assemble() -> Path:
+    runs: dict[str, dict[int, dict]] = {}
+    for path in sorted(RAW.glob("train_*.jsonl")):
+        for record in read_lines(path):
+            runs.setdefault(record["key"], {})[record["seed"]] = record
+    scores = {r["key"]: r for r in read_lines(RAW / "proxies.jsonl")}
+    rows = []
+    for values in tabular.architectures():
+        name = tabular.key(values)
+        seeds = runs.get(name, {})
+        if set(seeds) != set(tabular.SEEDS):
+            raise SystemExit(f"{name} is missing seeds {sorted(set(tabular.SEEDS) - set(seeds))}: run `train` first")
+        first = seeds[tabular.SEEDS[0]]
+        row = {"key": name, **{column: values.get(column, "") for column in tabular.HYPERPARAMETER_COLUMNS}}
+        for seed in tabular.SEEDS:
+            row[f"val_accuracy_s{seed}"] = seeds[seed]["val_accuracy"][-1]
+            row[f"test_accuracy_s{seed}"] = seeds[seed]["test_accuracy"]
+            for epoch, accuracy in enumerate(seeds[seed]["val_accuracy"], start=1):
+                row[tabular.epoch_column(seed, epoch)] = accuracy
+        row["val_accuracy"] = float(np.mean([row[f"val_accuracy_s{s}"] for s in tabular.SEEDS]))
+        row["test_accuracy"] = float(np.mean([row[f"test_accuracy_s{s}"] for s in tabular.SEEDS]))
+        row.update({column: first[column] for column in tabular.COST_COLUMNS})
+        row.update({column: scores.get(name, {}).get(column, "") for column in tabular.PROXY_COLUMNS})
+        rows.append(row)
+    path = FOLDER / "digits.csv"
+    path.write_text(tables.to_csv(rows, tabular.COLUMNS))
+    print(f"{len(rows)} architectures written to {path}")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("phase", choices=("train", "proxies", "assemble"))
+    parser.add_argument("--shard", default="0/1", help="I/N: train every N-th architecture from the I-th (default 0/1)")
+    args = parser.parse_args()
+    if args.phase == "assemble":
+        assemble()
+        return
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    if args.phase == "train":
+        shard, shards = (int(part) for part in args.shard.split("/"))
+        train(shard, shards)
+    else:
+        proxies()
+
+
+if __name__ == "__main__":
+    main()
