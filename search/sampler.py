@@ -146,8 +146,10 @@ class ScreenedSampling:
             if len(found) == wanted:
                 break
         if not found:
-            if rejected:  # the limit passed, or the space ran dry, with every draw rejected
-                self.rejections.exhausted = self._exhausted_message(len(seen), time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            limit = len(seen) >= self.screen.redraws or seconds > REDRAW_SECONDS
+            if rejected and (limit or not self.trials):  # the limit passed, or the space ran dry with none trainable
+                self.rejections.exhausted = self._exhausted_message(len(seen), seconds)
             return None
         if wanted == 1:
             return found[0]

@@ -68,7 +68,7 @@ def study_logdir(tmp_path_factory):
         (["--help"], 0, "usage: convnas"),
         (["search", "--help"], 0, "usage: convnas search"),
         (["search", "--epochs", "0"], 2, "error: convnas search: `epochs` must be a positive integer. Received: epochs=0"),
-        (["search", "--tuner", "evolution"], 2, "error: convnas search: `tuner` must be one of 'random', "),
+        (["search", "--tuner", "annealing"], 2, "error: convnas search: `tuner` must be one of 'random', "),
         (["ablate", "pooling", "--dataset", "imagenet"], 2, "error: convnas ablate: `dataset` must be one of digits, "),
         (["ablate", "polling"], 2, "error: convnas ablate: unknown study 'polling'"),
         (["board", "{missing}"], 2, "error: convnas board: LOGDIR is not a folder."),
