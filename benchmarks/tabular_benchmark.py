@@ -21,7 +21,6 @@ Each shard runs TensorFlow on one thread, so N shards use N cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from convnas.search import cost, datasets, tables, tabular  # noqa: E402
+from convnas.search import cost, datasets, durable_io, tables, tabular  # noqa: E402
 from convnas.search.space import ConvNetHyperModel  # noqa: E402
 
 FOLDER = Path(__file__).parent / "tabular"
@@ -53,25 +52,11 @@ def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Mode
     return model_maker.build(hp)
 
 
-def read_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def append_line(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def train(shard: int, shards: int) -> None:
     data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
     model_maker = hypermodel(data)
     path = RAW / f"train_{shard}_of_{shards}.jsonl"
-    done = {(r["key"], r["seed"]) for r in read_lines(path)}
+    done = {(r["key"], r["seed"]) for r in durable_io.read_json_lines(path)}
     mine = [values for index, values in enumerate(tabular.architectures()) if index % shards == shard]
     pipeline = dict(batch_size=tabular.BATCH_SIZE)
     train_data = datasets.make_pipeline(data.x_train, data.y_train, shuffle=True, seed=tabular.SPLIT_SEED, **pipeline)
@@ -94,7 +79,7 @@ def train(shard: int, shards: int) -> None:
             record["train_seconds"] = time.perf_counter() - started
             record["val_accuracy"] = [float(v) for v in history.history["val_accuracy"]]
             record["test_accuracy"] = float(model.evaluate(test_data, verbose=0, return_dict=True)["accuracy"])
-            append_line(path, record)
+            durable_io.append_json_line(path, record)
             print(f"[{shard}] {count}/{len(mine)} {name} seed {seed}: val {record['val_accuracy'][-1]:.4f} "
                   f"test {record['test_accuracy']:.4f} in {record['train_seconds']:.1f}s", flush=True)
 
@@ -105,7 +90,7 @@ def proxies() -> None:
     data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
     model_maker = hypermodel(data)
     path = RAW / "proxies.jsonl"
-    done = {r["key"] for r in read_lines(path)}
+    done = {r["key"] for r in durable_io.read_json_lines(path)}
     batch = proxy_scores.fixed_batch(data.x_train, data.y_train, PROXY_BATCH, seed=0)
     for values in tabular.architectures():
         name = tabular.key(values)
@@ -118,16 +103,16 @@ def proxies() -> None:
             started = time.perf_counter()
             record[proxy] = proxy_scores.score(proxy, model, *batch, seed=0)
             record[f"{proxy}_seconds"] = time.perf_counter() - started
-        append_line(path, record)
+        durable_io.append_json_line(path, record)
         print(name, {p: round(record[p], 3) for p in tabular.PROXY_COLUMNS}, flush=True)
 
 
 def assemble() -> Path:
     runs: dict[str, dict[int, dict]] = {}
     for path in sorted(RAW.glob("train_*.jsonl")):
-        for record in read_lines(path):
+        for record in durable_io.read_json_lines(path):
             runs.setdefault(record["key"], {})[record["seed"]] = record
-    scores = {r["key"]: r for r in read_lines(RAW / "proxies.jsonl")}
+    scores = {r["key"]: r for r in durable_io.read_json_lines(RAW / "proxies.jsonl")}
     rows = []
     for values in tabular.architectures():
         name = tabular.key(values)

@@ -154,7 +154,7 @@ class ScreenedSampling:
         if wanted == 1:
             return found[0]
         scores = [self.screen.score(values) for values in found]
-        best = max(range(len(found)), key=lambda i: scores[i])
+        best = max(range(len(found)), key=lambda i: -math.inf if math.isnan(scores[i]) else scores[i])  # NaN ranks last
         return {**found[best], f"{PRESCREEN_PREFIX}{self.screen.proxy}": float(scores[best])}
 
     def _exhausted_message(self, draws: int, seconds: float) -> str:

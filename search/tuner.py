@@ -69,6 +69,7 @@ from convnas.search.rejection import CandidateRejected
 
 NON_FINITE = "non-finite loss"
 TRADEOFF = "tradeoff_score"  # val_accuracy - cost_weight * log10(FLOPs): the CLI's `--objective pareto`
+COST_WEIGHT = 0.05  # the default cost_weight: accuracy traded per decade of FLOPs
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # scores in [0, 1]
 
 
@@ -208,7 +209,7 @@ class _Options:
         max_flops: float | None = None,
         max_params: float | None = None,
         max_latency_ms: float | None = None,
-        cost_weight: float = 0.05,
+        cost_weight: float = COST_WEIGHT,
         on_record: Callable[[dict], None] | None = None,
         latency_repeats: int = 10,
         prescreen: int = 1,
