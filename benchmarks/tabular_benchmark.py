@@ -13,7 +13,8 @@ architecture with every training-free proxy (`search.proxies`, batch of 64
 training images, seed 0). Both append one JSON line per result to
 benchmarks/tabular/raw/ and skip what is already there, so a killed run
 resumes where it stopped. `assemble` joins the raw lines into the CSV, one
-row per architecture (`search.tabular.COLUMNS`).
+row per architecture (`search.tabular.COLUMNS`), and prints the compute the
+raw runs took.
 
 Each shard runs TensorFlow on one thread, so N shards use N cores.
 """
@@ -134,6 +135,10 @@ def assemble() -> Path:
     path = FOLDER / "digits.csv"
     path.write_text(tables.to_csv(rows, tabular.COLUMNS))
     print(f"{len(rows)} architectures written to {path}")
+    seconds = [run["train_seconds"] for seeds in runs.values() for run in seeds.values()]
+    proxy_seconds = sum(record[f"{proxy}_seconds"] for record in scores.values() for proxy in tabular.PROXY_COLUMNS)
+    print(f"compute: {len(seconds)} training runs, {sum(seconds) / 3600:.2f} core-hours of fitting (median "
+          f"{float(np.median(seconds)):.1f} s a run); proxies {proxy_seconds / 60:.1f} core-minutes")
     return path
 
 
