@@ -168,7 +168,7 @@ def run_search(
         if distributed.is_chief():
             tuner.full_epochs = spec.epochs
             tuner.prepare_sampler((None, *data.input_shape), (data.x_train, data.y_train))
-            tuner.write_hparams_config()
+            tuner.write_hparams_config(tested=data.x_test is not None)
             tuner.oracle.verbose = 0  # keras-tuner's per-trial tables; the workers print progress
             tuner.save()
             distributed.serve_chief(tuner.oracle, lost_worker_timeout, tuner.record_lost)

@@ -333,11 +333,15 @@ class ConvnasTrials(keras_tuner.Tuner):
         if self.oracle.rejections.exhausted:
             raise sampler.NoFeasibleCandidate(self.oracle.rejections.exhausted)
 
-    def write_hparams_config(self) -> None:
-        """The HParams experiment (every hyperparameter; metrics and cost columns), once per TensorBoard folder."""
+    def write_hparams_config(self, tested: bool | None = None) -> None:
+        """The HParams experiment (the hyperparameters searched; metrics and cost columns), once per TensorBoard folder.
+
+        `tested`: whether the trials are evaluated on test data (default: whether `search` was given some).
+        """
         if not os.path.exists(self.tensorboard_dir):
             metrics = [o.name for o in objectives(self.oracle.objective)]
-            hparams_logging.write_experiment(self.tensorboard_dir, self.oracle.get_space(), metrics)
+            tested = self.test_data is not None if tested is None else tested
+            hparams_logging.write_experiment(self.tensorboard_dir, self.oracle.get_space(), metrics, tested)
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         hp = trial.hyperparameters

@@ -1,16 +1,11 @@
 """Real searches on digits: statuses and reasons, budgets, NaN, best model, Pareto files, TensorBoard HParams."""
 
 import csv
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import keras
 import numpy as np
 import pytest
+from tensorboard_server import experiment, session_groups, tensorboard, wait_for
 
 from convnas.search import datasets
 from convnas.search.records import TrialRecords
@@ -114,57 +109,25 @@ def test_pareto_files_and_summary(grid_search):
     assert "leaderboard:" in text and "Pareto front, accuracy vs flops" in text and f"convnas board {logdir}" in text
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def post(port, path, body):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def test_real_tensorboard_hparams_show_every_trained_trial(grid_search):
     logdir, records, _ = grid_search
-    port = free_port()
-    board = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir / "tensorboard"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline, groups = time.monotonic() + 60, []
-        completed = {r["trial_id"]: r for r in records if r["status"] == "COMPLETED"}
-        while time.monotonic() < deadline:
-            try:
-                experiment = post(port, "/data/plugin/hparams/experiment", {"experimentName": ""})
-                groups = post(port, "/data/plugin/hparams/session_groups", {
-                    "experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": [],
-                    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
-                }).get("sessionGroups", [])
-                if len(groups) == len(completed) and all(g.get("metricValues") for g in groups):
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
-        columns = {m["name"]["tag"] for m in experiment["metricInfos"]}
-        assert {"val_accuracy", "params", "macs", "flops", "latency_ms", "train_seconds"} <= columns
-        assert {h["name"] for h in experiment["hparamInfos"]} >= {"stage1_block", "stage1_strides", "learning_rate"}
-        assert sorted(g["name"] for g in groups) == sorted(completed)
-        for group in groups:
-            record = completed[group["name"]]
-            metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"] if not m["name"]["group"]}
-            assert metrics["val_accuracy"] == pytest.approx(record["val_accuracy"], rel=1e-6)
-            assert metrics["params"] == record["params"]
-            assert metrics["flops"] == pytest.approx(record["flops"], rel=1e-7)
-            assert group["hparams"]["stage1_block"] == record["stage1_block"]
-    finally:
-        board.kill()
-        board.wait(timeout=10)
+    completed = {r["trial_id"]: r for r in records if r["status"] == "COMPLETED"}
+    with tensorboard(logdir / "tensorboard") as port:
+        groups = wait_for(lambda: session_groups(port),
+                          lambda groups: len(groups) == len(completed) and all(g.get("metricValues") for g in groups))
+        shown = experiment(port)
+    columns = {m["name"]["tag"] for m in shown["metricInfos"]}
+    assert {"val_accuracy", "params", "macs", "flops", "latency_ms", "train_seconds"} <= columns
+    names = {h["name"] for h in shown["hparamInfos"]}
+    assert names >= {"stage1_block", "stage1_strides", "stage1_filters"} and "learning_rate" not in names  # fixed here
+    assert sorted(g["name"] for g in groups) == sorted(completed)
+    for group in groups:
+        record = completed[group["name"]]
+        metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"] if not m["name"]["group"]}
+        assert metrics["val_accuracy"] == pytest.approx(record["val_accuracy"], rel=1e-6)
+        assert metrics["params"] == record["params"]
+        assert metrics["flops"] == pytest.approx(record["flops"], rel=1e-7)
+        assert group["hparams"]["stage1_block"] == record["stage1_block"]
 
 
 def test_a_space_without_a_valid_candidate_stops_with_why(tmp_path):
