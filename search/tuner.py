@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -370,7 +371,11 @@ class ConvnasTrials(keras_tuner.Tuner):
             if self.trial_seed is not None:
                 keras.utils.set_random_seed(self.trial_seed + execution)
             try:
-                model = self._try_build(hp)
+                with warnings.catch_warnings():
+                    # Hyperband builds a promoted candidate from the checkpoint of the trial it continues: the
+                    # weights load, the state of a stateful optimizer (Adam) is skipped, and Keras warns of it.
+                    warnings.filterwarnings("ignore", "Skipping variable loading for optimizer", UserWarning)
+                    model = self._try_build(hp)
                 if not model.built:  # e.g. a Sequential without an Input: built for the data's shape
                     model.build(_input_shape(fit_args, fit_kwargs))
                 if execution == 0:

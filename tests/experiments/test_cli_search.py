@@ -197,3 +197,15 @@ def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tm
     written = next(line for line in result.stdout.splitlines() if line.startswith("written:"))
     assert "best_model.keras" not in written and not (logdir / "best_model.keras").exists()
     assert all((logdir / name.strip().rsplit("/", 1)[-1]).exists() for name in written[len("written:"):].split(","))
+
+
+def test_hyperband_continues_a_trial_with_no_optimizer_warning_from_its_checkpoint(tmp_path):
+    spec = tmp_path / "small.yaml"
+    spec.write_text(SMALL_SPEC + "  optimizer: adam\n")  # Adam has state to skip (plain SGD has none: no warning)
+    # max epochs 3: three 1-epoch trials, then the best of them trained on for epochs 2-3 from its checkpoint
+    result = run("search", str(spec), "--tuner", "hyperband", "--epochs", "3", "--max-trials", "4",
+                 "--logdir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    continued = [line for line in result.stdout.splitlines() if line.startswith("trial ") and "continues trial" in line]
+    assert len(continued) == 1 and "(epochs 2-3, continues trial " in continued[0]
+    assert "Skipping variable loading" not in result.stdout + result.stderr  # Keras's, on loading that checkpoint
