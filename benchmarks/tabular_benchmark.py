@@ -12,7 +12,9 @@ and evaluates it on the test split. `proxies` scores each untrained
 architecture with every training-free proxy (`search.proxies`, batch of 64
 training images, seed 0). Both append one JSON line per result to
 benchmarks/tabular/raw/ and skip what is already there, so a killed run
-resumes where it stopped. `assemble` joins the raw lines into the CSV, one
+resumes where it stopped; `train` skips the runs of every raw file, so the
+remaining work can be split anew (a shard's rest as --shard 1/4 and 3/4 after
+--shard 1/2, say). `assemble` joins the raw lines into the CSV, one
 row per architecture (`search.tabular.COLUMNS`), and prints the compute the
 raw runs took.
 
@@ -53,11 +55,16 @@ def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Mode
     return model_maker.build(hp)
 
 
+def raw_runs() -> list[dict]:
+    """Every training run in the raw files, whatever sharding wrote it."""
+    return [record for path in sorted(RAW.glob("train_*.jsonl")) for record in durable_io.read_json_lines(path)]
+
+
 def train(shard: int, shards: int) -> None:
     data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
     model_maker = hypermodel(data)
     path = RAW / f"train_{shard}_of_{shards}.jsonl"
-    done = {(r["key"], r["seed"]) for r in durable_io.read_json_lines(path)}
+    done = {(r["key"], r["seed"]) for r in raw_runs()}
     mine = [values for index, values in enumerate(tabular.architectures()) if index % shards == shard]
     pipeline = dict(batch_size=tabular.BATCH_SIZE)
     train_data = datasets.make_pipeline(data.x_train, data.y_train, shuffle=True, seed=tabular.SPLIT_SEED, **pipeline)
@@ -110,9 +117,8 @@ def proxies() -> None:
 
 def assemble() -> Path:
     runs: dict[str, dict[int, dict]] = {}
-    for path in sorted(RAW.glob("train_*.jsonl")):
-        for record in durable_io.read_json_lines(path):
-            runs.setdefault(record["key"], {})[record["seed"]] = record
+    for record in raw_runs():
+        runs.setdefault(record["key"], {}).setdefault(record["seed"], record)
     scores = {r["key"]: r for r in durable_io.read_json_lines(RAW / "proxies.jsonl")}
     rows = []
     for values in tabular.architectures():
