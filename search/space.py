@@ -17,7 +17,10 @@ one pass without building a model (keras-tuner's constructor otherwise
 builds the default candidate once per conditional branch). A candidate that
 cannot be built (groups not dividing channels, a stride a dilated conv cannot
 take, "strided" downsampling in a cell without a stride, inception widths not
-a multiple of 8) raises `InvalidCandidate` with its reason.
+a multiple of 8) raises `InvalidCandidate` with its reason, which names the
+stage, the part of it that failed (width projection, block n, downsampling)
+and that part's input: "stage 3 block 1 (dilated_conv 3x3, stride 2,
+dilation 2): input is 2x2x16: `strides` must be 1 for dilated_conv. ...".
 
 Every hyperparameter can be fixed or restricted without editing code, with a
 mapping `overrides` (from the YAML spec): a scalar fixes it, a list restricts
@@ -28,8 +31,10 @@ its choices, {min, max} narrows a float range. A key without a stage number
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 
 import keras
 import keras_tuner
@@ -166,7 +171,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         try:
             model = build_model(architecture, self.input_shape, self.num_classes)
         except ValueError as error:
-            raise InvalidCandidate(str(error).strip().splitlines()[0]) from None
+            raise InvalidCandidate(_reason(error)) from None
         compile_model(model, architecture.training)
         return model
 
@@ -244,34 +249,84 @@ def _downsampling(stage: Stage) -> list[keras.layers.Layer]:
     return []  # "strided": the last block took the stride; "none"
 
 
+def _cell_block(stage: Stage, index: int) -> list[keras.layers.Layer]:
+    """The layers of block `index` of `stage`'s cell."""
+    if stage.cell == "plain":
+        return _plain_block(stage, index)
+    if stage.cell == "residual":
+        return [blocks.get_block("residual")(
+            stage.filters, stage.kernel_size, strides=_block_strides(stage, index), shortcut=stage.shortcut
+        )]
+    if stage.cell == "depthwise_separable":
+        return [blocks.get_block("depthwise_separable_conv")(stage.filters, stage.kernel_size, strides=_block_strides(stage, index))]
+    if stage.cell == "inception":  # without reductions, the pool projection keeps the width at `filters`
+        return [blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions)]
+    if stage.cell == "highway":
+        return [blocks.get_block("highway")(stage.kernel_size, gate=stage.gate, use_batch_norm=True)]
+    return [blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups)]
+
+
+def _block_text(stage: Stage, index: int) -> str:
+    """What block `index` of `stage` is, for messages: "dilated_conv 3x3, stride 2, dilation 2"."""
+    name = stage.block if stage.cell == "plain" else stage.cell
+    parts = [name if stage.kernel_size is None else f"{name} {stage.kernel_size}x{stage.kernel_size}"]
+    strides = _block_strides(stage, index)
+    parts += [f"stride {strides}"] * (strides != 1)
+    parts += [f"dilation {_block_dilation(stage, index)}"] * (stage.dilation is not None)
+    parts += [f"groups {groups}" for groups in (stage.groups, stage.shuffle_groups) if groups is not None]
+    return ", ".join(parts)
+
+
+def _downsampling_text(stage: Stage) -> str:
+    """What a stage's downsampling layer is, for messages: "avg pool 2x2", "all_conv: conv 3x3, stride 2"."""
+    if stage.downsampling in POOLING:
+        return f"{stage.downsampling} pool {stage.pool_size}x{stage.pool_size}"
+    return "all_conv: conv 3x3, stride 2"
+
+
+def stage_parts(stage: Stage, channels: int) -> list[tuple[str, Callable[[], list[keras.layers.Layer]]]]:
+    """The parts of one stage on an input of `channels` channels, in order: the width projection the highway
+    and shuffle cells need, its blocks, its downsampling layer; each as (what it is, a function making its layers)."""
+    check_downsampling("downsampling", stage.downsampling, stage.cell)
+    parts = []
+    if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:  # these cells keep their width
+        parts.append((f"width projection (pointwise 1x1, {channels} to {stage.filters} channels)",
+                      functools.partial(conv_bn_relu, "pointwise", filters=stage.filters)))
+    parts += [(f"block {index + 1} ({_block_text(stage, index)})", functools.partial(_cell_block, stage, index))
+              for index in range(stage.blocks)]
+    if stage.downsampling in (*POOLING, "all_conv"):  # "strided" and "none" add no layer
+        parts.append((f"downsampling ({_downsampling_text(stage)})", functools.partial(_downsampling, stage)))
+    return parts
+
+
 def stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
     """The layers of one stage on an input of `channels` channels: its blocks, then its downsampling."""
-    check_downsampling("downsampling", stage.downsampling, stage.cell)
-    layers = []
-    if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:
-        layers += conv_bn_relu("pointwise", filters=stage.filters)  # these cells keep their width
-    for index in range(stage.blocks):
-        if stage.cell == "plain":
-            layers += _plain_block(stage, index)
-        elif stage.cell == "residual":
-            layers.append(
-                blocks.get_block("residual")(
-                    stage.filters, stage.kernel_size, strides=_block_strides(stage, index), shortcut=stage.shortcut
-                )
-            )
-        elif stage.cell == "depthwise_separable":
-            layers.append(
-                blocks.get_block("depthwise_separable_conv")(
-                    stage.filters, stage.kernel_size, strides=_block_strides(stage, index)
-                )
-            )
-        elif stage.cell == "inception":  # without reductions, the pool projection keeps the width at `filters`
-            layers.append(blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions))
-        elif stage.cell == "highway":
-            layers.append(blocks.get_block("highway")(stage.kernel_size, gate=stage.gate, use_batch_norm=True))
-        else:
-            layers.append(blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups))
-    return layers + _downsampling(stage)
+    return [layer for _, make in stage_parts(stage, channels) for layer in make()]
+
+
+def _reason(error: Exception) -> str:
+    """An error's message in one line: its first, or the one Keras's "Exception encountered when calling" heads."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        return lines[1]
+    return lines[0] if lines else type(error).__name__
+
+
+def apply_stage(stage: Stage, number: int, x):
+    """`x` through stage `number` (counted from 1); a ValueError names the stage, the part of it that failed and that
+    part's input: "stage 3 downsampling (avg pool 2x2): input is 1x1x64: ..."."""
+    try:
+        parts = stage_parts(stage, x.shape[-1])
+    except ValueError as error:
+        raise ValueError(f"stage {number}: {_reason(error)}") from error
+    for text, make in parts:
+        inputs = x
+        try:
+            for layer in make():
+                x = layer(x)
+        except ValueError as error:
+            raise ValueError(f"stage {number} {text}: input is {'x'.join(map(str, inputs.shape[1:]))}: {_reason(error)}") from error
+    return x
 
 
 def build_model(architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
@@ -280,9 +335,8 @@ def build_model(architecture: Architecture, input_shape: tuple[int, int, int], n
     x = inputs
     for layer in conv_bn_relu("conv", filters=architecture.stem_filters, kernel_size=3):
         x = layer(x)
-    for stage in architecture.stages:
-        for layer in stage_layers(stage, x.shape[-1]):
-            x = layer(x)
+    for number, stage in enumerate(architecture.stages, 1):
+        x = apply_stage(stage, number, x)
     x = keras.layers.GlobalAveragePooling2D()(x) if architecture.head == "global_average_pooling" else keras.layers.Flatten()(x)
     if architecture.head_units:
         x = keras.layers.Dense(architecture.head_units, activation="relu")(x)

@@ -62,7 +62,8 @@ def test_rejected_candidates_are_redrawn_before_any_trial_and_counted(grid_searc
     assert sum(line.startswith("trial ") for line in lines) == 3
     text = "\n".join(lines)
     assert "rejected before training: 5 draws (2 invalid, 3 over budget); the cheapest rejected had" in text
-    assert "first invalid: `strides` must be 1 for dilated_conv. Received: strides=2" in text
+    assert ("first invalid: stage 1 block 1 (dilated_conv 3x3, stride 2, dilation 2): input is 8x8x16: "
+            "`strides` must be 1 for dilated_conv. Received: strides=2") in text
     assert "first over budget: over budget: " in text and "parameters > max_params 6,000" in text
 
 
@@ -136,7 +137,7 @@ def test_a_space_without_a_valid_candidate_stops_with_why(tmp_path):
     spec = build_spec({"space": space}, {"max_trials": 5, "epochs": 1, "logdir": str(tmp_path), "max_redraws": 30})
     lines = []
     with pytest.raises(NoFeasibleCandidate, match=r"^no candidate that can be built in \d+ draws \(\d+ s; \d+ invalid so far\); "
-                       r"first invalid: `downsampling` can be 'strided' only in a cell that takes a stride"):
+                       r"first invalid: stage 1: `downsampling` can be 'strided' only in a cell that takes a stride"):
         run_search(spec, write=lines.append)
     assert not (tmp_path / "trials.jsonl").exists() or not TrialRecords(tmp_path).read()  # nothing was trained
     written = next(line for line in "\n".join(lines).splitlines() if line.startswith("written:"))

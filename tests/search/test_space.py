@@ -8,6 +8,7 @@ import pytest
 
 from convnas.blocks import arithmetic
 from convnas.search.rejection import InvalidCandidate
+from convnas.search import space
 from convnas.search.space import Architecture, ConvNetHyperModel, build_model, receptive_field, stage_layers
 from convnas.search.stages import CONV_BLOCKS, DOWNSAMPLING, make_stage
 
@@ -125,6 +126,46 @@ def test_dilated_conv_cannot_take_a_stride():
     hypermodel = ConvNetHyperModel((8, 8, 1), 10, {"stages": 1, "cell": "plain", "block": "dilated_conv", "strides": 2})
     with pytest.raises(InvalidCandidate, match=r"`strides` must be 1 for dilated_conv. Received: strides=2"):
         hypermodel.build(declared(hypermodel))
+
+
+THREE_PLAIN_STAGES = {"stages": 3, "stem_filters": 16, "cell": "plain", "block": "conv", "filters": 16, "blocks": 1,
+                      "kernel_size": 3, "strides": 1, "downsampling": "max"}
+
+
+@pytest.mark.parametrize(
+    "overrides, reason",
+    [
+        ({"stage3_block": "dilated_conv", "stage3_strides": 2, "dilation": 2},  # 8x8 pooled twice: 2x2 at stage 3
+         r"^stage 3 block 1 \(dilated_conv 3x3, stride 2, dilation 2\): input is 2x2x16: `strides` must be 1 for "
+         r"dilated_conv\. Received: strides=2$"),
+        ({"stage2_cell": "inception", "stage2_filters": 12},
+         r"^stage 2 block 1 \(inception\): input is 4x4x16: `filters` of an inception cell must be a multiple of 8\."),
+        ({"stage1_block": "grouped_conv", "groups": 3},
+         r"^stage 1 block 1 \(grouped_conv 3x3, groups 3\): input is 8x8x16: `groups` must divide filters \(16\)"),
+        ({"stage2_cell": "shuffle_unit", "stage2_filters": 24, "shuffle_groups": 5},  # after the width projection
+         r"^stage 2 block 1 \(shuffle_unit, groups 5\): input is 4x4x24: `groups` must divide the input channels \(24\)"),
+        ({"stage3_cell": "highway", "stage3_downsampling": "strided"},
+         r"^stage 3: `downsampling` can be 'strided' only in a cell that takes a stride"),
+    ],
+)
+def test_an_invalid_candidate_names_its_stage_and_layer(overrides, reason):
+    hypermodel = ConvNetHyperModel((8, 8, 1), 10, {**THREE_PLAIN_STAGES, **overrides})
+    with pytest.raises(InvalidCandidate, match=reason):
+        hypermodel.build(declared(hypermodel))
+
+
+@pytest.mark.parametrize("downsampling", ["max", "avg", "all_conv"])
+def test_three_stages_of_downsampling_on_8x8_digits_end_at_1x1(downsampling):
+    hypermodel = ConvNetHyperModel((8, 8, 1), 10, {**THREE_PLAIN_STAGES, "downsampling": downsampling, "head": "flatten"})
+    model = hypermodel.build(declared(hypermodel))
+    assert model.get_layer(index=-2).input.shape == (None, 1, 1, 16)  # the Flatten's input: "same" windows halve 8 -> 1
+
+
+def test_a_keras_error_reads_as_its_message_line():
+    with pytest.raises(ValueError) as raised:
+        keras.layers.AveragePooling2D(2)(keras.Input((1, 1, 4)))
+    assert str(raised.value).startswith("Exception encountered when calling")  # Keras's header line
+    assert space._reason(raised.value).startswith("Computed output size would be zero or negative. Received: ")
 
 
 @pytest.mark.parametrize("cell", ["plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable"])
