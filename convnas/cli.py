@@ -245,10 +245,9 @@ def _table_command(args: argparse.Namespace) -> int:
     rows = ablation_table.build_table(study, study_logs.read_runs(logdir))
     if not rows:
         raise UsageError(f"convnas table: LOGDIR holds no finished run yet. Received: LOGDIR={args.logdir!r}")
-    figures = [name for name, _ in ablation_table.FIGURES if (logdir / name).exists()]
     formats = {"md": lambda: ablation_table.to_markdown(study, rows), "text": lambda: ablation_table.to_text(study, rows),
                "csv": lambda: ablation_table.to_csv(rows), "latex": lambda: ablation_table.to_latex(study, rows),
-               "report": lambda: ablation_table.to_report(study, rows, figures),
+               "report": lambda: ablation_table.to_report(study, rows, ablation_table.report_files(logdir)),
                "summary": lambda: ablation_table.to_summary(study, rows, f"{study['name']}/report.md")}
     print(formats[args.format]().rstrip("\n"))
     return 0

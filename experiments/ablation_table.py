@@ -32,10 +32,15 @@ entry names (`versus`), else the baseline. The CSV has every column:
   are left out of the means, and a variant whose every run is dead reads
   "dead", never clean.
 
-The Markdown and terminal view is compact: the variant, its main metric
-with its 95% interval, the task's other key metrics, the difference against
-the reference, the adjusted p, the verdict and the cost change; accuracies
-are shown in percent and their differences in percentage points.
+The Markdown, LaTeX and terminal view is compact, one column per question:
+the variant (with the number of seeds when every variant has the same, and
+its dead runs), its main metric's mean with its 95% interval, the reference
+when not every variant is compared with the baseline, the difference
+against it, the Holm-adjusted p, the verdict and the change in FLOPs and
+parameters; every other column is in the CSV. One precision rule per kind
+of column: a metric and its difference with the metric's decimals
+(`FORMATS`; accuracies in percent, their differences in percentage points),
+p values to 2 significant digits, cost changes in percent to 1 decimal.
 """
 
 from __future__ import annotations
@@ -55,8 +60,6 @@ FORMATS = {
     "accuracy": (100, 2, "%"), "loss": (1, 3, ""), "psnr": (1, 2, "dB"), "psnr_gain": (1, 2, "dB"),
     "checkerboard": (1, 4, ""), "train_seconds": (1, 1, "s"),
 }
-COMPACT_METRICS = {"classification": ("test_accuracy", "train_accuracy"),
-                   "upsampling": ("psnr", "psnr_gain", "checkerboard", "checkerboard_flat", "checkerboard_flat_init")}
 
 
 def metric_format(metric: str) -> tuple[float, int, str]:
@@ -124,15 +127,17 @@ def _compare(row: dict, reference: dict | None, runs: dict, main: str) -> dict:
              "delta_flops_pct": None, "delta_params_pct": None}
     if reference is None:
         return empty
+    costs = {"delta_flops_pct": 100 * (row["flops"] / reference["flops"] - 1),
+             "delta_params_pct": 100 * (row["params"] / reference["params"] - 1)}
     values, reference_values = _values(runs[row["variant"]], main), _values(runs[reference["variant"]], main)
+    if not values or not reference_values:  # every run dead: no trained checkerboard amplitude to compare
+        return {**empty, **costs}
     welch = statistics.welch_t_test(values, reference_values)
     both = len(values) >= 2 and len(reference_values) >= 2
-    return {**empty, f"delta_{main}": row[f"{main}_mean"] - reference[f"{main}_mean"],
+    return {**empty, **costs, f"delta_{main}": row[f"{main}_mean"] - reference[f"{main}_mean"],
             "p_value": statistics.permutation_p_value(values, reference_values),
             "p_welch": None if welch is None else welch.p_value,
-            "std": statistics.pooled_std(values, reference_values) if both else None,
-            "delta_flops_pct": 100 * (row["flops"] / reference["flops"] - 1),
-            "delta_params_pct": 100 * (row["params"] / reference["params"] - 1)}
+            "std": statistics.pooled_std(values, reference_values) if both else None}
 
 
 def _values(runs: list[dict], metric: str) -> list[float]:
@@ -155,10 +160,16 @@ def verdict(direction: str | None, comparison: dict, main: str) -> str | None:
     return f"inconclusive (MDE {difference_text(mde, main, signed=False)})"
 
 
-def difference_text(value: float, metric: str, signed: bool = True) -> str:
-    """A difference of `metric` in its display units: percentage points for accuracies."""
-    scale, decimals, unit = metric_format(metric)
-    unit = "pts" if unit == "%" else unit
+def difference_unit(metric: str) -> str:
+    """The unit of a difference of `metric`: percentage points ("pts") for accuracies, else the metric's own."""
+    unit = metric_format(metric)[2]
+    return "pts" if unit == "%" else unit
+
+
+def difference_text(value: float, metric: str, signed: bool = True, with_unit: bool = True) -> str:
+    """A difference of `metric` in its display units, with the metric's decimals: "+8.75 pts" for accuracies."""
+    scale, decimals, _ = metric_format(metric)
+    unit = difference_unit(metric) if with_unit else ""
     return f"{value * scale:{'+' if signed else ''}.{decimals}f}" + (f" {unit}" if unit else "")
 
 
@@ -177,46 +188,46 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def _p_text(p: float | None) -> str:
-    return "n/a" if p is None else f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+    """A p value to 2 significant digits: 1.0, 0.040, 0.0079, 4.0e-05."""
+    return "n/a" if p is None else f"{p:#.2g}"
 
 
-def _cost_text(percent: float | None) -> str:
-    return "n/a" if percent is None else f"{percent:+.1f}%"
+def _cost_text(row: dict) -> str:
+    """The change in FLOPs and in parameters against the reference, in percent: "-84.2% / -81.7%"."""
+    return " / ".join("n/a" if value is None else f"{value:+.1f}%" for value in (row["delta_flops_pct"], row["delta_params_pct"]))
 
 
 def display_rows(study: dict, rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Header and cells of the compact table (Markdown, LaTeX and the terminal)."""
     main = study["metric"]
-    unit = metric_format(main)[2]
-    extras = [m for m in COMPACT_METRICS[study["task"]] if m != main]
+    unit, delta_unit = metric_format(main)[2], difference_unit(main)
+    seeds = sorted({row["seeds"] for row in rows})
+    per_row_seeds = len(seeds) > 1  # else the header says how many
     with_versus = any(row["versus"] not in (None, BASELINE) for row in rows)
-    header = ["variant", "seeds", f"{main}{f' ({unit})' if unit else ''} [95% CI]"]
-    header += [m + (f" ({metric_format(m)[2]})" if metric_format(m)[2] else "") for m in extras]
-    header += ["vs"] * with_versus + [f"Δ {main}", "p (Holm)", "verdict", "Δ FLOPs", "Δ params"]
+    header = ["variant" if per_row_seeds else f"variant ({seeds[0]} seeds)", *["seeds"] * per_row_seeds,
+              f"{main}{f' ({unit})' if unit else ''} [95% CI]", *["vs"] * with_versus,
+              f"Δ{f' ({delta_unit})' if delta_unit else ''}", "p (Holm)", "verdict", "Δ FLOPs / params"]
     cells = []
     for row in rows:
-        low, high = row[f"{main}_ci95_low"], row[f"{main}_ci95_high"]
-        line = [row["variant"], str(row["seeds"]), value_text(row[f"{main}_mean"], main)
-                + ("" if low is None else f" [{value_text(low, main)}, {value_text(high, main)}]")]
-        line += [_extra_text(row, m) for m in extras]
+        dead = row.get("dead_runs") or 0
+        line = [row["variant"] + (f" ({dead}/{row['seeds']} dead)" if dead else ""), *[str(row["seeds"])] * per_row_seeds,
+                _metric_text(row, main)]
         if with_versus:
             line.append(row["versus"] or "")
-        delta = row[f"delta_{main}"]
-        line += ["" if delta is None else difference_text(delta, main), "" if row["versus"] is None else _p_text(row["p_adjusted"]),
-                 row["verdict"] or ("" if row["versus"] is None else "no claim"),
-                 "" if row["versus"] is None else _cost_text(row["delta_flops_pct"]),
-                 "" if row["versus"] is None else _cost_text(row["delta_params_pct"])]
+        delta, compared = row[f"delta_{main}"], row["versus"] is not None
+        line += ["" if delta is None else difference_text(delta, main, with_unit=False), _p_text(row["p_adjusted"]) if compared else "",
+                 row["verdict"] or ("no claim" if compared else ""), _cost_text(row) if compared else ""]
         cells.append(line)
     return header, cells
 
 
-def _extra_text(row: dict, metric: str) -> str:
-    """A compact metric cell; the trained checkerboard cells say how many runs were dead."""
+def _metric_text(row: dict, metric: str) -> str:
+    """A metric's mean and 95% interval; "dead" for a trained checkerboard amplitude whose every run is dead."""
+    if metric in CHECKERBOARD_TRAINED and row.get("dead_runs") == row["seeds"]:
+        return "dead"
+    low, high = row[f"{metric}_ci95_low"], row[f"{metric}_ci95_high"]
     text = value_text(row[f"{metric}_mean"], metric)
-    dead = row.get("dead_runs") or 0
-    if metric in CHECKERBOARD_TRAINED and dead:
-        return "dead" if dead == row["seeds"] else f"{text} ({dead}/{row['seeds']} dead)"
-    return text
+    return text if low is None else f"{text} [{value_text(low, metric)}, {value_text(high, metric)}]"
 
 
 def to_markdown(study: dict, rows: list[dict]) -> str:
@@ -295,10 +306,21 @@ def plot_curves(study: dict, records: list[dict], path: Path) -> bool:
 
 FIGURES = (("chart.png", "main metric per variant, mean and 95% CI"), ("curves.png", "training curves per variant"),
            ("samples.png", "inputs, outputs, targets and flat-input outputs per variant"))
+FULL_TABLE = "table.csv"
 
 
-def to_report(study: dict, rows: list[dict], figures: list[str]) -> str:
-    """A Markdown page: the study, its claim, how it was run and where, the table, its verdicts and `figures` (file names)."""
+def report_files(logdir: Path) -> list[str]:
+    """The files a report may link (FIGURES and FULL_TABLE) that exist in `logdir`."""
+    return [name for name in (*(name for name, _ in FIGURES), FULL_TABLE) if (Path(logdir) / name).is_file()]
+
+
+def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
+    """A Markdown page: the study, its claim, how it was run and where, the table and its verdicts.
+
+    It links only the names in `files`, the files beside it (figures of
+    FIGURES, FULL_TABLE); without FULL_TABLE it gives the command that prints
+    every column.
+    """
     env = study.get("environment", {})
     lines = [f"# Ablation: {study['name']}", "", study.get("description", ""), ""]
     if study.get("paper"):
@@ -314,7 +336,8 @@ def to_report(study: dict, rows: list[dict], figures: list[str]) -> str:
         f"Python {env.get('python', '?')}; {env.get('machine', '?')}.",
         "",
         "Generated by `convnas table LOGDIR --format report` from the study's run records (runs.jsonl); do not edit by hand. "
-        "Every column, with Welch's p, the MDE and the seeds needed, is in table.csv.",
+        "Every column, with Welch's p, the MDE and the seeds needed, is in "
+        + (f"[{FULL_TABLE}]({FULL_TABLE})." if FULL_TABLE in files else "`convnas table LOGDIR --format csv`."),
         "",
         to_markdown(study, rows),
     ]
@@ -322,7 +345,7 @@ def to_report(study: dict, rows: list[dict], figures: list[str]) -> str:
         lines += [nearest_statement(study, rows), ""]
     if study.get("limits"):
         lines += [f"**Limits.** {study['limits']}", ""]
-    lines += [f"![{alt}]({name})" for name, alt in FIGURES if name in figures]
+    lines += [f"![{alt}]({name})" for name, alt in FIGURES if name in files]
     return "\n".join(lines) + "\n"
 
 

@@ -345,7 +345,8 @@ def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[di
         plot_samples(study, logdir)
         figures.append("samples.png")
     outputs = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
-               "table.csv": ablation_table.to_csv(rows), "report.md": ablation_table.to_report(study, rows, figures)}
+               ablation_table.FULL_TABLE: ablation_table.to_csv(rows),
+               "report.md": ablation_table.to_report(study, rows, [*figures, ablation_table.FULL_TABLE])}
     for name, text in outputs.items():
         durable_io.write_text(logdir / name, text)
     write("\n" + ablation_table.to_text(study, rows))

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from convnas import cli
 from convnas.experiments import ablation_table
 from convnas.experiments.study import write_outputs
 from convnas.search import durable_io
@@ -84,9 +85,12 @@ def test_a_dead_upsampler_is_reported_dead_never_clean():
     dead = rows[1]
     assert dead["dead_runs"] == 3 and dead["checkerboard_flat_mean"] is None
     header, cells = ablation_table.display_rows(study, rows)
-    flat = cells[1][header.index("checkerboard_flat")]
-    assert flat == "dead"
-    assert cells[0][header.index("checkerboard_flat")] == "0.0000"  # alive and clean
+    assert [line[0] for line in cells] == ["baseline", "dead_one (3/3 dead)"]  # the variant says its dead runs
+    flat_study = {**study, "metric": "checkerboard_flat"}
+    header, cells = ablation_table.display_rows(flat_study, ablation_table.build_table(flat_study, records))
+    column = header.index("checkerboard_flat [95% CI]")
+    assert cells[1][column] == "dead"
+    assert cells[0][column] == "0.0000 [0.0000, 0.0000]"  # alive and clean
     assert ablation_table.nearest_statement({**study, "epochs": 3}, rows) == (
         "**Not better than nearest-neighbour upsampling alone on PSNR** after 3 epochs (mean gain <= 0 dB): dead_one.")
     assert ablation_table.nearest_statement({**study, "epochs": 3}, rows[:1]).startswith("Every learned upsampler beats")
@@ -110,3 +114,43 @@ def test_outputs_report_links_and_latex(tmp_path):
     summary = ablation_table.to_summary(STUDY, ablation_table.build_table(STUDY, _records()), "pooling/report.md")
     assert "`better` vs `baseline`, expected higher: Δ test_accuracy +4.94 pts" in summary
     assert json.loads((tmp_path / "study.json").read_text())["name"] == "pooling"
+
+
+def test_the_compact_table_has_one_column_per_question_and_one_precision_per_kind():
+    rows = ablation_table.build_table(STUDY, _records())
+    header, cells = ablation_table.display_rows(STUDY, rows)
+    assert header == ["variant (5 seeds)", "test_accuracy (%) [95% CI]", "vs", "Δ (pts)", "p (Holm)", "verdict",
+                      "Δ FLOPs / params"]
+    table = {line[0]: dict(zip(header, line)) for line in cells}
+    assert table["baseline"]["test_accuracy (%) [95% CI]"].startswith("90.10 [")
+    assert table["noisy"]["Δ (pts)"] == f"{100 * (0.918 - 0.9504):+.2f}" == "-3.24"  # percentage points
+    assert table["better"]["Δ FLOPs / params"] == "+50.0% / +0.0%"
+    assert table["noisy"]["Δ FLOPs / params"] == "-33.3% / +0.0%"  # against its reference, `better`
+    for line in cells[1:]:
+        assert re.fullmatch(r"[+-]\d+\.\d\d", line[3]) and re.fullmatch(r"\d\.\d|0\.0*[1-9]\d", line[4]), line
+        assert re.fullmatch(r"(\d+\.\d\d) \[(\d+\.\d\d), (\d+\.\d\d)\]", line[1]), line
+    assert table["baseline"]["p (Holm)"] == table["baseline"]["verdict"] == ""
+    csv_header = ablation_table.to_csv(rows).splitlines()[0].split(",")
+    for column in ("seeds", "versus", "expected", "train_accuracy_mean", "test_loss_ci95_high", "p_value", "p_welch",
+                   "mde", "seeds_needed", "delta_test_accuracy", "delta_flops_pct", "params", "macs", "receptive_field"):
+        assert column in csv_header  # every column stays in the CSV
+
+
+def test_unequal_seeds_get_their_own_column():
+    records = [r for r in _records() if not (r["variant"] == "unclaimed" and r["seed"] == 4)]
+    header, cells = ablation_table.display_rows(STUDY, ablation_table.build_table(STUDY, records))
+    assert header[:2] == ["variant", "seeds"] and cells[-1][:2] == ["unclaimed", "4"] and cells[0][:2] == ["baseline", "5"]
+
+
+def test_a_report_links_only_the_files_beside_it(tmp_path, capsys):
+    durable_io.write_json(tmp_path / "study.json", STUDY)
+    for record in _records():
+        durable_io.append_json_line(tmp_path / "runs.jsonl", {**record, "run": f"{record['variant']}/seed{record['seed']}"})
+    assert cli.main(["table", str(tmp_path), "--format", "report"]) == 0
+    bare = capsys.readouterr().out
+    assert re.findall(r"\]\(([^)]+)\)", bare) == [] and "`convnas table LOGDIR --format csv`" in bare
+    write_outputs(tmp_path, lambda line: None)
+    (tmp_path / "curves.png").unlink()
+    assert cli.main(["table", str(tmp_path), "--format", "report"]) == 0
+    links = re.findall(r"\]\(([^)]+)\)", capsys.readouterr().out)
+    assert links == ["table.csv", "chart.png"] and all((tmp_path / link).is_file() for link in links)
