@@ -13,7 +13,9 @@ Counting convention (stated once, used everywhere):
   for global pooling, (n - 1) per output element for an n-way element-wise
   add/multiply, 7 per output element for bilinear resizing (4 multiplies,
   3 adds), 5 per element for softmax (as TensorFlow's registry: max,
-  subtract, exp, sum, divide); reshapes, concatenation, nearest resizing,
+  subtract, exp, sum, divide), 2 per element for rescaling (a multiply and
+  an add: Keras's Rescaling computes x * scale + offset even when the
+  offset is 0); reshapes, concatenation, nearest resizing,
   padding, other activations and channel shuffle are free.
 
 Shapes include the batch dimension. A formula gives the cost of the layer's
@@ -122,6 +124,10 @@ def _softmax(layer, input_shapes, output_shape):
     return 0, 5 * _elements(output_shape)
 
 
+def _rescaling(layer, input_shapes, output_shape):
+    return 0, 2 * _elements(output_shape)
+
+
 def _free(layer, input_shapes, output_shape):
     return 0, 0
 
@@ -155,6 +161,7 @@ FORMULAS: dict[type, Formula] = {
     keras.layers.Activation: _activation,
     keras.layers.ReLU: _free,
     keras.layers.Softmax: _softmax,
+    keras.layers.Rescaling: _rescaling,
     keras.layers.Concatenate: _free,
     keras.layers.Reshape: _free,
     keras.layers.Flatten: _free,

@@ -32,6 +32,7 @@ LAYERS = {
     "global_average_pooling": (lambda: keras.layers.GlobalAveragePooling2D(), (8, 8, 4)),
     "batch_norm": (lambda: keras.layers.BatchNormalization(), (8, 8, 4)),
     "batch_norm_no_scale": (lambda: keras.layers.BatchNormalization(scale=False), (8, 8, 4)),
+    "rescaling": (lambda: keras.layers.Rescaling(1 / 16), (8, 8, 3)),  # a model's first layer: x * scale + 0
 }
 
 
