@@ -11,9 +11,13 @@ and spec errors, `trials`, `table` and `board` answer without it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+from convnas.suggestions import did_you_mean
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -46,8 +50,68 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are UsageErrors that suggest the closest valid flag, command or choice.
+
+    (Python 3.14's `suggest_on_error` covers choices only, and only there; this works on every supported Python.)
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.command_parsers: dict[str, argparse.ArgumentParser] = {}
+
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}")
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:  # reported by the command's own parser, which knows the valid flags
+            parser = self.command_parsers.get(getattr(namespace, "command", None), self)
+            flags = [option for action in parser._actions for option in action.option_strings]
+            unknown = next((extra.split("=", 1)[0] for extra in extras if extra.startswith("-")), None)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(unknown, flags) if unknown else ''}")
+        return namespace
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        """argparse's check of a choice (a command, a --format), with the closest valid choice suggested."""
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as error:
+            if "did you mean" in error.message:
+                raise
+            raise argparse.ArgumentError(action, error.message + did_you_mean(str(value), map(str, action.choices))) from None
+
+
+class _SearchHelp(argparse.HelpFormatter):
+    """`convnas search --help` ends each flag's help with SearchSpec's default for it.
+
+    The flags themselves default to None, so that a SPEC file's values stand unless a flag is given.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        import dataclasses
+
+        from convnas.search.spec import SearchSpec
+
+        defaults = {field.name: field.default for field in dataclasses.fields(SearchSpec)}
+        default = defaults.get(action.dest)
+        if default is None or isinstance(default, bool) or default is dataclasses.MISSING:
+            return action.help
+        return f"{action.help} (default: {default})" if action.help else f"default: {default}"
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (`kill PID`, a closed terminal) interrupt like Ctrl-C, so that child processes are stopped."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if number}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def shape_argument(text: str) -> tuple[int, ...]:
@@ -179,7 +243,12 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
         shutil.rmtree(search_spec.logdir)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     supervisor = distributed.Supervisor([sys.executable, "-m", "convnas", *distributed.child_arguments(sys.argv[1:])], args.workers, threads, _print_now)
-    return supervisor.run()
+    with _signals_interrupt():  # `kill PID` unwinds the supervisor, which stops its chief and workers
+        try:
+            return supervisor.run()
+        except KeyboardInterrupt:
+            _print_now("distributed search stopped; the same command resumes it")
+            return 128 + signal.SIGINT
 
 
 def _trials_command(args: argparse.Namespace) -> int:
@@ -202,13 +271,25 @@ def _board_command(args: argparse.Namespace) -> int:
     folder = logdir / "tensorboard" if (logdir / "tensorboard").is_dir() else logdir
     if not folder.is_dir():
         raise UsageError(f"convnas board: LOGDIR is not a folder. Received: LOGDIR={args.logdir!r}")
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", args.host, "--port", str(args.port)]
+    # TensorBoard imports TensorFlow: quietly, as the model commands do (`python -m tensorboard.main` otherwise).
+    tensorboard = "from convnas.cli import quiet_import_tensorflow; quiet_import_tensorflow(); import tensorboard.main as m; m.run_main()"
+    command = [sys.executable, "-c", tensorboard, "--logdir", str(folder), "--host", args.host, "--port", str(args.port)]
     print(f"TensorBoard for {folder}: http://{args.host}:{args.port}/  (HParams tab: accuracy beside cost; Ctrl-C stops)")
     sys.stdout.flush()
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
+    with _signals_interrupt():
+        board = subprocess.Popen(command)
+        try:
+            return board.wait()
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP: stopping is this command's normal end
+            return 0
+        finally:
+            if board.poll() is None:
+                board.terminate()
+                try:
+                    board.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    board.kill()
+                    board.wait()
 
 
 def _ablate_command(args: argparse.Namespace) -> int:
@@ -260,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    parser.command_parsers = commands.choices
     listing = commands.add_parser(
         "blocks",
         help="list every registered block with its output shape, parameters and MACs",
@@ -291,31 +373,31 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         help="architecture search with keras-tuner over the blocks and cells",
         description="Architecture search with keras-tuner over every block and cell. With no arguments: a small "
-        "random search on the bundled digits data. Flags override the SPEC file. Re-running on the same "
-        "--logdir resumes a killed search.",
+        "random search on the bundled digits data. Flags override the SPEC file; the defaults shown apply where "
+        "neither sets a value. Re-running on the same --logdir resumes a killed search.",
+        formatter_class=_SearchHelp,
     )
     searching.add_argument("spec", metavar="SPEC.yaml", nargs="?", help="search specification (YAML)")
-    searching.add_argument("--dataset", help="digits (default), cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
-    searching.add_argument("--tuner", help="random (default), grid, bayesian, hyperband, evolution (regularized "
-                           "evolution; with --objective pareto it selects on the accuracy/cost front)")
-    searching.add_argument("--max-trials", type=int, metavar="N")
-    searching.add_argument("--epochs", type=int, metavar="N")
-    searching.add_argument("--batch-size", type=int, metavar="N")
+    searching.add_argument("--dataset", help="digits, cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH")
+    searching.add_argument("--tuner", help="random, grid, bayesian, hyperband, or evolution: regularized evolution, "
+                           "which with --objective pareto selects on the accuracy/cost front")
+    searching.add_argument("--max-trials", type=int, metavar="N", help="trials to train")
+    searching.add_argument("--epochs", type=int, metavar="N", help="training epochs per trial")
+    searching.add_argument("--batch-size", type=int, metavar="N", help="training batch size")
     searching.add_argument("--max-flops", type=float, metavar="N", help="redraw candidates with more FLOPs before training")
     searching.add_argument("--max-params", type=float, metavar="N", help="redraw candidates with more parameters")
     searching.add_argument("--max-latency-ms", type=float, metavar="MS", help="redraw candidates slower than this")
-    searching.add_argument("--objective", help="val_accuracy (default), val_loss, or pareto (evolution: the accuracy/cost "
-                           "front; other tuners: accuracy - W * log10 FLOPs)")
-    searching.add_argument("--pareto-cost", help="flops (default) or params: the cost of the front and its hypervolume")
+    searching.add_argument("--objective", help="val_accuracy, val_loss, or pareto: the accuracy/cost front with "
+                           "evolution, accuracy - W * log10 FLOPs with the other tuners")
+    searching.add_argument("--pareto-cost", help="flops or params: the cost of the front and its hypervolume")
     searching.add_argument("--prescreen", type=int, metavar="K",
-                           help="train the best of K feasible candidates per trial, ranked by --proxy (default 1: off)")
-    searching.add_argument("--proxy", help="training-free proxy for --prescreen: synflow (default), naswot, jacob_cov, "
-                           "grad_norm, snip")
+                           help="train the best of K feasible candidates per trial, ranked by --proxy; 1 trains every draw")
+    searching.add_argument("--proxy", help="training-free proxy for --prescreen: synflow, naswot, jacob_cov, grad_norm, snip")
     searching.add_argument("--max-redraws", type=int, metavar="N",
-                           help="draws per trial, invalid or over-budget ones redrawn, before giving up (default 1000)")
-    searching.add_argument("--cost-weight", type=float, metavar="W", help="pareto objective: accuracy lost per decade of FLOPs (0.05)")
-    searching.add_argument("--logdir", metavar="DIR", help="where the search writes (default logs/search)")
-    searching.add_argument("--seed", type=int)
+                           help="draws per trial, invalid or over-budget ones redrawn, before giving up")
+    searching.add_argument("--cost-weight", type=float, metavar="W", help="pareto objective: accuracy lost per decade of FLOPs")
+    searching.add_argument("--logdir", metavar="DIR", help="where the search writes")
+    searching.add_argument("--seed", type=int, help="seed of the architecture draws, the data split and order, and the initial weights")
     searching.add_argument("--deterministic", action="store_true",
                            help="TensorFlow op determinism: the same seed gives the same architectures and metrics")
     searching.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
@@ -327,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (bind address for --serve-chief)")
     cluster.add_argument("--threads", type=positive_int_argument, metavar="N", help="TensorFlow threads of this process")
     cluster.add_argument("--lost-worker-timeout", type=float, default=600.0, metavar="S",
-                         help="chief: fail a trial whose worker is silent this long (default 600)")
+                         help="chief: fail a trial whose worker is silent this long (default: %(default)s)")
     searching.set_defaults(run=_search_command)
 
     trials = commands.add_parser("trials", help="print a search's trial records", description="Print LOGDIR/trials.")
@@ -338,9 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     ablate = commands.add_parser(
         "ablate",
         help="run an ablation study (built-in name or SPEC.yaml) over seeds, and tabulate it",
-        description="Run every variant x seed of an ablation study and write its table (mean, std, 95%% CI, "
-        "Welch t-test against the baseline), bar chart and TensorBoard logs. Re-running on the same --logdir "
-        "skips finished runs. Built-in studies: pooling, upsampling, depth, conv_type, inception, dilation.",
+        description="Run every variant x seed of an ablation study and write its table (per variant: mean, std and "
+        "95% CI over seeds; the difference against its reference, the baseline or the variant the study names, "
+        "tested with an exact permutation test, p-values Holm-adjusted across the study's comparisons, the "
+        "minimum detectable effect and a verdict on the study's claim), report, charts and TensorBoard logs. "
+        "Re-running on the same --logdir skips finished runs. Built-in studies: pooling, upsampling, depth, "
+        "conv_type, inception, dilation.",
     )
     ablate.add_argument("study", metavar="NAME_OR_SPEC.yaml")
     ablate.add_argument("--seeds", type=positive_int_argument, metavar="N", help="run seeds 0..N-1")
@@ -362,11 +447,14 @@ def build_parser() -> argparse.ArgumentParser:
     table.set_defaults(run=_table_command)
 
     board = commands.add_parser(
-        "board", help="open TensorBoard on a search", description="Start TensorBoard on LOGDIR, bound to 127.0.0.1."
+        "board",
+        help="open TensorBoard on a search's or an ablation study's logs",
+        description="Start TensorBoard on LOGDIR (a search's or an ablation study's --logdir; its tensorboard/ "
+        "folder if it has one), bound to 127.0.0.1 unless --host says otherwise. Ctrl-C, SIGTERM and SIGHUP stop it.",
     )
     board.add_argument("logdir", metavar="LOGDIR")
-    board.add_argument("--port", type=positive_int_argument, default=6006)
-    board.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    board.add_argument("--port", type=positive_int_argument, default=6006, help="port to serve on (default: %(default)s)")
+    board.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     board.set_defaults(run=_board_command)
     return parser
 

@@ -10,6 +10,7 @@ import keras
 
 from convnas.search import cost, tables
 from convnas.search.human_units import human
+from convnas.suggestions import did_you_mean
 
 
 class ModelError(ValueError):
@@ -41,6 +42,7 @@ def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> k
     if model not in names:
         raise ModelError(
             f"MODEL must be a .keras file or a keras.applications name ({', '.join(names)}). Received: MODEL={model!r}"
+            + did_you_mean(model, names)
         )
     kwargs = {"weights": None}
     if input_shape is not None:
