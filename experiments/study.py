@@ -2,8 +2,9 @@
 
     def build(config):
         pool = keras.layers.MaxPooling2D if config["pooling"] == "max" else keras.layers.AveragePooling2D
-        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(config["filters"], 3, activation="relu"),
-                                 pool(2), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")])
+        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 16),  # digits are 0..16
+                                 keras.layers.Conv2D(config["filters"], 3, activation="relu"), pool(2),
+                                 keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")])
 
     study = Study(build=build, base={"filters": 16, "pooling": "max"},
                   variants={"avg_pool": {"pooling": "avg"}, "wide": {"filters": 32}},
@@ -88,6 +89,9 @@ class Study:
             `search.datasets.Dataset`. Each run carves its validation set out
             of the training images with its own seed, stratified, as
             `search.datasets.load_dataset` carves it; the test set is fixed.
+            Images reach the model as the source stores them (digits 0..16,
+            8-bit images 0..255, arrays as given): a model rescales them
+            itself (`Dataset.scale`), as the study's own designs do.
         seeds: A count N (seeds 0..N-1) or a list of distinct seeds.
         epochs: Training epochs of every run.
         logdir: The study's folder (see the module docstring).

@@ -48,15 +48,16 @@ class ClassificationTask:
         fraction = len(data.x_val) / (len(data.x_train) + len(data.x_val))
         return datasets.from_arrays(data.name, np.concatenate([data.x_train, data.x_val]),
                                     np.concatenate([data.y_train, data.y_val]), data.x_test, data.y_test,
-                                    seed=seed, validation_split=fraction)
+                                    seed=seed, validation_split=fraction, scale=data.scale, class_names=data.class_names)
 
     def architecture(self, design) -> space.Architecture:
         """The search space's Architecture of a study Design, trained with Adam at the study's learning rate."""
         return space.Architecture(design.stem_filters, design.stages, design.head, design.head_units, self.training)
 
     def build(self, design) -> keras.Model:
-        """The (uncompiled) classifier of a study Design."""
-        return space.build_model(self.architecture(design), self.data.input_shape, self.data.num_classes)
+        """The (uncompiled) classifier of a study Design; it rescales the images itself (`Dataset.scale`)."""
+        return space.build_model(self.architecture(design), self.data.input_shape, self.data.num_classes,
+                                 self.data.scale)
 
     def prepare(self, model: keras.Model) -> None:
         """Compiles an uncompiled model with the study's defaults; checks that a compiled one reports accuracy.
@@ -226,12 +227,12 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
 
 def _split_arrays(x_train, y_train, x_test, y_test) -> datasets.Dataset:
     """A Dataset of the arrays, named after their SHA-256 (a resumed study refuses changed arrays)."""
-    (x_train, y_train), (x_test, y_test) = datasets.checked_arrays("`data`", x_train, y_train, x_test, y_test)
+    (x_train, y_train), (x_test, y_test), scale = datasets.checked_arrays("`data`", x_train, y_train, x_test, y_test)
     digest = hashlib.sha256()
     for array in (x_train, y_train, x_test, y_test):
         digest.update(f"{array.shape}{array.dtype}".encode())
         digest.update(np.ascontiguousarray(array).data)
-    return datasets.from_arrays(f"arrays:{digest.hexdigest()[:16]}", x_train, y_train, x_test, y_test, seed=0)
+    return datasets.from_arrays(f"arrays:{digest.hexdigest()[:16]}", x_train, y_train, x_test, y_test, seed=0, scale=scale)
 
 
 def make_task(task: str, data, batch_size: int, learning_rate: float) -> ClassificationTask | UpsamplingTask:

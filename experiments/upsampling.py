@@ -86,7 +86,7 @@ def load_data(name: str, patch_size: int = 48, train_patches: int = 1024, valida
         y_val = photo_patches(PHOTOS_VALIDATION, validation_patches, patch_size, rng)
     else:
         data = datasets.load_dataset(name, seed=0)
-        y_train, y_val = data.x_train, data.x_val
+        y_train, y_val = data.x_train * np.float32(data.scale), data.x_val * np.float32(data.scale)  # in [0, 1]
     return UpsamplingData(name, downsample(y_train), y_train, downsample(y_val), y_val)
 
 

@@ -1,9 +1,13 @@
 """The datasets a search trains on, as in-memory arrays and tf.data pipelines.
 
-`load_dataset` turns a dataset name into a `Dataset`: float32 images scaled
-to [0, 1] in channels-last (H, W, C) layout, int32 labels in
+`load_dataset` turns a dataset name into a `Dataset`: float32 images with
+the values their source stores (0..16 for digits, 0..255 for 8-bit images)
+in channels-last (H, W, C) layout, the factor `scale` that brings them to
+[0, 1] (1/16, 1/255, or 1 for float data), int32 labels in
 0..num_classes-1, and seeded train / validation (and usually test) splits.
-The names are:
+A model takes the images as they are and rescales them itself
+(`search.space.build_model`'s first layer), so a saved model takes data as
+its user has it. The names are:
 
 * ``"digits"``: scikit-learn's bundled 8x8 handwritten digits (1797 images,
   10 classes). Needs no network. A fixed, stratified 20% is the test split
@@ -22,14 +26,22 @@ The names are:
   is the test split. Offline, they work only once cached: mnist and the CIFARs
   check the cached file's hash, Fashion-MNIST's four gz files are read as they
   are.
+  Offline and not cached, they fail with one line naming the URL to fetch
+  and the file to save it as (Keras's "Downloading data from" line is held
+  back until the download has started).
 * ``"npz:PATH"``: a NumPy ``.npz`` file with arrays ``x_train``, ``y_train``
-  and optionally ``x_test``, ``y_test``.
+  and optionally ``x_test``, ``y_test``; uint8 images have scale 1/255, float
+  images scale 1.
 * ``"dir:PATH"``: an image folder with one subfolder per class, read with
-  `keras.utils.image_dataset_from_directory`; there is no test split.
+  `keras.utils.image_dataset_from_directory`, all of one size; there is no
+  test split. The subfolder names are `Dataset.class_names`.
 
 In every case the validation split is carved out of the training images,
 stratified by class (scikit-learn's `train_test_split`) and seeded: the same
-seed gives the same splits.
+seed gives the same splits. Data a classifier cannot be trained and
+validated on is refused before anything trains: fewer than 2 classes, a
+class with fewer than 2 training images (one for each split), images of
+mixed sizes.
 
 `make_pipeline` wraps a pair of arrays in a cached, optionally shuffled,
 batched and prefetched `tf.data.Dataset`, so that a trial trains as fast as a
@@ -44,10 +56,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import numbers
 import os
 import pickle
+import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -55,6 +71,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -70,9 +87,15 @@ DIGITS_TEST_SEED = 0
 # Image files `image_dataset_from_directory` reads (its ALLOWLIST_FORMATS).
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
+DIGITS_SCALE = 1 / 16  # scikit-learn's digits are 0..16
+BYTE_SCALE = 1 / 255  # 8-bit images are 0..255
+
+# Per class, the stratified train / validation split needs one image on each side.
+IMAGES_PER_CLASS = 2
+
 
 class DatasetError(ValueError):
-    """A user-facing problem with a dataset: unknown name, missing file, not cached offline.
+    """A user-facing problem with a dataset: unknown name, missing file, not cached offline, unusable data.
 
     The message is one line naming the argument or dataset and the value,
     e.g. "`dataset` must be one of digits, ... Received: dataset='foo'".
@@ -85,7 +108,8 @@ class Dataset:
 
     Attributes:
         name: The name it was loaded by, e.g. "digits" or "npz:/data/x.npz".
-        x_train: float32 images in [0, 1], shape (N, H, W, C).
+        x_train: float32 images with the values their source stores (0..16
+            for digits, 0..255 for 8-bit images), shape (N, H, W, C).
         y_train: int32 labels in 0..num_classes-1, shape (N,).
         x_val: Validation images, carved out of the training images.
         y_val: Validation labels.
@@ -93,6 +117,11 @@ class Dataset:
         y_test: Test labels, or None.
         num_classes: Number of classes.
         input_shape: (H, W, C) of one image.
+        scale: The factor that brings the images to [0, 1] (1/16 for
+            digits, 1/255 for 8-bit images, 1 for float data): the models
+            convnas builds multiply their input by it.
+        class_names: The name of each class (an image folder's subfolders),
+            or None when the classes are only numbers.
     """
 
     name: str
@@ -104,12 +133,14 @@ class Dataset:
     y_test: np.ndarray | None
     num_classes: int
     input_shape: tuple[int, int, int]
+    scale: float = 1.0
+    class_names: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         test = "None" if self.x_test is None else str(len(self.x_test))
         return (
             f"Dataset(name={self.name!r}, train={len(self.x_train)}, val={len(self.x_val)}, "
-            f"test={test}, num_classes={self.num_classes}, input_shape={self.input_shape})"
+            f"test={test}, num_classes={self.num_classes}, input_shape={self.input_shape}, scale={self.scale:.6g})"
         )
 
 
@@ -138,24 +169,31 @@ def load_dataset(
 
     Raises:
         DatasetError: On an unknown name, a bad `validation_split`, a missing
-            or malformed file, or a `keras.datasets` dataset that is neither
-            cached nor downloadable.
+            or malformed file, a `keras.datasets` dataset that is neither
+            cached nor downloadable, or data that cannot be split and trained
+            on (see `from_arrays`; an image folder's images of mixed sizes).
     """
     seed = _checked_split_arguments(seed, validation_split)
+    class_names = None
     if name == "digits":
         (x_train, y_train), test = _load_digits()
+        scale = DIGITS_SCALE
     elif name == "cluttered_digits":
-        (x_train, y_train), test = make_cluttered_digits()  # generated, no download
+        (x_train, y_train), test = make_cluttered_digits()  # generated in [0, 1], no download
+        scale = 1.0
     elif name in KERAS_DATASETS:
         (x_train, y_train), test = _load_keras_dataset(name)
+        scale = BYTE_SCALE  # every keras.datasets image set is uint8
     elif isinstance(name, str) and name.startswith("npz:") and name[4:]:
-        (x_train, y_train), test = _load_npz(_resolve(name[4:], data_dir))
+        (x_train, y_train), test, scale = _load_npz(_resolve(name[4:], data_dir))
     elif isinstance(name, str) and name.startswith("dir:") and name[4:]:
-        (x_train, y_train), test = _load_image_dir(_resolve(name[4:], data_dir))
+        (x_train, y_train), class_names = _load_image_dir(_resolve(name[4:], data_dir))
+        test, scale = None, BYTE_SCALE
     else:
         raise DatasetError(f"`dataset` must be one of {', '.join(DATASETS)}. Received: dataset={name!r}")
     x_test, y_test = (None, None) if test is None else test
-    return from_arrays(name, x_train, y_train, x_test, y_test, seed=seed, validation_split=validation_split)
+    return from_arrays(name, x_train, y_train, x_test, y_test, seed=seed, validation_split=validation_split,
+                       scale=scale, class_names=class_names)
 
 
 def from_arrays(
@@ -166,6 +204,8 @@ def from_arrays(
     y_test: np.ndarray | None = None,
     seed: int = 0,
     validation_split: float = 0.2,
+    scale: float = 1.0,
+    class_names: tuple[str, ...] | None = None,
 ) -> Dataset:
     """Splits in-memory arrays into a `Dataset`, as `load_dataset` splits the arrays it loads.
 
@@ -178,20 +218,35 @@ def from_arrays(
         seed: Seed of the train / validation split, as in `load_dataset`.
         validation_split: Fraction of the training images held out for
             validation, strictly between 0 and 1.
+        scale: The factor that brings the images to [0, 1] (`Dataset.scale`).
+        class_names: The name of each class, or None.
 
     Returns:
         The `Dataset`, its validation split carved out of the training images.
 
     Raises:
-        DatasetError: On a bad `seed` or `validation_split`, or fewer than 2
-            training images.
+        DatasetError: On a bad `seed`, `validation_split` or `scale`, fewer
+            than 2 training images, fewer than 2 classes, or a class with
+            fewer than 2 training images (the split needs one on each side).
     """
     seed = _checked_split_arguments(seed, validation_split)
+    try:
+        scale = validation.positive_number("scale", scale)
+    except ValueError as error:
+        raise DatasetError(str(error)) from None
     if len(x_train) < 2:
         raise DatasetError(
             f"dataset {name!r} has {len(x_train)} training image(s); a validation split needs at least 2"
         )
     num_classes = int(max(y_train.max(), -1 if y_test is None else y_test.max(initial=-1))) + 1
+    if class_names is not None:
+        class_names = tuple(class_names)
+        if len(class_names) < num_classes:
+            raise DatasetError(
+                f"dataset {name!r} has labels up to {num_classes - 1} but {len(class_names)} class names"
+            )
+        num_classes = len(class_names)
+    _check_classes(name, y_train, class_names)
     train_idx, val_idx = _stratified_split(y_train, validation_split, seed)
     return Dataset(
         name=name,
@@ -203,7 +258,37 @@ def from_arrays(
         y_test=y_test,
         num_classes=num_classes,
         input_shape=tuple(int(size) for size in x_train.shape[1:]),
+        scale=float(scale),
+        class_names=class_names,
     )
+
+
+def _check_classes(name: str, y_train: np.ndarray, class_names: tuple[str, ...] | None) -> None:
+    """DatasetError unless there are 2 classes or more, each with IMAGES_PER_CLASS training images or more.
+
+    With `class_names`, every named class counts (an empty class folder has
+    0 images); otherwise the labels that occur.
+    """
+    labels, counts = np.unique(y_train, return_counts=True)
+    if class_names is not None:
+        counts = np.bincount(y_train, minlength=len(class_names))
+        labels = np.arange(len(class_names))
+
+    def called(label: int) -> str:
+        return repr(class_names[label]) if class_names is not None else f"label {label}"
+
+    if len(labels) < 2:
+        present = ", ".join(called(int(label)) for label in labels) or "none"
+        raise DatasetError(
+            f"dataset {name!r} has {len(labels)} class ({present}); a classifier needs at least 2 classes"
+        )
+    small = int(np.argmin(counts))
+    if counts[small] < IMAGES_PER_CLASS:
+        count = int(counts[small])
+        raise DatasetError(
+            f"dataset {name!r}: class {called(int(labels[small]))} has {count} training image{'s' * (count != 1)}; "
+            f"the stratified train/validation split needs at least {IMAGES_PER_CLASS} per class (one for each side)"
+        )
 
 
 def _checked_split_arguments(seed: int, validation_split: float) -> int:
@@ -248,9 +333,9 @@ def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.nda
 
     The held-out total is round(fraction * len(y)), at least 1 and at most
     len(y) - 1. The split is stratified by class wherever it can be: every
-    class needs at least 2 images, and each side at least one image per
-    class; otherwise (a tiny or very unbalanced dataset) it is a plain
-    seeded random split.
+    class needs at least 2 images (`from_arrays` refuses fewer), and each
+    side at least one image per class; otherwise (a validation split smaller
+    than the number of classes) it is a plain seeded random split.
     """
     total = len(y)
     n_held = min(max(round(fraction * total), 1), total - 1)
@@ -269,7 +354,7 @@ _Arrays = tuple[np.ndarray, np.ndarray]
 
 def _load_digits() -> tuple[_Arrays, _Arrays]:
     digits = load_digits()  # bundled with scikit-learn, no download
-    x = (digits.images.astype(np.float32) / 16.0)[..., np.newaxis]
+    x = digits.images.astype(np.float32)[..., np.newaxis]  # 0..16, as scikit-learn gives them
     y = digits.target.astype(np.int32)
     rest, test = _stratified_split(y, DIGITS_TEST_FRACTION, DIGITS_TEST_SEED)
     return (x[rest], y[rest]), (x[test], y[test])
@@ -333,23 +418,88 @@ def _is_load_error(error: Exception) -> bool:
     )
 
 
+class _HeldNotices(io.TextIOBase):
+    """Stands in for stdout while a `keras.datasets` loader runs: Keras's notices before a download are held back.
+
+    `keras.utils.get_file` prints "Downloading data from URL" (after "A local
+    file was found, but ..." for a cached file with the wrong hash) before it
+    connects. Those lines are held; anything else written (the progress bar:
+    the download is under way) writes them out and passes through. A loader
+    that returns writes out what is still held; one that fails drops it, and
+    its error says what the notices said.
+    """
+
+    NOTICES = ("Downloading data from ", "A local file was found")
+
+    def __init__(self, target):
+        super().__init__()
+        self.target, self.held = target, []
+
+    def write(self, text: str) -> int:
+        if self.held is not None and text.startswith(self.NOTICES):
+            self.held.append(text)
+        else:
+            self.release()
+            self.target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:  # Keras's progress bar redraws in place on a terminal
+        return self.target.isatty()
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(self.target, "encoding", None)
+
+    def release(self) -> None:
+        for text in self.held or ():
+            self.target.write(text)
+        self.held = None
+
+    def origin(self) -> str | None:
+        """The URL of the download Keras announced, if one was."""
+        found = re.search(r"Downloading data from (\S+)", "".join(self.held or ()))
+        return found.group(1) if found else None
+
+
 def _load_keras_dataset(name: str) -> tuple[_Arrays, _Arrays]:
     loader: Callable[[], tuple[_Arrays, _Arrays]] = getattr(keras.datasets, name).load_data
+    path = _keras_cache_path(name)
+    was_cached = os.path.isfile(path)
+    held = _HeldNotices(sys.stdout)
     try:
-        (x_train, y_train), (x_test, y_test) = loader()
+        with contextlib.redirect_stdout(held):
+            (x_train, y_train), (x_test, y_test) = loader()
     except Exception as error:  # filtered below: get_file raises a plain Exception offline
         if not _is_load_error(error):
             raise
-        path = _keras_cache_path(name)
-        reason = " ".join(str(error).split()) or type(error).__name__
-        if os.path.exists(path):
-            raise DatasetError(
-                f"dataset {name!r} could not be loaded from the Keras cache ({path}): {reason}"
-            ) from error
-        raise DatasetError(
-            f"dataset {name!r} is not in the Keras cache ({path}) and could not be downloaded: {reason}"
-        ) from error
+        raise _keras_load_error(name, path, was_cached, error, held.origin()) from error
+    held.release()
     return (_images(x_train), _labels(y_train)), (_images(x_test), _labels(y_test))
+
+
+def _keras_load_error(name: str, path: str, was_cached: bool, error: Exception, origin: str | None) -> DatasetError:
+    """The one-line DatasetError of a `keras.datasets` loader that failed: what to download, and where to put it."""
+    fetch = re.fullmatch(r"URL fetch failure on (\S+): (.*)", " ".join(str(error).split()))
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if fetch is None and not (was_cached and origin):  # a cached file that could not be read
+        return DatasetError(f"dataset {name!r} could not be loaded from the Keras cache ({path}): {reason}")
+    if fetch is not None:
+        origin = fetch.group(1)
+        reason = fetch.group(2).split(" -- ")[-1]  # "None -- [Errno 111] Connection refused": errno, then reason
+    where = f"download {origin} and save it as {path}" if origin else f"place the file at {path}"
+    if name == "fashion_mnist":
+        where += f" (Fashion-MNIST needs all of {', '.join(_FASHION_FILES)} in that folder, from one URL folder)"
+    if was_cached:
+        state = f"dataset {name!r}: its cached file did not match Keras's checksum (Keras removed it) and a new copy"
+    else:
+        state = f"dataset {name!r} is not in the Keras cache and"
+    return DatasetError(
+        f"{state} could not be downloaded ({reason}): {where}; the Keras cache is $KERAS_HOME/datasets, "
+        "else ~/.keras/datasets"
+    )
 
 
 def _resolve(path: str, data_dir: str | None) -> str:
@@ -359,7 +509,7 @@ def _resolve(path: str, data_dir: str | None) -> str:
     return path
 
 
-def _load_npz(path: str) -> tuple[_Arrays, _Arrays | None]:
+def _load_npz(path: str) -> tuple[_Arrays, _Arrays | None, float]:
     if not os.path.isfile(path):
         raise DatasetError(f"npz dataset file not found: {path}")
     try:
@@ -378,20 +528,25 @@ def _load_npz(path: str) -> tuple[_Arrays, _Arrays | None]:
     return checked_arrays(f"npz dataset file {path}", arrays["x_train"], arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"))
 
 
-def checked_arrays(source: str, x_train, y_train, x_test=None, y_test=None) -> tuple[_Arrays, _Arrays | None]:
-    """Training (and test) images and labels as a search trains on them; DatasetError naming `source` otherwise.
+def checked_arrays(source: str, x_train, y_train, x_test=None, y_test=None) -> tuple[_Arrays, _Arrays | None, float]:
+    """Training (and test) images and labels as a search trains on them, and their scale; DatasetError naming `source` otherwise.
 
-    Images are (N, H, W) or (N, H, W, C), uint8 (scaled by 1/255) or float;
-    labels are one non-negative integer per image. Test images must have the
-    training images' shape.
+    Images are (N, H, W) or (N, H, W, C), uint8 (scale 1/255) or float
+    (scale 1), returned as float32 with their values unchanged; labels are
+    one non-negative integer per image. Test images must have the training
+    images' shape and kind (uint8 or float): one model takes both.
     """
-    train = _checked_split(source, "train", np.asarray(x_train), np.asarray(y_train))
+    x_train, x_test = np.asarray(x_train), None if x_test is None else np.asarray(x_test)
+    train = _checked_split(source, "train", x_train, np.asarray(y_train))
+    scale = BYTE_SCALE if x_train.dtype == np.uint8 else 1.0
     if x_test is None:
-        return train, None
-    test = _checked_split(source, "test", np.asarray(x_test), np.asarray(y_test))
+        return train, None, scale
+    test = _checked_split(source, "test", x_test, np.asarray(y_test))
     if test[0].shape[1:] != train[0].shape[1:]:
         raise DatasetError(f"{source}: 'x_test' images have shape {test[0].shape[1:]}, 'x_train' images {train[0].shape[1:]}")
-    return train, test
+    if (x_test.dtype == np.uint8) != (x_train.dtype == np.uint8):
+        raise DatasetError(f"{source}: 'x_test' is {x_test.dtype} and 'x_train' {x_train.dtype}; both must be uint8 or both float")
+    return train, test, scale
 
 
 def _checked_split(source: str, split: str, x: np.ndarray, y: np.ndarray) -> _Arrays:
@@ -413,62 +568,79 @@ def _checked_split(source: str, split: str, x: np.ndarray, y: np.ndarray) -> _Ar
     return _images(x), _labels(y)
 
 
-def _first_image(directory: str) -> str | None:
-    """The first image file, in the order `image_dataset_from_directory` reads them."""
+def _image_files(directory: str) -> list[str]:
+    """The image files of the class subfolders, in the order `image_dataset_from_directory` reads them."""
+    found = []
     for sub in sorted(os.listdir(directory)):
         root = os.path.join(directory, sub)
         if not os.path.isdir(root):
             continue
         for folder, dirs, files in os.walk(root):
             dirs.sort()
-            for fname in sorted(files):
-                if fname.lower().endswith(IMAGE_SUFFIXES):
-                    return os.path.join(folder, fname)
-    return None
+            found += [os.path.join(folder, fname) for fname in sorted(files) if fname.lower().endswith(IMAGE_SUFFIXES)]
+    return found
 
 
-def _load_image_dir(directory: str) -> tuple[_Arrays, None]:
-    """Reads every image under `directory`, one subfolder per class, as RGB.
+def _image_size(directory: str, files: list[str]) -> tuple[int, int]:
+    """The one (height, width) of every image in `files`, read from the file headers (Pillow decodes nothing here);
+    DatasetError on mixed sizes."""
+    examples: dict[tuple[int, int], str] = {}
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except (OSError, UnidentifiedImageError) as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise DatasetError(f"image folder {directory} could not be read: {reason}") from error
+        examples.setdefault((height, width), path)
+    if len(examples) > 1:
+        sizes = ", ".join(f"{h}x{w} (e.g. {os.path.relpath(path, directory)})" for (h, w), path in examples.items())
+        raise DatasetError(
+            f"image folder {directory} has images of {len(examples)} sizes (height x width), which cannot be batched "
+            f"together: {sizes}; resize them to one size"
+        )
+    return next(iter(examples))
 
-    All images are resized (bilinear) to the height and width of the first
-    image found, so a folder of same-sized images is read unchanged.
+
+def _load_image_dir(directory: str) -> tuple[_Arrays, tuple[str, ...]]:
+    """Reads every image under `directory`, one subfolder per class, as RGB 0..255; the class names too.
+
+    The images must all have one size: a model takes one input size, and
+    resizing them here would change them out of sight.
     """
     if not os.path.isdir(directory):
         raise DatasetError(f"image folder not found: {directory}")
-    first = _first_image(directory)
-    if first is None:
+    files = _image_files(directory)
+    if not files:
         raise DatasetError(
             f"image folder {directory} has no {'/'.join(IMAGE_SUFFIXES)} images in class subfolders"
         )
+    height, width = _image_size(directory, files)
     try:
-        height, width = tf.image.decode_image(tf.io.read_file(first), expand_animations=False).shape[:2]
         images = keras.utils.image_dataset_from_directory(
             directory,
             labels="inferred",
             label_mode="int",
             color_mode="rgb",
             batch_size=256,
-            image_size=(int(height), int(width)),
+            image_size=(height, width),  # every image's own size: nothing is resized
             shuffle=False,
             verbose=False,
         )
+        class_names = tuple(images.class_names)
         batches = list(images.as_numpy_iterator())
     except (ValueError, tf.errors.OpError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DatasetError(f"image folder {directory} could not be read: {reason}") from error
-    x = np.concatenate([batch[0] for batch in batches]).astype(np.float32) / np.float32(255)
+    x = np.concatenate([batch[0] for batch in batches]).astype(np.float32)
     y = np.concatenate([batch[1] for batch in batches]).astype(np.int32)
-    return (x, y), None
+    return (x, y), class_names
 
 
 def _images(x: np.ndarray) -> np.ndarray:
-    """float32 channels-last images: uint8 scaled by 1/255, float kept as it is."""
+    """float32 channels-last images with their values unchanged (uint8 0..255 stays 0..255)."""
     if x.ndim == 3:
         x = x[..., np.newaxis]
-    if x.dtype == np.uint8:
-        out = x.astype(np.float32)
-        out /= np.float32(255)
-        return out
     return x.astype(np.float32)
 
 

@@ -6,7 +6,9 @@ LOGDIR holds everything a search writes:
     trials.csv/.jsonl    one record per trial, written as trials end
     tensorboard/         per-epoch scalars and the HParams dashboard
     oracle.json, trial_*/  keras-tuner's oracle and trial state (resumes a killed search)
-    best_model.keras     the best completed candidate
+    best_model.keras     the best completed candidate; it takes images as the dataset stores them
+                         (raw digits 0..16, uint8 images 0..255) and rescales them itself
+    class_names.json     the class names, index = label (image folders, `dir:PATH`)
     pareto.csv/.png      the accuracy/FLOPs and accuracy/params fronts
 
 Re-running the same search on the same LOGDIR resumes it: keras-tuner keeps
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import keras_tuner
 
-from convnas.search import datasets, distributed
+from convnas.search import datasets, distributed, durable_io
 from convnas.search.human_units import human
 from convnas.search.hypervolume import Reference, reference_for
 from convnas.search.sampler import NoFeasibleCandidate, describe_cost
@@ -133,6 +135,8 @@ def run_search(
     budgets = {"flops": spec.max_flops, "params": spec.max_params}
     reference = reference_for(data.num_classes, spec.pareto_cost, budgets[spec.pareto_cost])
     _check_resume(logdir, spec, reference)
+    if data.class_names is not None and not distributed.is_worker():
+        durable_io.write_json(logdir / "class_names.json", list(data.class_names), indent=2)
     records = TrialRecords(logdir)
     progress = Progress(spec.max_trials, len(records.read()), write, spec.epochs)
     location = logdir.resolve()
@@ -140,7 +144,7 @@ def run_search(
         spec.tuner,
         spec.max_trials,
         spec.epochs,
-        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space),
+        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale),
         objective=OBJECTIVES[spec.objective],
         seed=spec.seed,
         directory=str(location.parent),
@@ -232,7 +236,7 @@ def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
         f"hypervolume (accuracy x decades of {reference.cost} below {reference.ceiling:.3g}, above accuracy "
         f"{reference.accuracy:.3g}): {tuner.hypervolume(records):.4f}"
     )
-    names = ("trials.csv", "pareto.csv", "pareto.png", "best_model.keras")
+    names = ("trials.csv", "pareto.csv", "pareto.png", "best_model.keras", "class_names.json")
     lines.append("written: " + ", ".join(str(logdir / name) for name in names if (logdir / name).exists()))
     lines.append(f"dashboard: convnas board {logdir}")
     return "\n".join(lines)

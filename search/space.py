@@ -40,6 +40,7 @@ import keras
 import keras_tuner
 
 from convnas import blocks
+from convnas.blocks import validation
 from convnas.blocks.arithmetic import ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
 from convnas.search.rejection import InvalidCandidate
@@ -95,15 +96,24 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         input_shape: (H, W, C) of the images.
         num_classes: classes of the softmax head.
         overrides: fixed values / restricted choices (see the module docstring).
+        input_scale: the factor that brings the images to [0, 1]
+            (`search.datasets.Dataset.scale`): every candidate's first layer.
     """
 
     declares_every_branch = True  # the tuner declares the space without building a model
 
-    def __init__(self, input_shape: tuple[int, int, int], num_classes: int, overrides: Mapping | None = None):
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        num_classes: int,
+        overrides: Mapping | None = None,
+        input_scale: float = 1.0,
+    ):
         super().__init__(name="convnet")
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.overrides = Overrides(overrides)
+        self.input_scale = validation.positive_number("input_scale", input_scale)
 
     def max_stages(self) -> int:
         choices = self.overrides.lookup("stages")
@@ -169,7 +179,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         """The compiled candidate described by `hp`; raises InvalidCandidate if it cannot be built."""
         architecture = self.architecture(hp)
         try:
-            model = build_model(architecture, self.input_shape, self.num_classes)
+            model = build_model(architecture, self.input_shape, self.num_classes, self.input_scale)
         except ValueError as error:
             raise InvalidCandidate(_reason(error)) from None
         compile_model(model, architecture.training)
@@ -329,10 +339,22 @@ def apply_stage(stage: Stage, number: int, x):
     return x
 
 
-def build_model(architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
-    """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible."""
+def build_model(
+    architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int, input_scale: float = 1.0
+) -> keras.Model:
+    """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible.
+
+    With an `input_scale` other than 1 (`search.datasets.Dataset.scale`: 1/16
+    for digits, 1/255 for 8-bit images), the first layer is a
+    `keras.layers.Rescaling(input_scale)` named "rescaling": the model takes
+    images as their source stores them (raw digits 0..16, uint8 images
+    0..255), and so does the saved model.
+    """
+    input_scale = validation.positive_number("input_scale", input_scale)
     inputs = keras.Input(input_shape)
     x = inputs
+    if input_scale != 1:
+        x = keras.layers.Rescaling(input_scale, name="rescaling")(x)
     for layer in conv_bn_relu("conv", filters=architecture.stem_filters, kernel_size=3):
         x = layer(x)
     for number, stage in enumerate(architecture.stages, 1):

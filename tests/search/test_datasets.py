@@ -1,4 +1,4 @@
-"""Tests of search.datasets: loaders, splits, offline behaviour and pipelines.
+"""Tests of search.datasets: loaders, raw values and scales, splits, refused data, offline behaviour and pipelines.
 
 No test touches the network: the keras.datasets tests point the Keras cache at
 an empty temporary folder and replace the download function.
@@ -13,8 +13,11 @@ import urllib.error
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
+from sklearn.datasets import load_digits
 
-from convnas.search.datasets import Dataset, DatasetError, load_dataset, make_pipeline
+from convnas import cli
+from convnas.search.datasets import Dataset, DatasetError, from_arrays, load_dataset, make_pipeline
 
 
 def _rows(x):
@@ -29,18 +32,19 @@ def digits():
     return load_dataset("digits", seed=0)
 
 
-def test_digits_shapes_dtypes_and_ranges(digits):
+def test_digits_shapes_dtypes_and_raw_values_with_their_scale(digits):
     assert isinstance(digits, Dataset)
     assert digits.input_shape == (8, 8, 1)
-    assert digits.num_classes == 10
+    assert digits.num_classes == 10 and digits.class_names is None
+    assert digits.scale == 1 / 16
     for x, y in [(digits.x_train, digits.y_train), (digits.x_val, digits.y_val), (digits.x_test, digits.y_test)]:
         assert x.dtype == np.float32 and y.dtype == np.int32
         assert x.shape[1:] == (8, 8, 1) and y.shape == (len(x),)
-        assert 0.0 <= x.min() and x.max() <= 1.0
         assert set(np.unique(y)) == set(range(10))
-    # Values 0..16 divided by 16: the top of the range is reached exactly.
-    assert digits.x_train.max() == 1.0
-    assert np.allclose(digits.x_train * 16, np.round(digits.x_train * 16))
+    # scikit-learn's own values, 0..16, unscaled: the model rescales them.
+    together = np.concatenate([digits.x_train, digits.x_val, digits.x_test])[..., 0]
+    assert _rows(together) == _rows(load_digits().images.astype(np.float32))
+    assert together.max() == 16.0 and np.array_equal(together, np.round(together))
 
 
 def test_digits_split_sizes_add_up_and_do_not_overlap(digits):
@@ -100,11 +104,12 @@ def test_npz_with_test_split(tmp_path):
     assert (len(data.x_train), len(data.x_val)) == (24, 6)
     assert np.bincount(data.y_val).tolist() == [2, 2, 2]
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
-    np.testing.assert_allclose(data.x_test[..., 0], arrays["x_test"] / 255.0, rtol=1e-6)
+    assert data.scale == 1 / 255  # uint8 images: their 0..255 values kept, the model rescales them
+    np.testing.assert_array_equal(data.x_test[..., 0], arrays["x_test"])
     np.testing.assert_array_equal(data.y_test, arrays["y_test"])
     # Train and validation together are the file's training images, each once.
     together = np.concatenate([data.x_train, data.x_val])[..., 0]
-    assert _rows(np.round(together * 255).astype(np.uint8)) == _rows(arrays["x_train"])
+    assert _rows(together.astype(np.uint8)) == _rows(arrays["x_train"])
 
 
 def test_npz_without_test_split_relative_to_data_dir(tmp_path):
@@ -114,14 +119,43 @@ def test_npz_without_test_split_relative_to_data_dir(tmp_path):
     assert data.x_test is None and data.y_test is None
     assert data.input_shape == (2, 2, 3) and data.num_classes == 2
     assert data.x_train.dtype == np.float32 and np.all(data.x_train == 0.25)  # float images kept as they are
+    assert data.scale == 1.0
 
 
-def test_a_class_with_one_image_cannot_be_stratified_and_gets_a_seeded_random_split(tmp_path):
+def test_npz_uint8_train_and_float_test_are_refused(tmp_path):
+    _write_npz(tmp_path / "mixed.npz", with_test=True, x_test=np.zeros((6, 5, 4), np.float32))
+    with pytest.raises(DatasetError, match=r"^npz dataset file .*mixed\.npz: 'x_test' is float32 and 'x_train' uint8; "
+                                           r"both must be uint8 or both float$"):
+        load_dataset(f"npz:{tmp_path / 'mixed.npz'}")
+
+
+def test_npz_with_a_class_of_one_image_is_refused_naming_the_class(tmp_path):
     _write_npz(tmp_path / "rare.npz", with_test=False, y_train=np.array([0] * 15 + [1] * 14 + [2]))
-    data = load_dataset(f"npz:{tmp_path / 'rare.npz'}", seed=4)
-    again = load_dataset(f"npz:{tmp_path / 'rare.npz'}", seed=4)
-    assert (len(data.x_train), len(data.x_val)) == (24, 6) and data.num_classes == 3
-    np.testing.assert_array_equal(data.x_val, again.x_val)
+    pattern = (r"^dataset 'npz:.*rare\.npz': class label 2 has 1 training image; the stratified train/validation "
+               r"split needs at least 2 per class \(one for each side\)$")
+    with pytest.raises(DatasetError, match=pattern):
+        load_dataset(f"npz:{tmp_path / 'rare.npz'}", seed=4)
+
+
+def test_npz_with_one_class_is_refused(tmp_path):
+    _write_npz(tmp_path / "one.npz", with_test=False, y_train=np.full(30, 4))
+    with pytest.raises(DatasetError, match=r"^dataset 'npz:.*one\.npz' has 1 class \(label 4\); a classifier needs at least 2 classes$"):
+        load_dataset(f"npz:{tmp_path / 'one.npz'}")
+
+
+def test_a_validation_split_smaller_than_the_classes_is_a_seeded_random_split():
+    # 3 classes of 2 images, 1 held out: stratifying would need 3; the split is plain but seeded.
+    x = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)
+    first = from_arrays("tiny", x, np.array([0, 0, 1, 1, 2, 2]), seed=4)
+    again = from_arrays("tiny", x, np.array([0, 0, 1, 1, 2, 2]), seed=4)
+    assert (len(first.x_train), len(first.x_val)) == (5, 1) and first.num_classes == 3
+    np.testing.assert_array_equal(first.x_val, again.x_val)
+
+
+def test_from_arrays_rejects_a_bad_scale():
+    x = np.zeros((4, 2, 2, 1), np.float32)
+    with pytest.raises(DatasetError, match=r"^`scale` must be a positive number\. Received: scale=0$"):
+        from_arrays("zeros", x, np.array([0, 0, 1, 1]), scale=0)
 
 
 def test_npz_missing_key_names_key_and_path(tmp_path):
@@ -140,22 +174,67 @@ def test_npz_missing_file_names_path(tmp_path):
 # --- image folder -------------------------------------------------------------------
 
 
+def write_image_folder(root, counts, sizes=None):
+    """One subfolder per class of `counts` (name -> images), PNGs of one colour per class, 6x5 unless `sizes` says."""
+    colours = [(255, 0, 0), (0, 0, 255), (0, 255, 0)]
+    for (name, count), colour in zip(counts.items(), colours):
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            height, width = (sizes or {}).get((name, i), (6, 5))
+            Image.fromarray(np.full((height, width, 3), colour, np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
 def test_image_folder(tmp_path):
-    colours = {"cats": (255, 0, 0), "dogs": (0, 0, 255)}
-    for name, colour in colours.items():
-        (tmp_path / name).mkdir()
-        for i in range(3):
-            image = np.broadcast_to(np.array(colour, np.uint8), (6, 5, 3))
-            tf.io.write_file(str(tmp_path / name / f"{i}.png"), tf.io.encode_png(image))
+    write_image_folder(tmp_path, {"cats": 3, "dogs": 3})
     data = load_dataset(f"dir:{tmp_path}", validation_split=1 / 3)
     assert data.input_shape == (6, 5, 3) and data.num_classes == 2
+    assert data.class_names == ("cats", "dogs") and data.scale == 1 / 255
     assert (len(data.x_train), len(data.x_val)) == (4, 2) and data.x_test is None
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     assert x.dtype == np.float32 and y.dtype == np.int32
-    # Class 0 is "cats" (alphabetical), all red; class 1 "dogs", all blue.
-    np.testing.assert_allclose(x[y == 0], np.broadcast_to([1.0, 0.0, 0.0], (3, 6, 5, 3)))
-    np.testing.assert_allclose(x[y == 1], np.broadcast_to([0.0, 0.0, 1.0], (3, 6, 5, 3)))
+    # Class 0 is "cats" (alphabetical), all red; class 1 "dogs", all blue; 0..255 as the files store them.
+    np.testing.assert_array_equal(x[y == 0], np.broadcast_to([255.0, 0.0, 0.0], (3, 6, 5, 3)))
+    np.testing.assert_array_equal(x[y == 1], np.broadcast_to([0.0, 0.0, 255.0], (3, 6, 5, 3)))
+
+
+def search_cli(capsys, dataset, logdir):
+    """`convnas search --dataset DATASET` in this process: (exit status, stdout, stderr)."""
+    status = cli.main(["search", "--dataset", dataset, "--max-trials", "1", "--epochs", "1", "--logdir", str(logdir)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    "counts, sizes, message",
+    [
+        ({"cats": 4}, None, r"dataset 'dir:.*' has 1 class \('cats'\); a classifier needs at least 2 classes"),
+        ({"cats": 4, "dogs": 1}, None,
+         r"dataset 'dir:.*': class 'dogs' has 1 training image; the stratified train/validation split needs at least 2 "
+         r"per class \(one for each side\)"),
+        ({"cats": 4, "dogs": 0, "owls": 3}, None, r"dataset 'dir:.*': class 'dogs' has 0 training images; .* at least 2 per class \(one for each side\)"),
+        ({"cats": 3, "dogs": 3}, {("dogs", 1): (8, 8), ("dogs", 2): (8, 8)},
+         r"image folder .* has images of 2 sizes \(height x width\), which cannot be batched together: "
+         r"6x5 \(e\.g\. cats/0\.png\), 8x8 \(e\.g\. dogs/1\.png\); resize them to one size"),
+    ],
+    ids=["one_class", "class_of_one_image", "empty_class", "mixed_sizes"],
+)
+def test_unusable_image_folder_stops_the_search_before_any_training(tmp_path, capsys, counts, sizes, message):
+    folder = write_image_folder(tmp_path / "images", counts, sizes)
+    status, out, err = search_cli(capsys, f"dir:{folder}", tmp_path / "run")
+    assert status == 2
+    assert re.fullmatch(rf"error: convnas search: {message}\n", err), err
+    assert "trial" not in out
+    assert not (tmp_path / "run" / "trials.csv").exists() and not (tmp_path / "run").exists()
+
+
+def test_npz_with_a_class_too_small_stops_the_search_before_any_training(tmp_path, capsys):
+    _write_npz(tmp_path / "rare.npz", with_test=False, y_train=np.array([0] * 15 + [1] * 14 + [2]))
+    status, _, err = search_cli(capsys, f"npz:{tmp_path / 'rare.npz'}", tmp_path / "run")
+    assert status == 2
+    assert re.fullmatch(r"error: convnas search: dataset 'npz:.*': class label 2 has 1 training image; .*\n", err), err
+    assert not (tmp_path / "run").exists()
 
 
 def test_image_folder_missing(tmp_path):
@@ -200,27 +279,75 @@ def keras_cache(tmp_path, monkeypatch):
         ("cifar100", "cifar-100-python-target_archive"),
     ],
 )
-def test_keras_dataset_offline_names_cache_path(keras_cache, name, cached_as):
+def test_keras_dataset_offline_says_what_to_download_and_where_to_save_it(keras_cache, capsys, name, cached_as):
     cache, calls = keras_cache
     path = os.path.join(cache, "datasets", cached_as)
     with pytest.raises(DatasetError) as info:
         load_dataset(name)
-    message = str(info.value)
-    assert message.startswith(f"dataset '{name}' is not in the Keras cache ({path}) and could not be downloaded: ")
-    assert "Connection refused" in message and "\n" not in message
-    assert len(calls) == 1
+    (url,) = calls  # the URL Keras tried
+    assert url.startswith("https://")
+    pattern = (rf"dataset '{name}' is not in the Keras cache and could not be downloaded \(\[Errno 111\] Connection refused\): "
+               rf"download {re.escape(url)} and save it as {re.escape(path)}( \(Fashion-MNIST needs all of .*\))?; "
+               r"the Keras cache is \$KERAS_HOME/datasets, else ~/\.keras/datasets")
+    assert re.fullmatch(pattern, str(info.value)), str(info.value)
+    out, err = capsys.readouterr()
+    assert "Downloading data from" not in out + err  # Keras's line, held back: the download never started
 
 
-def test_mnist_with_wrong_hash_in_cache_is_refetched_then_fails(keras_cache):
+def test_cifar10_without_network_names_the_archive_to_place(tmp_path, monkeypatch, capsys):
+    """KERAS_HOME's folder and sockets refused, as offline; nothing patched inside Keras's download."""
+    import socket
+
+    from keras.src.backend import config
+
+    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))  # what KERAS_HOME sets when Keras is imported
+
+    def refuse(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with pytest.raises(DatasetError) as info:
+        load_dataset("cifar10")
+    archive = os.path.join(tmp_path, "datasets", "cifar-10-batches-py-target_archive")
+    assert str(info.value).startswith(
+        "dataset 'cifar10' is not in the Keras cache and could not be downloaded (")
+    assert f": download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and save it as {archive}; " in str(info.value)
+    assert "\n" not in str(info.value)
+    assert "Downloading data from" not in capsys.readouterr().out
+
+
+def test_mnist_with_wrong_hash_in_cache_is_refetched_then_fails(keras_cache, capsys):
     # mnist.load_data passes a sha256 to get_file, so a cached file that does
     # not match is downloaded again; offline that fails and get_file deletes it.
     cache, calls = keras_cache
     path = os.path.join(cache, "datasets", "mnist.npz")
     os.makedirs(os.path.dirname(path))
     np.savez(path, x_train=np.zeros((4, 28, 28), np.uint8))
-    with pytest.raises(DatasetError, match=r"is not in the Keras cache \(.*mnist\.npz\)"):
+    pattern = (r"^dataset 'mnist': its cached file did not match Keras's checksum \(Keras removed it\) and a new copy "
+               rf"could not be downloaded \(\[Errno 111\] Connection refused\): download https://\S+/mnist\.npz and save it as {re.escape(path)}; ")
+    with pytest.raises(DatasetError, match=pattern):
         load_dataset("mnist")
-    assert len(calls) == 1
+    assert len(calls) == 1 and not os.path.exists(path)
+    out = capsys.readouterr().out
+    assert "A local file was found" not in out and "Downloading data from" not in out
+
+
+def test_notices_are_written_once_the_download_starts(keras_cache, capsys, monkeypatch):
+    """A download that gets under way shows Keras's lines as Keras writes them: only a failed one drops them."""
+    import sys
+
+    from keras.src.utils import file_utils
+
+    def slow_then_refused(url, *args, **kwargs):
+        sys.stdout.write("[progress]\n")  # the progress bar: the connection was made
+        raise urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer"))
+
+    monkeypatch.setattr(file_utils, "urlretrieve", slow_then_refused)
+    with pytest.raises(DatasetError, match=r"could not be downloaded \(\[Errno 104\] Connection reset by peer\)"):
+        load_dataset("cifar100")
+    assert re.fullmatch(r"Downloading data from https://\S+cifar-100-python\.tar\.gz\n\[progress\]\n", capsys.readouterr().out)
 
 
 def _write_idx(path, array):
@@ -252,10 +379,11 @@ def test_fashion_mnist_loads_through_the_cache(keras_cache):
     assert data.input_shape == (28, 28, 1) and data.num_classes == 10
     assert (len(data.x_train), len(data.x_val)) == (15, 5)
     assert data.x_train.dtype == np.float32 and data.y_test.dtype == np.int32
-    np.testing.assert_allclose(data.x_test[..., 0], x_test / 255.0, rtol=1e-6)
+    assert data.scale == 1 / 255
+    np.testing.assert_array_equal(data.x_test[..., 0], x_test)
     np.testing.assert_array_equal(data.y_test, y_test)
     together = np.concatenate([data.x_train, data.x_val])[..., 0]
-    assert _rows(np.round(together * 255).astype(np.uint8)) == _rows(x_train)
+    assert _rows(together.astype(np.uint8)) == _rows(x_train)
 
 
 def test_fashion_mnist_damaged_cache_is_a_dataset_error(keras_cache):
