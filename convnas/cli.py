@@ -258,8 +258,9 @@ def _trials_command(args: argparse.Namespace) -> int:
     if not trial_records.jsonl.exists():
         raise UsageError(f"convnas trials: no trial records in LOGDIR (no trials.jsonl). Received: LOGDIR={args.logdir!r}")
     rows = trial_records.read()
-    formats = {"csv": records.to_csv, "md": records.to_markdown, "json": records.to_json}
-    print(formats[args.format](rows).rstrip("\n"))
+    formats = {"csv": lambda: records.to_csv(rows, args.all), "md": lambda: records.to_markdown(rows, args.all),
+               "json": lambda: records.to_json(rows)}
+    print(formats[args.format]().rstrip("\n"))
     return 0
 
 
@@ -412,9 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="chief: fail a trial whose worker is silent this long (default: %(default)s)")
     searching.set_defaults(run=_search_command)
 
-    trials = commands.add_parser("trials", help="print a search's trial records", description="Print LOGDIR/trials.")
+    trials = commands.add_parser(
+        "trials", help="print a search's trial records",
+        description="Print LOGDIR's trial records: trial, status, validation accuracy, parameters, FLOPs, latency, "
+        "epochs, the architecture in short and why a trial was not trained; --all: every column, as in LOGDIR/trials.csv.",
+    )
     trials.add_argument("logdir", metavar="LOGDIR")
-    trials.add_argument("--format", choices=("csv", "md", "json"), default="md")
+    trials.add_argument("--format", choices=("csv", "md", "json"), default="md", help="json: the records, every field")
+    trials.add_argument("--all", action="store_true", help="every column: results, cost, schedule and every hyperparameter")
     trials.set_defaults(run=_trials_command)
 
     ablate = commands.add_parser(

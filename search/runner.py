@@ -33,7 +33,7 @@ from convnas.search import datasets, distributed, durable_io
 from convnas.search.human_units import human
 from convnas.search.hypervolume import Reference, reference_for
 from convnas.search.sampler import NoFeasibleCandidate, describe_cost
-from convnas.search.records import TrialRecords
+from convnas.search.records import TrialRecords, describe
 from convnas.search.space import ConvNetHyperModel
 from convnas.search.spec import SearchSpec, refuse_changed
 from convnas.search.tuner import TRADEOFF, make_tuner
@@ -89,16 +89,6 @@ def schedule(record: dict, epochs: int | None) -> str:
     if record.get("proxy_score") is not None:
         parts.append(f"{record['proxy']} {record['proxy_score']:.3g}")
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def describe(record: dict) -> str:
-    """A short architecture summary of a record: stem, stages, head."""
-    parts = [f"stem {record.get('stem_filters')}"]
-    for n in range(1, int(record.get("stages", 0)) + 1):
-        cell = record.get(f"stage{n}_cell")
-        kind = record.get(f"stage{n}_block") if cell == "plain" else cell
-        parts.append(f"{kind} {record.get(f'stage{n}_filters')}x{record.get(f'stage{n}_blocks')} {record.get(f'stage{n}_downsampling')}")
-    return " > ".join(parts) + f" > {record.get('head')}"
 
 
 def _check_resume(logdir: Path, spec: SearchSpec, reference: Reference) -> None:

@@ -70,7 +70,10 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     assert as_csv.returncode == 0
     assert list(csv.DictReader(as_csv.stdout.splitlines()))[1]["reason"] == "over budget: x"
     as_md = run("trials", str(logdir), "--format", "md").stdout.splitlines()
-    assert as_md[0].startswith("| trial_id | status | reason | stages |") and len(as_md) == 4
+    assert as_md[0] == "| trial | status | val_accuracy | params | FLOPs | latency (ms) | epochs | architecture | reason |"
+    assert as_md[3] == "| 1 | SKIPPED |  | 9.0K | 90.0K |  |  | stages=2 | over budget: x |" and len(as_md) == 4
+    every = run("trials", str(logdir), "--format", "md", "--all").stdout.splitlines()
+    assert every[0].startswith("| trial_id | status | reason | loss |") and every[0].endswith("| stages |")
     assert json.loads(run("trials", str(logdir), "--format", "json").stdout)[0]["val_accuracy"] == 0.9
 
 

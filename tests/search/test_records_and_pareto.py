@@ -5,7 +5,8 @@ import csv
 import pytest
 
 from convnas.search import pareto
-from convnas.search.records import TrialRecords, columns
+from convnas.search import records as trial_records
+from convnas.search.records import KNOWN, TrialRecords, columns
 
 
 def test_one_row_per_trial_last_write_wins_and_torn_lines_are_ignored(tmp_path):
@@ -20,16 +21,52 @@ def test_one_row_per_trial_last_write_wins_and_torn_lines_are_ignored(tmp_path):
     with open(records.csv) as stream:
         table = list(csv.DictReader(stream))
     assert [row["trial_id"] for row in table] == ["0", "1"]
-    assert list(table[0])[:5] == ["trial_id", "status", "reason", "stages", "stage1_cell"]
+    assert list(table[0])[:3] == ["trial_id", "status", "reason"] and list(table[0])[-2:] == ["stages", "stage1_cell"]
     assert sorted(path.name for path in tmp_path.iterdir()) == [".records.lock", "trials.csv", "trials.jsonl"]  # no temporary left
 
 
-def test_columns_put_hyperparameters_between_identity_and_results():
-    names = columns([{"trial_id": "0", "status": "COMPLETED", "stage10_cell": "x", "stage2_cell": "y", "head": "z", "flops": 1}])
-    assert names[:6] == ["trial_id", "status", "reason", "head", "stage2_cell", "stage10_cell"]
-    assert names[-2:] == ["epochs", "seed"]
-    assert names[6:9] == ["loss", "accuracy", "val_accuracy"]  # the final training metrics, before validation's
-    assert names[names.index("test_accuracy") + 1] == "test_loss" and names[-3] == "executions"  # results, not hyperparameters
+def test_columns_keep_one_order_whatever_the_records_hold():
+    first = columns([{"trial_id": "0", "status": "COMPLETED", "stage10_cell": "x", "stage2_cell": "y", "head": "z", "flops": 1}])
+    second = columns([{"trial_id": "5", "status": "INVALID", "reason": "r", "proxy": "synflow", "stages": 3, "units": 8},
+                      {"trial_id": "6", "status": "COMPLETED", "test_accuracy": 0.9, "hypervolume": 0.1, "continues": "2"}])
+    assert first[: len(KNOWN)] == second[: len(KNOWN)] == list(KNOWN)  # every known column, present or not, in one order
+    assert first[len(KNOWN):] == ["head", "stage2_cell", "stage10_cell"]  # then by name: global, then stage by stage
+    assert second[len(KNOWN):] == ["stages", "units"]
+    assert list(KNOWN[:6]) == ["trial_id", "status", "reason", "loss", "accuracy", "val_accuracy"]
+
+
+RECORDS = [
+    {"trial_id": "0", "status": "COMPLETED", "reason": "", "val_accuracy": 0.91234, "params": 36122, "flops": 357628,
+     "latency_ms": 0.75665, "epochs": 3, "seed": 1, "macs": 170000, "stem_filters": 16, "stages": 2, "head": "flatten",
+     "stage1_cell": "plain", "stage1_block": "conv", "stage1_filters": 32, "stage1_blocks": 2, "stage1_downsampling": "max",
+     "stage2_cell": "residual", "stage2_filters": 64, "stage2_blocks": 1, "stage2_downsampling": "none", "optimizer": "adam"},
+    {"trial_id": "1", "status": "INVALID", "reason": "stage 1 block 1 (inception): `filters` must be a multiple of 8",
+     "stem_filters": 16, "stages": 1, "head": "flatten", "stage1_cell": "inception", "stage1_filters": 12,
+     "stage1_blocks": 1, "stage1_downsampling": "avg"},
+]
+
+
+def test_the_short_view_is_the_leaderboard_s_columns_and_all_gives_every_column():
+    lines = trial_records.to_markdown(RECORDS).splitlines()
+    assert lines[0] == "| trial | status | val_accuracy | params | FLOPs | latency (ms) | epochs | architecture | reason |"
+    assert lines[2] == ("| 0 | COMPLETED | 0.9123 | 36.1K | 357.6K | 0.76 | 3 | "
+                        "stem 16 > conv 32x2 max > residual 64x1 none > flatten |  |")
+    assert lines[3] == ("| 1 | INVALID |  |  |  |  |  | stem 16 > inception 12x1 avg > flatten | "
+                        "stage 1 block 1 (inception): `filters` must be a multiple of 8 |")
+    assert "reason" not in trial_records.to_markdown(RECORDS[:1]).splitlines()[0]  # only when a trial has one
+    every = trial_records.to_markdown(RECORDS, every_column=True).splitlines()[0].strip("| ").split(" | ")
+    assert every == columns(RECORDS) and {"macs", "seed", "optimizer", "stage2_cell"} <= set(every)
+    short = list(csv.DictReader(trial_records.to_csv(RECORDS, every_column=False).splitlines()))
+    assert list(short[0]) == ["trial_id", "status", "val_accuracy", "params", "flops", "latency_ms", "epochs", "architecture",
+                              "reason"]
+    assert short[0]["params"] == "36122" and short[0]["val_accuracy"] == "0.91234"  # the CSV keeps the raw values
+    full = list(csv.DictReader(trial_records.to_csv(RECORDS).splitlines()))
+    assert list(full[0]) == columns(RECORDS)
+
+
+def test_a_space_of_the_user_s_own_reads_as_its_hyperparameters():
+    record = {"trial_id": "0", "status": "COMPLETED", "val_accuracy": 0.9, "units": 64, "num_layers": 2, "params": 10}
+    assert trial_records.describe(record) == "num_layers=2, units=64"
 
 
 def test_unknown_status_is_refused(tmp_path):
