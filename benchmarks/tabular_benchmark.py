@@ -44,7 +44,7 @@ PROXY_BATCH = 64
 
 
 def hypermodel(data) -> ConvNetHyperModel:
-    return ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE)
+    return ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE, input_scale=data.scale)
 
 
 def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Model:
