@@ -242,7 +242,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
     if search_spec.overwrite and Path(search_spec.logdir).exists():
         shutil.rmtree(search_spec.logdir)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    supervisor = distributed.Supervisor([sys.executable, "-m", "convnas", *distributed.child_arguments(sys.argv[1:])], args.workers, threads, _print_now)
+    supervisor = distributed.Supervisor([sys.executable, "-m", "convnas", *distributed.child_arguments(sys.argv[1:])], args.workers, threads, _print_now, logdir=search_spec.logdir)
     with _signals_interrupt():  # `kill PID` unwinds the supervisor, which stops its chief and workers
         try:
             return supervisor.run()

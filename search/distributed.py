@@ -18,18 +18,25 @@ engine, and what convnas does about them:
   trials that were in flight: the same command resumes.
 
 The chief and every worker share LOGDIR (one machine, or a shared file
-system): each worker appends its trial records there.
+system): each worker appends its trial records there, and the chief reports
+each record as it lands (`serve_chief`'s `each_poll`), so that the console
+shows one search: one header, one line per trial with the count and the best
+over all workers, one summary. The supervisor sends each worker's own output
+(keras-tuner's displays, tracebacks) to LOGDIR/workers/<worker id>.log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
+from pathlib import Path
 
 ID, IP, PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 CHIEF = "chief"
@@ -62,18 +69,35 @@ def is_chief() -> bool:
     return IP in os.environ and os.environ.get(ID, "") == CHIEF
 
 
-def serve_chief(oracle, lost_worker_timeout: float, on_lost: Callable[[object, str], None], poll: float = 0.5) -> None:
+def serve_chief(
+    oracle,
+    lost_worker_timeout: float,
+    on_lost: Callable[[object, str], None],
+    each_poll: Callable[[], None] = lambda: None,
+    poll: float = 0.5,
+) -> None:
     """Serves `oracle` to the workers until the search is over; ends trials of lost workers as FAILED.
 
     `on_lost(trial, reason)` records such a trial (it has been ended already).
+    `each_poll()` is called every `poll` seconds and once more at the end
+    (the chief reports the workers' new trial records there).
     """
     import grpc
     from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_chief
     from keras_tuner.src.engine import trial as trial_module
 
+    console = threading.Lock()  # held by a request's handler, and by the chief's own lines (`each_poll`)
+
     class Servicer(oracle_chief.OracleServicer):
-        """keras-tuner's servicer, noting when each worker was last heard from."""
+        """keras-tuner's servicer, noting when each worker was last heard from, its handlers' prints dropped.
+
+        keras-tuner 1.4.8 prints the first value of every hyperparameter
+        condition whenever it sends a trial or the space (a `print` in
+        `conditions.Parent.to_proto`): hundreds of bare values per search. The
+        handlers run with stdout sent to os.devnull, under `console`, so that
+        the chief's own lines are never sent there.
+        """
 
         def __init__(self, oracle):
             super().__init__(oracle)
@@ -85,17 +109,28 @@ def serve_chief(oracle, lost_worker_timeout: float, on_lost: Callable[[object, s
             if tuner_id is not None:
                 self.heard[tuner_id] = time.monotonic()
 
+        @staticmethod
+        def _quietly(handler, request, context):
+            with console, open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                return handler(request, context)
+
+        def GetSpace(self, request, context):
+            return self._quietly(super().GetSpace, request, context)
+
         def CreateTrial(self, request, context):
             self._hear(tuner_id=request.tuner_id)
-            return super().CreateTrial(request, context)
+            return self._quietly(super().CreateTrial, request, context)
 
         def UpdateTrial(self, request, context):
             self._hear(trial_id=request.trial_id)
-            return super().UpdateTrial(request, context)
+            return self._quietly(super().UpdateTrial, request, context)
 
         def GetTrial(self, request, context):
             self._hear(trial_id=request.trial_id)
-            return super().GetTrial(request, context)
+            return self._quietly(super().GetTrial, request, context)
+
+        def GetBestTrials(self, request, context):
+            return self._quietly(super().GetBestTrials, request, context)
 
     servicer = Servicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
@@ -115,6 +150,8 @@ def serve_chief(oracle, lost_worker_timeout: float, on_lost: Callable[[object, s
                     oracle.end_trial(trial)
                     oracle.tuner_ids.discard(tuner_id)
                     on_lost(trial, reason)
+            with console:
+                each_poll()
             if servicer.stop_triggered and not oracle.ongoing_trials:
                 # Every trial is done. Live workers ask once more and are told to stop; a worker
                 # that died between trials never asks: wait for it no longer than for a lost one.
@@ -123,24 +160,51 @@ def serve_chief(oracle, lost_worker_timeout: float, on_lost: Callable[[object, s
                     break
     finally:
         server.stop(grace=1)
+    with console:
+        each_poll()  # a worker writes its record before it ends its trial: every record is in by now
 
 
 class Supervisor:
-    """Runs a chief and N local workers as processes, restarting a dead worker under its id."""
+    """Runs a chief and N local workers as processes, restarting a dead worker under its id.
 
-    def __init__(self, command: list[str], workers: int, threads: int, write: Callable[[str], None], max_restarts: int = 3):
+    The chief writes to the console (the search's one view); each worker
+    writes to `logdir`/workers/<worker id>.log, appended across restarts.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        workers: int,
+        threads: int,
+        write: Callable[[str], None],
+        logdir: str | os.PathLike,
+        max_restarts: int = 3,
+    ):
         self.command, self.workers, self.threads, self.write = command, workers, threads, write
         self.max_restarts = max_restarts
+        self.worker_logs = Path(logdir) / "workers"
         self.host, self.port = "127.0.0.1", free_port()
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
+        self.given_up: set[str] = set()
+
+    def worker_log(self, tuner_id: str) -> Path:
+        return self.worker_logs / f"{tuner_id}.log"
 
     def _start(self, tuner_id: str) -> None:
         # The role comes from the flags (the child calls set_role); OMP_NUM_THREADS caps oneDNN's own pool.
         role = ["--serve-chief"] if tuner_id == CHIEF else ["--worker-id", tuner_id, "--threads", str(self.threads)]
         address = ["--chief", f"{self.host}:{self.port}"]
         environment = {**os.environ, "OMP_NUM_THREADS": str(self.threads)}
-        self.processes[tuner_id] = subprocess.Popen([*self.command, *address, *role], env=environment)
+        if tuner_id == CHIEF:
+            self.processes[tuner_id] = subprocess.Popen([*self.command, *address, *role], env=environment)
+            return
+        self.worker_logs.mkdir(parents=True, exist_ok=True)
+        with open(self.worker_log(tuner_id), "ab") as log:  # the child holds its own copy of the file
+            self.processes[tuner_id] = subprocess.Popen(
+                [*self.command, *address, *role], env={**environment, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
 
     def _wait_for_chief(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -153,6 +217,19 @@ class Supervisor:
             time.sleep(0.2)
         raise RuntimeError(f"the chief did not serve on {self.host}:{self.port} within {timeout:.0f}s")
 
+    def _restart_failed(self) -> None:
+        for tuner_id, process in list(self.processes.items()):
+            if tuner_id == CHIEF or tuner_id in self.given_up or process.poll() is None or process.returncode == 0:
+                continue
+            failed = f"{tuner_id} exited with status {process.returncode} (its output: {self.worker_log(tuner_id)})"
+            if self.restarts.get(tuner_id, 0) >= self.max_restarts:
+                self.given_up.add(tuner_id)  # the chief's lost-worker timeout ends its trial
+                self.write(f"{failed}; restarted {self.max_restarts} times already, not again")
+                continue
+            self.restarts[tuner_id] = self.restarts.get(tuner_id, 0) + 1
+            self.write(f"{failed}; restarting it under the same id")
+            self._start(tuner_id)
+
     def run(self) -> int:
         """Supervises until the chief exits; returns its exit status."""
         self._start(CHIEF)
@@ -160,17 +237,13 @@ class Supervisor:
             self._wait_for_chief()
             for index in range(self.workers):
                 self._start(f"worker{index}")
-            self.write(f"distributed search: chief on {self.host}:{self.port}, {self.workers} workers x {self.threads} thread(s)")
+            self.write(
+                f"distributed search: chief on {self.host}:{self.port}, {self.workers} workers x {self.threads} "
+                f"thread(s), their output in {self.worker_logs}"
+            )
             while self.processes[CHIEF].poll() is None:
                 time.sleep(0.5)
-                for tuner_id, process in list(self.processes.items()):
-                    if tuner_id == CHIEF or process.poll() is None or process.returncode == 0:
-                        continue
-                    if self.restarts.get(tuner_id, 0) >= self.max_restarts:
-                        continue  # the chief's lost-worker timeout ends its trial
-                    self.restarts[tuner_id] = self.restarts.get(tuner_id, 0) + 1
-                    self.write(f"{tuner_id} exited with status {process.returncode}; restarting it under the same id")
-                    self._start(tuner_id)
+                self._restart_failed()
             return self.processes[CHIEF].returncode
         finally:
             for process in self.processes.values():

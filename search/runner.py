@@ -57,6 +57,7 @@ class Progress:
         self.better: Callable[[dict, dict], bool] = lambda record, other: False  # the tuner's, once it exists
         self.started, self.finished_here = time.perf_counter(), 0
         self.best: dict | None = None
+        self.followed: int | None = None  # lines of trials.jsonl seen by `follow`
 
     def report(self, record: dict) -> None:
         self.done += 1
@@ -76,6 +77,14 @@ class Progress:
             f"trial {self.done}/{self.total} [{record['trial_id']}]{schedule(record, self.epochs)} {record['status']}: "
             f"{result}; {cost} | {best} | ETA {remaining:.0f}s"
         )
+
+    def follow(self, records: TrialRecords) -> None:
+        """Reports the records other processes appended since the previous call; the first call only notes
+        where the records end. How the chief of a distributed search shows every worker's trials as they land."""
+        lines = durable_io.read_json_lines(records.jsonl)  # a line still being written is read on the next call
+        for record in lines[self.followed:] if self.followed is not None else ():
+            self.report(record)
+        self.followed = len(lines)
 
 
 def schedule(record: dict, epochs: int | None) -> str:
@@ -144,7 +153,7 @@ def run_search(
         max_params=spec.max_params,
         max_latency_ms=spec.max_latency_ms,
         cost_weight=spec.cost_weight,
-        on_record=progress.report,
+        on_record=None if distributed.is_chief() or distributed.is_worker() else progress.report,  # the chief follows
         prescreen=spec.prescreen,
         proxy=spec.proxy,
         pareto_cost=spec.pareto_cost,
@@ -163,9 +172,10 @@ def run_search(
             tuner.full_epochs = spec.epochs
             tuner.prepare_sampler((None, *data.input_shape), (data.x_train, data.y_train))
             tuner.write_hparams_config(tested=data.x_test is not None)
-            tuner.oracle.verbose = 0  # keras-tuner's per-trial tables; the workers print progress
+            tuner.oracle.verbose = 0  # keras-tuner's per-trial tables
             tuner.save()
-            distributed.serve_chief(tuner.oracle, lost_worker_timeout, tuner.record_lost)
+            progress.follow(records)
+            distributed.serve_chief(tuner.oracle, lost_worker_timeout, tuner.record_lost, lambda: progress.follow(records))
         else:
             tuner.search(
                 datasets.make_pipeline(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=spec.seed),

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -63,11 +64,34 @@ def test_two_local_workers_survive_a_killed_worker_and_record_every_trial_once(s
     os.kill(pid, signal.SIGKILL)  # mid-trial, or between trials
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
-    assert "worker0 exited with status -9; restarting it under the same id" in output
+    log = logdir / "workers" / "worker0.log"
+    assert f"worker0 exited with status -9 (its output: {log}); restarting it under the same id" in output
     records = rows(logdir)
     assert sorted(r["trial_id"] for r in records) == ["0", "1", "2", "3"]  # each trial exactly once
     assert {r["status"] for r in records} == {"COMPLETED"}
     assert (logdir / "pareto.csv").exists() and "leaderboard:" in output
+
+
+def test_two_workers_print_like_one_search_and_log_their_own_output_in_logdir(spec, tmp_path, start_process):
+    logdir = tmp_path / "run"
+    process = start_process([*CONVNAS, "search", str(spec), "--epochs", "1", "--workers", "2", "--logdir", str(logdir)],
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    lines = (stdout + stderr).splitlines()
+    assert len(lines) < 40, stdout + stderr  # keras-tuner's stray prints and displays made 400+
+    assert sum(line.startswith("search: ") for line in lines) == 1  # the chief's header, not one per process
+    trial = re.compile(r"trial (\d+)/4 \[(\w+)\] COMPLETED: val_accuracy ([\d.]+);.* \| best ([\d.]+) \(trial \w+\)")
+    trials = [trial.fullmatch(line.rsplit(" | ETA", 1)[0]) for line in lines if line.startswith("trial ")]
+    assert len(trials) == 4 and all(trials), lines
+    assert [int(match[1]) for match in trials] == [1, 2, 3, 4]  # counted over both workers
+    assert sorted(match[2] for match in trials) == ["0", "1", "2", "3"]
+    accuracies = [float(match[3]) for match in trials]
+    assert [float(match[4]) for match in trials] == [max(accuracies[: n + 1]) for n in range(4)]  # the best over both
+    assert sum(line == "leaderboard:" for line in lines) == sum(line.startswith("trials: ") for line in lines) == 1
+    assert any(line.endswith(f"their output in {logdir / 'workers'}") for line in lines)
+    for worker in ("worker0", "worker1"):
+        assert "search: " in (logdir / "workers" / f"{worker}.log").read_text()
 
 
 def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path):

@@ -71,4 +71,4 @@ def test_an_npz_with_pickled_objects_is_refused(tmp_path):
 def test_servers_bind_to_loopback_unless_told_otherwise():
     board = build_parser().parse_args(["board", "logs"])
     assert board.host == "127.0.0.1"
-    assert Supervisor(["convnas"], workers=1, threads=1, write=print).host == "127.0.0.1"
+    assert Supervisor(["convnas"], workers=1, threads=1, write=print, logdir="logs").host == "127.0.0.1"
