@@ -109,10 +109,10 @@ def test_tensorboard_holds_one_hparams_session_per_run_with_its_metrics(uninterr
         assert (folder / "train").is_dir() and (folder / "validation").is_dir()  # per-epoch scalars
 
 
-def test_a_study_killed_mid_run_resumes_to_the_same_table(spec_file, uninterrupted, tmp_path):
+def test_a_study_killed_mid_run_resumes_to_the_same_table(spec_file, uninterrupted, tmp_path, start_process):
     reference, _ = uninterrupted
-    process = subprocess.Popen([*CLI, "ablate", str(spec_file), "--logdir", str(tmp_path)], env=ENV,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_process([*CLI, "ablate", str(spec_file), "--logdir", str(tmp_path)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs = tmp_path / "runs.jsonl"
     deadline = time.time() + 240
     while time.time() < deadline and not (runs.exists() and len(runs.read_text().splitlines()) >= 2):

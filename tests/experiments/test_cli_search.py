@@ -1,13 +1,11 @@
-"""`convnas search`, `trials` and `board` as real processes: resume after SIGKILL, bad input, the board."""
+"""`convnas search` and `trials` as real processes: resume after SIGKILL, bad input."""
 
 import csv
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -27,12 +25,12 @@ def run(*args, timeout=300):
     return subprocess.run([*CONVNAS, *args], capture_output=True, text=True, timeout=timeout)
 
 
-def test_resume_after_sigkill_keeps_every_completed_trial_once(tmp_path):
+def test_resume_after_sigkill_keeps_every_completed_trial_once(tmp_path, start_process):
     spec = tmp_path / "small.yaml"
     spec.write_text(SMALL_SPEC)
     logdir = tmp_path / "run"
     command = [*CONVNAS, "search", str(spec), "--logdir", str(logdir)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     jsonl = logdir / "trials.jsonl"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -117,30 +115,6 @@ def test_unreadable_spec_and_missing_records(tmp_path):
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "no trial records" in result.stderr
 
 
-def test_board_serves_tensorboard_on_loopback(tmp_path):
-    (tmp_path / "tensorboard").mkdir()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([*CONVNAS, "board", str(tmp_path), "--port", str(port)], stdout=subprocess.PIPE, text=True)
-    try:
-        first = process.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in first
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/logdir", timeout=5) as response:
-                    assert str(tmp_path / "tensorboard") in response.read().decode()
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("TensorBoard did not answer")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
     spec = tmp_path / "small.yaml"
     spec.write_text(SMALL_SPEC)
@@ -155,7 +129,7 @@ def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
     assert tables[0] == tables[1]
 
 
-def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path):
+def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path, start_process):
     spec = tmp_path / "small.yaml"
     spec.write_text(SMALL_SPEC)
     logdir = tmp_path / "run"
@@ -166,7 +140,7 @@ def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path):
         return len(jsonl.read_text().splitlines()) if jsonl.exists() else 0
 
     def kill_when(ready):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = start_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and process.poll() is None and not ready():
             time.sleep(0.01)
