@@ -300,7 +300,8 @@ def _ablate_command(args: argparse.Namespace) -> int:
     try:
         study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
     except ablation_spec.SpecError as error:
-        raise UsageError(f"convnas ablate: {error}") from None
+        names = [] if os.path.exists(args.study) else ablation_spec.builtin_names()  # a mistyped study name
+        raise UsageError(f"convnas ablate: {error}{did_you_mean(args.study, names)}") from None
     quiet_import_tensorflow()
     from convnas.experiments import ablation
     from convnas.search import datasets

@@ -73,6 +73,8 @@ def test_board_help_covers_searches_and_ablation_studies(capsys):
         (["table", "logs", "--format", "latx"], "invalid choice: 'latx' (choose from 'md', 'text', 'csv', 'latex', "
                                                 "'report', 'summary'); did you mean latex?"),
         (["cost", "ResNet5O"], "Received: MODEL='ResNet5O'; did you mean ResNet50?"),
+        (["ablate", "polling"], "built-in studies: conv_type, depth, dilation, inception, pooling, upsampling (or a SPEC.yaml "
+                                "file); did you mean pooling?"),
         (["trials", "logs", "--xyz"], "convnas trials: unrecognized arguments: --xyz"),  # nothing close: no suggestion
     ],
 )
