@@ -148,6 +148,9 @@ def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> flo
     The copy of the model has every parameter replaced by its absolute value
     and every BatchNorm made an identity, and runs in float64 on one all-ones
     input; R is the sum of its logits. Data-free: only the input shape counts.
+    A `Rescaling` layer (a search candidate's input scaling to [0, 1]) is made
+    an identity too, so the all-ones input reaches the network itself, as it
+    does in the reference code, whose networks take normalized data.
 
     Args:
         model: the classifier.
@@ -168,6 +171,8 @@ def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> flo
                     weight.assign(keras.ops.full(weight.shape, value, dtype=weight.dtype))
             variance = layer.moving_variance
             variance.assign(keras.ops.full(variance.shape, 1.0 - layer.epsilon, dtype=variance.dtype))
+        elif isinstance(layer, keras.layers.Rescaling):  # parameter-free preprocessing: x * 1 + 0 = x
+            layer.scale, layer.offset = 1.0, 0.0
     weights = _weights(copy)
     ones = tf.ones((1, *shape), dtype="float64")
     with tf.GradientTape() as tape:

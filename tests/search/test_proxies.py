@@ -1,7 +1,6 @@
 """Zero-cost proxies: closed forms, numpy references, finite differences, model left unchanged, real candidates."""
 
 import math
-import time
 
 import keras
 import keras_tuner
@@ -94,6 +93,28 @@ def test_synflow_biases_join_the_flow_but_are_not_summed():
     hidden = np.ones(4) @ w1 + b1
     expected = (np.ones(4) @ w1 @ w2).sum() + (hidden @ w2).sum()
     assert proxies.synflow(model) == pytest.approx(expected, rel=1e-12)
+
+
+def test_synflow_sends_its_all_ones_input_past_a_rescaling_layer():
+    # With biases R is not homogeneous in the input (closed form as above, input v):
+    # a 1/16 scaling left in place would give the v = 1/16 score, not the v = 1 one.
+    rng = np.random.default_rng(5)
+    model = dense_stack([4, 3, 2], use_bias=True)
+    randomize(model, rng)
+    inputs = keras.Input((4,))
+    x = keras.layers.Rescaling(1 / 16)(inputs)
+    for dense in model.layers[1:]:
+        x = keras.layers.Dense.from_config(dense.get_config())(x)
+    rescaled = keras.Model(inputs, x)
+    rescaled.set_weights(model.get_weights())
+    (w1, b1), (w2, _) = [[np.abs(np.asarray(w, np.float64)) for w in layer.weights] for layer in model.layers[1:]]
+
+    def closed_form(v):
+        return (v @ w1 @ w2).sum() + ((v @ w1 + b1) @ w2).sum()
+
+    assert closed_form(np.full(4, 1 / 16)) != pytest.approx(closed_form(np.ones(4)), rel=1e-3)
+    assert proxies.synflow(rescaled) == pytest.approx(closed_form(np.ones(4)), rel=1e-12)
+    assert rescaled.layers[1].scale == 1 / 16  # the scored model is left unchanged
 
 
 def test_synflow_takes_an_input_shape_and_checks_it():
@@ -280,7 +301,7 @@ def test_every_form_of_final_softmax_is_left_out(ending):
 @pytest.fixture(scope="module")
 def digits():
     data = datasets.load_dataset("digits", seed=0)
-    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE)
+    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE, input_scale=data.scale)
     return data, hypermodel
 
 
@@ -296,14 +317,13 @@ def candidate(digits, key):
 
 @pytest.mark.parametrize("key", ["residual32x2-residual16x1", "depthwise_separable_conv32x2"])
 @pytest.mark.parametrize("name", proxies.PROXIES)
-def test_every_proxy_scores_a_real_candidate_quickly_and_leaves_it_unchanged(digits, key, name):
+def test_every_proxy_scores_a_real_candidate_and_leaves_it_unchanged(digits, key, name):
+    # Seconds per proxy are measured by the tabular benchmark (benchmarks/RESULTS.md), not here.
     data, _ = digits
     model = candidate(digits, key)
     x, y = proxies.fixed_batch(data.x_train, data.y_train, 64, seed=0)
     before = model.get_weights()  # BatchNorm moving statistics included
-    started = time.perf_counter()
     value = proxies.score(name, model, x, y, seed=0)
-    assert time.perf_counter() - started < 5
     assert isinstance(value, float) and math.isfinite(value)
     after = model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
