@@ -15,8 +15,10 @@ benchmarks/tabular/raw/ and skip what is already there, so a killed run
 resumes where it stopped; `train` skips the runs of every raw file, so the
 remaining work can be split anew (a shard's rest as --shard 1/4 and 3/4 after
 --shard 1/2, say). `assemble` joins the raw lines into the CSV, one
-row per architecture (`search.tabular.COLUMNS`), and prints the compute the
-raw runs took.
+row per architecture (`search.tabular.COLUMNS`), with params, MACs and
+FLOPs counted anew by the current cost model (so every row counts the same
+layers, whichever version of the code trained it) and the latency measured
+in training, and prints the compute the raw runs took.
 
 Each shard runs TensorFlow on one thread, so N shards use N cores.
 """
@@ -60,6 +62,12 @@ def raw_runs() -> list[dict]:
     return [record for path in sorted(RAW.glob("train_*.jsonl")) for record in durable_io.read_json_lines(path)]
 
 
+def counted_costs(model: keras.Model) -> dict:
+    """The cost model's params, MACs and FLOPs of `model` (batch 1)."""
+    counted = cost.count(model)
+    return {"params": counted.params, "macs": counted.macs, "flops": counted.flops}
+
+
 def train(shard: int, shards: int) -> None:
     data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
     model_maker = hypermodel(data)
@@ -79,9 +87,7 @@ def train(shard: int, shards: int) -> None:
             model = build(model_maker, values, seed)
             record = {"key": name, "seed": seed, **values}
             if seed == tabular.SEEDS[0]:
-                counted = cost.count(model)
-                record.update(params=counted.params, macs=counted.macs, flops=counted.flops,
-                              latency_ms=cost.latency(model, repeats=20))
+                record.update(counted_costs(model), latency_ms=cost.latency(model, repeats=20))
             started = time.perf_counter()
             history = model.fit(train_data, validation_data=val_data, epochs=tabular.EPOCHS, shuffle=False, verbose=0)
             record["train_seconds"] = time.perf_counter() - started
@@ -120,6 +126,7 @@ def assemble() -> Path:
     for record in raw_runs():
         runs.setdefault(record["key"], {}).setdefault(record["seed"], record)
     scores = {r["key"]: r for r in durable_io.read_json_lines(RAW / "proxies.jsonl")}
+    model_maker = hypermodel(datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED))
     rows = []
     for values in tabular.architectures():
         name = tabular.key(values)
@@ -135,7 +142,8 @@ def assemble() -> Path:
                 row[tabular.epoch_column(seed, epoch)] = accuracy
         row["val_accuracy"] = float(np.mean([row[f"val_accuracy_s{s}"] for s in tabular.SEEDS]))
         row["test_accuracy"] = float(np.mean([row[f"test_accuracy_s{s}"] for s in tabular.SEEDS]))
-        row.update({column: first[column] for column in tabular.COST_COLUMNS})
+        keras.backend.clear_session()
+        row.update(counted_costs(build(model_maker, values, seed=0)), latency_ms=first["latency_ms"])
         row.update({column: scores.get(name, {}).get(column, "") for column in tabular.PROXY_COLUMNS})
         rows.append(row)
     path = FOLDER / "digits.csv"
