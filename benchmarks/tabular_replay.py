@@ -27,7 +27,9 @@ seconds per replay; and (2) with `--correlations` alone, or after the
 replays, Spearman's and Kendall's rank correlations (scipy.stats) of every
 proxy, FLOPs and parameters with the mean test and the mean validation
 accuracy over the table's architectures, beside the noise ceiling: the same
-correlations between the seed-0 and the seed-1 accuracies.
+correlations between the seed-0 and the seed-1 accuracies, and the ceiling
+that implies for the two-seed mean (Spearman-Brown); and each proxy's median
+seconds per architecture from the raw proxy file.
 
 Bayesian optimization is slow to replay: keras-tuner fits a Gaussian process
 and runs 50 L-BFGS-B restarts of its acquisition (numerical gradients,
@@ -175,14 +177,33 @@ def correlations(table: tabular.Table) -> list[list]:
     n, test_rho, test_tau = correlation(table, f"test_accuracy_s{first}", f"test_accuracy_s{second}")
     _, val_rho, val_tau = correlation(table, f"val_accuracy_s{first}", f"val_accuracy_s{second}")
     rows.append([f"noise ceiling: seed {first} vs seed {second}", n, test_rho, test_tau, val_rho, val_tau])
+    rows.append(["noise ceiling for the two-seed mean (Spearman-Brown)", n,
+                 mean_ceiling(test_rho), "", mean_ceiling(val_rho), ""])
     return rows
 
 
-def report_correlations(table: tabular.Table) -> None:
+def mean_ceiling(rho: float) -> float:
+    """The highest correlation with a mean of two seeds that a perfect predictor of the true accuracy can reach,
+    sqrt(2 rho / (1 + rho)), rho being the seed-to-seed correlation (Spearman-Brown; exact for Pearson's r, an
+    approximation for ranks)."""
+    return math.sqrt(2 * rho / (1 + rho)) if rho > 0 else math.nan
+
+
+def proxy_seconds(path: Path) -> dict[str, float]:
+    """Median seconds per architecture of each proxy in the raw proxy file."""
+    records = durable_io.read_json_lines(path)
+    return {name: statistics.median(r[f"{name}_seconds"] for r in records) for name in tabular.PROXY_COLUMNS}
+
+
+def report_correlations(table: tabular.Table, raw_proxies: Path) -> None:
     print(f"\n## Rank correlation with accuracy over the {len(table)} architectures\n")
-    print("Predictors against the two-seed mean; the noise ceiling correlates one seed's accuracies with the other's.\n")
+    print("Predictors against the two-seed mean; the noise ceiling correlates one seed's accuracies with the other's, "
+          "and the last row estimates from it the ceiling for the two-seed mean.\n")
     header = ["predictor", "n", "Spearman (test)", "Kendall (test)", "Spearman (val)", "Kendall (val)"]
     print(tables.to_markdown(header, correlations(table)))
+    if raw_proxies.exists():
+        print(f"\nMedian seconds per architecture ({raw_proxies.name}): "
+              + ", ".join(f"{name} {seconds:.2f}" for name, seconds in proxy_seconds(raw_proxies).items()))
 
 
 def main() -> None:
@@ -209,13 +230,13 @@ def main() -> None:
         raise SystemExit(2)
     table = tabular.Table(args.table)
     if args.correlations:
-        report_correlations(table)
+        report_correlations(table, FOLDER / "raw" / "proxies.jsonl")
         return
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     table_id = fingerprint(args.table)
     run_replays(args, table, table_id)
     report_replays(args, table_id)
-    report_correlations(table)
+    report_correlations(table, FOLDER / "raw" / "proxies.jsonl")
 
 
 if __name__ == "__main__":
