@@ -22,7 +22,7 @@ The measure is the hypervolume (`search.hypervolume`) of the accuracy/FLOPs
 front of the trials trained for the full `tabular.EPOCHS` after each trial,
 against `REFERENCE`, fixed in advance: chance accuracy on 10 classes and a
 ceiling of 1e8 FLOPs, a round number above the sub-space's most expensive
-net (two 64-wide stages of two residual blocks: 20,276,252 FLOPs). Hyperband's
+net (two 64-wide stages of two residual blocks: 20,276,380 FLOPs). Hyperband's
 shorter trials are left out of the front, as in a convnas search
 (`pareto.completed_records`): their accuracy is that of a model trained less.
 

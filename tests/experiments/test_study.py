@@ -87,9 +87,9 @@ def test_the_study_folder_holds_runs_tables_tensorboard_and_the_resolved_study(f
     assert study["base"] == BASE and study["variants"] == VARIANTS and study["seeds"] == [0, 1]
     assert re.fullmatch(r"arrays:[0-9a-f]{16}", study["dataset"]) and study["metric"] == "test_accuracy"
     table = (logdir / "table.md").read_text()
-    assert table.startswith("| variant | seeds | test_accuracy (%) [95% CI] |") and "receptive field" not in table
+    assert table.startswith("| variant (2 seeds) | test_accuracy (%) [95% CI] |") and "receptive field" not in table
     printed = "\n".join(lines)
-    assert re.search(r"^variant +seeds +test_accuracy \(%\) \[95% CI\]", printed, re.M) and "no claim" in printed
+    assert re.search(r"^variant \(2 seeds\) +test_accuracy \(%\) \[95% CI\]", printed, re.M) and "no claim" in printed
     assert (logdir / "table.csv").read_text().startswith("variant,seeds,versus,expected,")
     assert all(len(r["curves"]["loss"]) == 1 and 0 <= r["train_accuracy"] <= 1 for r in records)
     assert (logdir / "chart.png").stat().st_size > 1000
