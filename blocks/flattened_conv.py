@@ -13,7 +13,7 @@ import keras
 
 from convnas.blocks import validation
 from convnas.blocks.base import SequentialBlock
-from convnas.blocks.conv_layers import explicit_padding, input_channels, spatial_output_shape
+from convnas.blocks.conv_layers import GroupwiseConv2D, explicit_padding, input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
 
 
@@ -51,11 +51,23 @@ class FlattenedConv(SequentialBlock):
         self.chain, mode = explicit_padding(2, self.padding, dtype)
         self.chain += [
             keras.layers.Conv2D(self.filters, 1, use_bias=False, dtype=dtype),
-            keras.layers.DepthwiseConv2D((k, 1), strides=(s, 1), padding=mode, use_bias=False, dtype=dtype),
-            keras.layers.DepthwiseConv2D(
-                (1, k), strides=(1, s), padding=mode, use_bias=self.use_bias, activation=self.activation, dtype=dtype
-            ),
+            self._one_dimensional((k, 1), (s, 1), mode, use_bias=False, activation=None),
+            self._one_dimensional((1, k), (1, s), mode, use_bias=self.use_bias, activation=self.activation),
         ]
+
+    def _one_dimensional(self, kernel_size, strides, padding, use_bias, activation) -> keras.layers.Layer:
+        """A per-channel filter: a DepthwiseConv2D, or with a stride, the same filter as a conv per channel.
+
+        TensorFlow's own CPU depthwise kernel (used where oneDNN is off, as on
+        CPUs without AVX-512) refuses unequal row and column strides; an
+        ordinary conv per channel (`GroupwiseConv2D`, groups = channels) has
+        the same weights count and MACs and takes any strides.
+        """
+        if strides == (1, 1):
+            return keras.layers.DepthwiseConv2D(kernel_size, padding=padding, use_bias=use_bias, activation=activation,
+                                                dtype=self.dtype_policy)
+        return GroupwiseConv2D(self.filters, kernel_size, strides=strides, padding=padding, groups=self.filters,
+                               use_bias=use_bias, activation=activation, dtype=self.dtype_policy)
 
     def compute_output_shape(self, input_shape):
         input_channels(self.block_name, input_shape)
