@@ -42,7 +42,7 @@ def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_proces
     assert len(tensorboard) == 1 and "tensorboard.main" in command_line(tensorboard[0])
 
     board.send_signal(signal_number)  # to the command only, as `kill PID` does
-    assert board.wait(timeout=60) == 0
+    assert board.wait(timeout=120) == 0  # terminate, up to 30 s of grace, then kill: slow on a loaded machine
     assert board.stdout.read() == "" and "Traceback" not in board.stderr.read()
     wait_until(lambda: not answers(port) and not running(tensorboard[0]), 60, "TensorBoard still served or ran")
 
