@@ -79,6 +79,9 @@ def test_ends_its_child():
 def test_an_orphan_is_found_by_its_session_token_only():
     seconds = f"{random.randint(10**6, 10**7)}.5"
     subprocess.run(["sh", "-c", f"sleep {seconds} &"], check=True)  # re-parented away from this process at once
+    deadline = time.monotonic() + 30  # the forked shell may not have exec'd sleep yet
+    while not sleeping(seconds) and time.monotonic() < deadline:
+        time.sleep(0.05)
     (orphan,) = sleeping(seconds)
     try:
         assert orphan in session_processes(os.environ[SESSION_VARIABLE])

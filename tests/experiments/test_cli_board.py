@@ -32,8 +32,10 @@ def wait_until(condition, seconds: float, what: str) -> None:
 def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_process, signal_number):
     (tmp_path / "tensorboard").mkdir()
     port = free_port()
+    # As from a terminal: a test runner's worker may ignore SIGINT, and its children would inherit that.
     board = start_process([*CONVNAS, "board", str(tmp_path), "--port", str(port)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+                          stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert f"http://127.0.0.1:{port}/" in board.stdout.readline()
     wait_until(lambda: answers(port) or board.poll() is not None, 120, "TensorBoard did not answer")
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/logdir", timeout=10) as response:
@@ -42,7 +44,7 @@ def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_proces
     assert len(tensorboard) == 1 and "tensorboard.main" in command_line(tensorboard[0])
 
     board.send_signal(signal_number)  # to the command only, as `kill PID` does
-    assert board.wait(timeout=120) == 0  # terminate, up to 30 s of grace, then kill: slow on a loaded machine
+    assert board.wait(timeout=60) == 0
     assert board.stdout.read() == "" and "Traceback" not in board.stderr.read()
     wait_until(lambda: not answers(port) and not running(tensorboard[0]), 60, "TensorBoard still served or ran")
 
