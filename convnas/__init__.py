@@ -12,8 +12,9 @@ One installed package, three layers, imports flowing one way
   user's own model) and their tables.
 
 `import convnas` is cheap (no TensorFlow), so the command line starts fast,
-yet it makes every block loadable by `keras.saving.load_model`: the blocks
-are registered as soon as Keras is imported, or at once if it already is.
+yet it makes every convnas layer loadable by `keras.saving.load_model`: the
+blocks and `convnas.search.class_names.ClassNames` (a searched model's class
+names) are registered as soon as Keras is imported, or at once if it already is.
 In a source checkout the layers are this folder's siblings `blocks/`,
 `search/` and `experiments/`; an install maps them into this package.
 """
@@ -32,8 +33,9 @@ if not (_here / "blocks").is_dir() and (_here.parent / "blocks" / "__init__.py")
     __path__.append(str(_here.parent))  # a source checkout (see the module docstring)
 
 
-def _register_blocks(_keras=None) -> None:
+def _register_layers(_keras=None) -> None:
     importlib.import_module("convnas.blocks").register_all()
+    importlib.import_module("convnas.search.class_names")
 
 
 def __getattr__(name: str):
@@ -42,10 +44,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'convnas' has no attribute {name!r}")
 
 
-def _register_blocks_with_keras() -> None:
+def _register_layers_with_keras() -> None:
     import wrapt
 
-    wrapt.register_post_import_hook(_register_blocks, "keras")  # runs at once if Keras is already imported
+    wrapt.register_post_import_hook(_register_layers, "keras")  # runs at once if Keras is already imported
 
 
-_register_blocks_with_keras()
+_register_layers_with_keras()

@@ -7,7 +7,8 @@ LOGDIR holds everything a search writes:
     tensorboard/         per-epoch scalars and the HParams dashboard
     oracle.json, trial_*/  keras-tuner's oracle and trial state (resumes a killed search)
     best_model.keras     the best completed candidate; it takes images as the dataset stores them
-                         (raw digits 0..16, uint8 images 0..255) and rescales them itself
+                         (raw digits 0..16, uint8 images 0..255) and rescales them itself;
+                         trained on an image folder, it carries its class names (`search.class_names`)
     class_names.json     the class names, index = label (image folders, `dir:PATH`)
     pareto.csv/.png      the accuracy/FLOPs and accuracy/params fronts
 
@@ -143,7 +144,8 @@ def run_search(
         spec.tuner,
         spec.max_trials,
         spec.epochs,
-        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale),
+        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale,
+                                     class_names=data.class_names),
         objective=OBJECTIVES[spec.objective],
         seed=spec.seed,
         directory=str(location.parent),

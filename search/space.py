@@ -34,7 +34,7 @@ import dataclasses
 import functools
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import keras_tuner
@@ -43,6 +43,8 @@ from convnas import blocks
 from convnas.blocks import validation
 from convnas.blocks.arithmetic import ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
+from convnas.search.class_names import ClassNames
+from convnas.search.class_names import checked as checked_class_names
 from convnas.search.rejection import InvalidCandidate
 from convnas.search.stages import (
     GLOBAL_CHOICES,
@@ -98,6 +100,8 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         overrides: fixed values / restricted choices (see the module docstring).
         input_scale: the factor that brings the images to [0, 1]
             (`search.datasets.Dataset.scale`): every candidate's first layer.
+        class_names: the name of each class (`search.datasets.Dataset.class_names`),
+            carried by every candidate's last layer (`search.class_names`), or None.
     """
 
     declares_every_branch = True  # the tuner declares the space without building a model
@@ -108,12 +112,14 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         num_classes: int,
         overrides: Mapping | None = None,
         input_scale: float = 1.0,
+        class_names: Sequence[str] | None = None,
     ):
         super().__init__(name="convnet")
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.overrides = Overrides(overrides)
         self.input_scale = validation.positive_number("input_scale", input_scale)
+        self.class_names = checked_class_names(class_names, num_classes)
 
     def max_stages(self) -> int:
         choices = self.overrides.lookup("stages")
@@ -179,7 +185,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         """The compiled candidate described by `hp`; raises InvalidCandidate if it cannot be built."""
         architecture = self.architecture(hp)
         try:
-            model = build_model(architecture, self.input_shape, self.num_classes, self.input_scale)
+            model = build_model(architecture, self.input_shape, self.num_classes, self.input_scale, self.class_names)
         except ValueError as error:
             raise InvalidCandidate(_reason(error)) from None
         compile_model(model, architecture.training)
@@ -340,7 +346,11 @@ def apply_stage(stage: Stage, number: int, x):
 
 
 def build_model(
-    architecture: Architecture, input_shape: tuple[int, int, int], num_classes: int, input_scale: float = 1.0
+    architecture: Architecture,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    input_scale: float = 1.0,
+    class_names: Sequence[str] | None = None,
 ) -> keras.Model:
     """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible.
 
@@ -348,7 +358,8 @@ def build_model(
     for digits, 1/255 for 8-bit images), the first layer is a
     `keras.layers.Rescaling(input_scale)` named "rescaling": the model takes
     images as their source stores them (raw digits 0..16, uint8 images
-    0..255), and so does the saved model.
+    0..255), and so does the saved model. With `class_names` (one per class),
+    the last layer is a `search.class_names.ClassNames` carrying them.
     """
     input_scale = validation.positive_number("input_scale", input_scale)
     inputs = keras.Input(input_shape)
@@ -363,6 +374,9 @@ def build_model(
     if architecture.head_units:
         x = keras.layers.Dense(architecture.head_units, activation="relu")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    class_names = checked_class_names(class_names, num_classes)
+    if class_names is not None:
+        outputs = ClassNames(class_names)(outputs)
     return keras.Model(inputs, outputs, name="candidate")
 
 

@@ -1,6 +1,8 @@
 """The saved best model takes data as its user has it: raw digits 0..16, 8-bit images 0..255; class names beside it."""
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +12,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from convnas.search import cost, datasets
+from convnas.search.class_names import class_names
 from convnas.search.runner import run_search
 from convnas.search.spec import build_spec
 
@@ -85,3 +88,36 @@ def test_image_folder_search_writes_class_names_and_its_model_takes_uint8_images
     assert all(image.astype(np.float32).tobytes() in searched for image in images)  # what the search fed: the same values
     np.testing.assert_allclose(model.predict(images, verbose=0), model.predict(images.astype(np.float32), verbose=0),
                                rtol=1e-6)
+    # The class names travel inside the model, through re-saving too, and cost nothing.
+    assert class_names(model) == ("circles", "squares")
+    assert model.layers[-1].name == "class_names" and model.layers[-1].count_params() == 0
+    model.save(tmp_path / "again.keras")
+    again = keras.saving.load_model(tmp_path / "again.keras")
+    assert class_names(again) == ("circles", "squares")
+    np.testing.assert_array_equal(again.predict(images, verbose=0), model.predict(images, verbose=0))
+    counted = cost.count(again)
+    assert counted.uncounted == [] and counted.flops == record["flops"]
+
+
+def test_a_model_loads_its_class_names_in_a_fresh_process_after_import_convnas(tmp_path):
+    from convnas.search.space import Architecture, build_model
+    from convnas.search.stages import Stage
+    from convnas.search.training import TrainingConfig
+
+    stage = Stage("plain", 8, 1, "max", block="conv", kernel_size=3, strides=1)
+    architecture = Architecture(8, (stage,), "global_average_pooling", 0, TrainingConfig("adam", 0.01))
+    model = build_model(architecture, (8, 8, 1), 3, 1 / 16, ["a", "b", "c"])
+    model.save(tmp_path / "m.keras")
+    script = ("import convnas, keras, sys; from convnas.search.class_names import class_names; "
+              "print(class_names(keras.saving.load_model(sys.argv[1])))")
+    shown = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras")], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip() == "('a', 'b', 'c')"
+
+
+@pytest.mark.parametrize("names", [["a", "b"], ["a", "b", "b"], ["a", "", "c"]])
+def test_class_names_must_name_each_class_once(names):
+    from convnas.search.space import ConvNetHyperModel
+
+    with pytest.raises(ValueError, match="class_names"):
+        ConvNetHyperModel((8, 8, 1), 3, class_names=names)
