@@ -63,13 +63,35 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
     def parse_args(self, args=None, namespace=None):
-        namespace, extras = self.parse_known_args(args, namespace)
+        args = sys.argv[1:] if args is None else list(args)
+        try:
+            namespace, extras = self.parse_known_args(args, namespace)
+        except UsageError as error:  # a required argument missing: often because a mistyped flag took its place
+            command = next((arg for arg in args if arg in self.command_parsers), None)
+            unknown = self._unknown_flag(self.command_parsers.get(command, self), args)
+            if unknown is None or "arguments are required" not in str(error):
+                raise
+            flags = self._flags(self.command_parsers.get(command, self))
+            raise UsageError(f"{error}; unrecognized arguments: {unknown}{did_you_mean(unknown, flags)}") from None
         if extras:  # reported by the command's own parser, which knows the valid flags
             parser = self.command_parsers.get(getattr(namespace, "command", None), self)
-            flags = [option for action in parser._actions for option in action.option_strings]
             unknown = next((extra.split("=", 1)[0] for extra in extras if extra.startswith("-")), None)
-            parser.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(unknown, flags) if unknown else ''}")
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(unknown, self._flags(parser)) if unknown else ''}")
         return namespace
+
+    @staticmethod
+    def _flags(parser: argparse.ArgumentParser) -> list[str]:
+        return [option for action in parser._actions for option in action.option_strings]
+
+    @classmethod
+    def _unknown_flag(cls, parser: argparse.ArgumentParser, args: Sequence[str]) -> str | None:
+        """The first of `args` that looks like a flag and is no flag of `parser`, nor a prefix of one (argparse's abbreviations)."""
+        flags = cls._flags(parser)
+        for arg in args:
+            flag = arg.split("=", 1)[0]
+            if flag.startswith("-") and flag not in ("-", "--") and not any(option.startswith(flag) for option in flags):
+                return flag
+        return None
 
     def _check_value(self, action: argparse.Action, value) -> None:
         """argparse's check of a choice (a command, a --format), with the closest valid choice suggested."""

@@ -76,6 +76,11 @@ def test_board_help_covers_searches_and_ablation_studies(capsys):
         (["ablate", "polling"], "built-in studies: conv_type, depth, dilation, inception, pooling, upsampling (or a SPEC.yaml "
                                 "file); did you mean pooling?"),
         (["trials", "logs", "--xyz"], "convnas trials: unrecognized arguments: --xyz"),  # nothing close: no suggestion
+        # The mistyped flag took the place of a required argument: both are said, with the closest flag.
+        (["trials", "--formt"], "convnas trials: the following arguments are required: LOGDIR; unrecognized arguments: "
+                                 "--formt; did you mean --format?"),
+        (["cost", "--batch-szie=4"], "convnas cost: the following arguments are required: MODEL; unrecognized arguments: "
+                                     "--batch-szie; did you mean --batch-size?"),
     ],
 )
 def test_a_mistyped_flag_command_or_name_is_one_line_with_the_closest_valid_one(capsys, args, message):
