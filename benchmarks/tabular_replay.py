@@ -22,8 +22,10 @@ table, N and the reference: (1) per configuration, the median [25th, 75th
 percentile] hypervolume after 10, 25, 50 and N trials and the trials the
 median curve needs to reach random search's (no prescreening) median after N
 trials; the goal line, computed from it: does evolution, with or without
-prescreening, reach that target within N / 2 trials (50 of 100)?; the median
-seconds per replay; and (2) with `--correlations` alone, or after the
+prescreening, reach that target within N / 2 trials (50 of 100)?; each
+configuration against random search after N trials, repetition by
+repetition (the same seeds: `search.replay.paired`), with a Wilcoxon
+signed-rank test and Holm's adjustment; the median seconds per replay; and (2) with `--correlations` alone, or after the
 replays, Spearman's and Kendall's rank correlations (scipy.stats) of every
 proxy, FLOPs and parameters with the mean test and the mean validation
 accuracy over the table's architectures, beside the noise ceiling: the same
@@ -55,6 +57,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from scipy import stats  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
+from convnas.experiments.statistics import holm  # noqa: E402
 from convnas.search import durable_io, replay, tables, tabular  # noqa: E402
 
 FOLDER = Path(__file__).parent / "tabular"
@@ -104,12 +107,31 @@ def config_name(row: dict, proxy: str) -> str:
     return row["tuner"] if row["prescreen"] == 1 else f"{row['tuner']} + {proxy} x{row['prescreen']}"
 
 
+def report_pairs(curves: dict, args) -> None:
+    """Each configuration against random search, repetition by repetition, after N trials: signed-rank test, Holm."""
+    rows = replay.paired(curves, ("random", 1), args.trials)
+    adjusted = holm([row["p"] for row in rows])
+    print(f"\n## Paired against random search after {args.trials} trials: the same repetition (seeds) on both sides\n")
+    print("Difference in hypervolume (configuration - random search) per repetition; two-sided Wilcoxon signed-rank "
+          "test over the untied pairs, Holm-adjusted over the rows.\n")
+    header = ["tuner", "pairs", "median difference", "wins / ties / losses", "p", "p (Holm)"]
+    body = [[config_name(row, args.proxy), row["pairs"], f"{row['median_difference']:+.4f}",
+             f"{row['wins']} / {row['ties']} / {row['losses']}", significant(row["p"]), significant(p)]
+            for row, p in zip(rows, adjusted)]
+    print(tables.to_markdown(header, body))
+
+
+def significant(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.2g}"
+
+
 def report_replays(args, table_id: str) -> None:
     base = (table_id, args.trials, tuple(sorted(replay.REFERENCE.as_dict().items())))
     wanted = configurations(list(replay.TUNERS), args.prescreen, args.proxy)
     curves: dict[tuple[str, int], list[list[float]]] = {}
     seconds: dict[tuple[str, int], list[float]] = {}
-    for record in durable_io.read_json_lines(args.output):
+    records = sorted(durable_io.read_json_lines(args.output), key=lambda record: record["repetition"])  # pairs line up
+    for record in records:
         key = identity(record)
         if key[:3] != base or key[3:6] not in wanted or record["repetition"] >= args.repetitions:
             continue
@@ -141,6 +163,8 @@ def report_replays(args, table_id: str) -> None:
                            for row in evolution)
         print(f"\nGoal — evolution reaches random search's {args.trials}-trial median hypervolume ({target:.3f}) "
               f"within {goal} trials: {'MET' if met else 'NOT MET'} ({detail}).")
+    if ("random", 1) in curves:
+        report_pairs(curves, args)
     initial = 3 * len(replay.make_oracle("bayesian", args.trials, 0).hyperparameters.space)
     print(f"\nBayesian optimization: keras-tuner's default num_initial_points is 3 x the space's {initial // 3} "
           f"hyperparameters = {initial} random trials before its Gaussian process proposes any.")

@@ -30,6 +30,8 @@ shorter trials are left out of the front, as in a convnas search
 hypervolume curves into medians and interquartile ranges at checkpoints, and
 the trials each configuration's median curve needs to reach a target: by
 default random search's (without prescreening) median after all its trials.
+`paired` compares each configuration with random search repetition by
+repetition (the same seeds), with a signed-rank test.
 
 A replay writes nothing: the oracle's project folder is a temporary folder
 and its `save` and `_save_trial` are no-ops on the instance (keras-tuner
@@ -46,6 +48,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import keras_tuner
 import numpy as np
+from scipy import stats
 
 from convnas.blocks import validation
 from convnas.search import private_api, sampler, tabular
@@ -271,6 +274,48 @@ def summarize(
         row["target"] = target
         row["trials_to_target"] = None if target is None else trials_to_target(median_curve(runs, trials), target)
         rows.append(row)
+    return rows
+
+
+def paired(
+    curves: Mapping[tuple[str, int], Sequence[Sequence[float]]],
+    baseline: tuple[str, int] = ("random", 1),
+    trials: int = 100,
+) -> list[dict]:
+    """Each configuration against `baseline` after `trials` trials, repetition by repetition.
+
+    Repetition i of every configuration shares the oracle's seed and each
+    architecture's training seed, so the replays pair: the differences
+    hypervolume(configuration) - hypervolume(baseline) of the same repetition
+    are tested with the two-sided Wilcoxon signed-rank test
+    (scipy.stats.wilcoxon; exact below 50 pairs without tied ranks).
+    Differences within 1e-12 — float rounding of equal fronts — are ties:
+    counted, and left out of the test as Wilcoxon's own method does.
+
+    Args:
+        curves: (tuner, prescreen) -> curves, the i-th of each being repetition i.
+        baseline: the configuration compared against; it gets no row.
+        trials: where the curves are compared (shorter ones are `padded`).
+
+    Returns:
+        One row per other configuration with as many repetitions as the
+        baseline: tuner, prescreen, pairs, median_difference, wins, ties,
+        losses and p (None when every pair ties).
+    """
+    validation.positive_int("trials", trials)
+    if baseline not in curves:
+        raise ValueError(f"`baseline` must be one of the configurations {list(curves)}. Received: baseline={baseline!r}")
+    reference = np.array([padded(curve, trials)[-1] for curve in curves[baseline]])
+    rows = []
+    for (name, prescreen), runs in curves.items():
+        if (name, prescreen) == baseline or len(runs) != len(reference):
+            continue
+        differences = np.array([padded(curve, trials)[-1] for curve in runs]) - reference
+        untied = differences[np.abs(differences) > 1e-12]
+        p = float(stats.wilcoxon(untied).pvalue) if len(untied) else None
+        rows.append({"tuner": name, "prescreen": prescreen, "pairs": len(differences),
+                     "median_difference": float(np.median(differences)), "wins": int(np.sum(untied > 0)),
+                     "ties": len(differences) - len(untied), "losses": int(np.sum(untied < 0)), "p": p})
     return rows
 
 

@@ -208,6 +208,29 @@ def test_summary_medians_quartiles_and_trials_to_randoms_median():
     assert replay.summarize({("evolution", 1): [[1.0]]}, 1, (1,))[0]["trials_to_target"] is None  # no random: no target
 
 
+def test_paired_differences_against_random_search_repetition_by_repetition():
+    import itertools
+
+    random_search = [[1.0, 2.0]] * 7
+    differences = [0.5, 0.125, 0.25, 1e-15, 0.375, -0.1875, 0.4375]  # a tie (float rounding), five wins, a loss
+    better = [[1.0, 2.0 + d] for d in differences]
+    rows = replay.paired({("random", 1): random_search, ("evolution", 1): better, ("hyperband", 1): random_search,
+                          ("bayesian", 1): better[:3]}, trials=2)
+    evolution, hyperband = rows  # bayesian, with fewer repetitions than the baseline, is not paired
+    assert (evolution["pairs"], evolution["wins"], evolution["ties"], evolution["losses"]) == (7, 5, 1, 1)
+    assert evolution["median_difference"] == pytest.approx(0.25)
+    # The exact two-sided signed-rank p by enumerating the 2^6 sign patterns of the untied ranks 1..6.
+    untied = [d for d in differences if abs(d) > 1e-12]
+    ranks = {d: rank for rank, d in enumerate(sorted(untied, key=abs), start=1)}
+    observed = sum(ranks[d] for d in untied if d > 0)
+    sums = [sum(r for r, sign in zip(range(1, 7), signs) if sign) for signs in itertools.product((0, 1), repeat=6)]
+    exact = np.mean([abs(total - 10.5) >= abs(observed - 10.5) for total in sums])
+    assert observed == 19 and evolution["p"] == pytest.approx(exact)
+    assert (hyperband["ties"], hyperband["p"], hyperband["median_difference"]) == (7, None, 0)
+    with pytest.raises(ValueError, match="baseline"):
+        replay.paired({("evolution", 1): better}, trials=2)
+
+
 def test_run_replays_each_configuration_and_random_reaches_its_own_median(table):
     rows = replay.run([("random", 1), ("evolution", 3)], table, repetitions=2, trials=25, checkpoints=(10, 25))
     assert [(row["tuner"], row["prescreen"], row["repetitions"]) for row in rows] == [("random", 1, 2), ("evolution", 3, 2)]
