@@ -67,12 +67,11 @@ class _Parser(argparse.ArgumentParser):
         try:
             namespace, extras = self.parse_known_args(args, namespace)
         except UsageError as error:  # a required argument missing: often because a mistyped flag took its place
-            command = next((arg for arg in args if arg in self.command_parsers), None)
-            unknown = self._unknown_flag(self.command_parsers.get(command, self), args)
+            parser = self.command_parsers.get(next((arg for arg in args if arg in self.command_parsers), None), self)
+            unknown = self._unknown_flag(parser, args)
             if unknown is None or "arguments are required" not in str(error):
                 raise
-            flags = self._flags(self.command_parsers.get(command, self))
-            raise UsageError(f"{error}; unrecognized arguments: {unknown}{did_you_mean(unknown, flags)}") from None
+            raise UsageError(f"{error}; unrecognized arguments: {unknown}{did_you_mean(unknown, self._flags(parser))}") from None
         if extras:  # reported by the command's own parser, which knows the valid flags
             parser = self.command_parsers.get(getattr(namespace, "command", None), self)
             unknown = next((extra.split("=", 1)[0] for extra in extras if extra.startswith("-")), None)
