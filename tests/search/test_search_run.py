@@ -200,7 +200,8 @@ def test_bayesian_tuner_runs_convnas_trials(tmp_path):
 
 
 def test_hyperband_records_show_epochs_and_the_trial_continued_and_only_full_runs_make_the_front(tmp_path):
-    spec = build_spec({"space": TINY_SPACE}, {"tuner": "hyperband", "epochs": 3, "logdir": str(tmp_path)})
+    # Hyperband's first bracket: three 1-epoch trials, then the best of them trained on for epochs 2-3.
+    spec = build_spec({"space": TINY_SPACE}, {"tuner": "hyperband", "epochs": 3, "max_trials": 4, "logdir": str(tmp_path)})
     lines = []
     records = run_search(spec, write=lines.append)
     assert {r["status"] for r in records} == {"COMPLETED"}
