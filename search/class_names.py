@@ -6,7 +6,7 @@ name of each class (index = label). A candidate trained on an image folder
 saved best model keeps its labels' meaning through saving, loading and
 re-saving:
 
-    model = keras.saving.load_model("best_model.keras")  # after `import convnas.search`
+    model = keras.saving.load_model("best_model.keras")  # after `import convnas`
     names = class_names(model)                            # ("circles", "squares")
     names[model.predict(images).argmax(axis=1)[0]]
 """
