@@ -89,7 +89,7 @@ def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
     spec.write_text(SMALL_SPEC)
     tables = []
     for name in ("first", "second"):
-        result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--logdir", str(tmp_path / name))
+        result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--epochs", "1", "--logdir", str(tmp_path / name))
         assert result.returncode == 0, result.stderr
         with open(tmp_path / name / "trials.csv") as stream:
             rows = list(csv.DictReader(stream))
