@@ -25,10 +25,10 @@ trials; the goal line, computed from it: does evolution, with or without
 prescreening, reach that target within N / 2 trials (50 of 100)?; each
 configuration against random search after N trials, repetition by
 repetition (the same seeds: `search.replay.paired`), with a Wilcoxon
-signed-rank test and Holm's adjustment; the median seconds per replay; and (2) with `--correlations` alone, or after the
-replays, Spearman's and Kendall's rank correlations (scipy.stats) of every
-proxy, FLOPs and parameters with the mean test and the mean validation
-accuracy over the table's architectures, beside the noise ceiling: the same
+signed-rank test and Holm's adjustment; the median seconds per replay; and
+(2) with `--correlations` alone, or after the replays, Spearman's and
+Kendall's rank correlations (scipy.stats) of every proxy, FLOPs and
+parameters with the mean test and the mean validation accuracy over the table's architectures, beside the noise ceiling: the same
 correlations between the seed-0 and the seed-1 accuracies, and the ceiling
 that implies for the two-seed mean (Spearman-Brown); and each proxy's median
 seconds per architecture from the raw proxy file.
@@ -107,15 +107,16 @@ def config_name(row: dict, proxy: str) -> str:
     return row["tuner"] if row["prescreen"] == 1 else f"{row['tuner']} + {proxy} x{row['prescreen']}"
 
 
-def report_pairs(curves: dict, args) -> None:
+def report_pairs(by_repetition: dict, args) -> None:
     """Each configuration against random search, repetition by repetition, after N trials: signed-rank test, Holm."""
-    rows = replay.paired(curves, ("random", 1), args.trials)
+    rows = replay.paired(by_repetition, ("random", 1), args.trials)
     adjusted = holm([row["p"] for row in rows])
     print(f"\n## Paired against random search after {args.trials} trials: the same repetition (seeds) on both sides\n")
     print("Difference in hypervolume (configuration - random search) per repetition; two-sided Wilcoxon signed-rank "
           "test over the untied pairs, Holm-adjusted over the rows.\n")
     header = ["tuner", "pairs", "median difference", "wins / ties / losses", "p", "p (Holm)"]
-    body = [[config_name(row, args.proxy), row["pairs"], f"{row['median_difference']:+.4f}",
+    body = [[config_name(row, args.proxy), row["pairs"],
+             "n/a" if row["median_difference"] is None else f"{row['median_difference']:+.4f}",
              f"{row['wins']} / {row['ties']} / {row['losses']}", significant(row["p"]), significant(p)]
             for row, p in zip(rows, adjusted)]
     print(tables.to_markdown(header, body))
@@ -128,19 +129,20 @@ def significant(p: float | None) -> str:
 def report_replays(args, table_id: str) -> None:
     base = (table_id, args.trials, tuple(sorted(replay.REFERENCE.as_dict().items())))
     wanted = configurations(list(replay.TUNERS), args.prescreen, args.proxy)
-    curves: dict[tuple[str, int], list[list[float]]] = {}
+    by_repetition: dict[tuple[str, int], dict[int, list[float]]] = {}
     seconds: dict[tuple[str, int], list[float]] = {}
-    records = sorted(durable_io.read_json_lines(args.output), key=lambda record: record["repetition"])  # pairs line up
-    for record in records:
+    for record in durable_io.read_json_lines(args.output):
         key = identity(record)
         if key[:3] != base or key[3:6] not in wanted or record["repetition"] >= args.repetitions:
             continue
-        curves.setdefault(key[3:5], []).append(record["hypervolume"])
+        by_repetition.setdefault(key[3:5], {})[record["repetition"]] = record["hypervolume"]
         seconds.setdefault(key[3:5], []).append(record["seconds"])
-    if not curves:
+    if not by_repetition:
         print("No replays of this table, trial count and reference yet.")
         return
-    curves = {config: curves[config] for config in sorted(curves, key=lambda c: (replay.TUNERS.index(c[0]), c[1]))}
+    order = sorted(by_repetition, key=lambda c: (replay.TUNERS.index(c[0]), c[1]))
+    by_repetition = {config: by_repetition[config] for config in order}
+    curves = {config: list(runs.values()) for config, runs in by_repetition.items()}
     checkpoints = tuple(c for c in CHECKPOINTS if c < args.trials) + (args.trials,)
     rows = replay.summarize(curves, args.trials, checkpoints)
     target = rows[0]["target"]
@@ -163,8 +165,8 @@ def report_replays(args, table_id: str) -> None:
                            for row in evolution)
         print(f"\nGoal — evolution reaches random search's {args.trials}-trial median hypervolume ({target:.3f}) "
               f"within {goal} trials: {'MET' if met else 'NOT MET'} ({detail}).")
-    if ("random", 1) in curves:
-        report_pairs(curves, args)
+    if ("random", 1) in by_repetition:
+        report_pairs(by_repetition, args)
     initial = 3 * len(replay.make_oracle("bayesian", args.trials, 0).hyperparameters.space)
     print(f"\nBayesian optimization: keras-tuner's default num_initial_points is 3 x the space's {initial // 3} "
           f"hyperparameters = {initial} random trials before its Gaussian process proposes any.")

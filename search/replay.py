@@ -278,7 +278,7 @@ def summarize(
 
 
 def paired(
-    curves: Mapping[tuple[str, int], Sequence[Sequence[float]]],
+    curves: Mapping[tuple[str, int], Mapping[int, Sequence[float]]],
     baseline: tuple[str, int] = ("random", 1),
     trials: int = 100,
 ) -> list[dict]:
@@ -286,36 +286,38 @@ def paired(
 
     Repetition i of every configuration shares the oracle's seed and each
     architecture's training seed, so the replays pair: the differences
-    hypervolume(configuration) - hypervolume(baseline) of the same repetition
-    are tested with the two-sided Wilcoxon signed-rank test
+    hypervolume(configuration) - hypervolume(baseline) over the repetitions
+    both have are tested with the two-sided Wilcoxon signed-rank test
     (scipy.stats.wilcoxon; exact below 50 pairs without tied ranks).
     Differences within 1e-12 — float rounding of equal fronts — are ties:
     counted, and left out of the test as Wilcoxon's own method does.
 
     Args:
-        curves: (tuner, prescreen) -> curves, the i-th of each being repetition i.
+        curves: (tuner, prescreen) -> {repetition: curve}.
         baseline: the configuration compared against; it gets no row.
         trials: where the curves are compared (shorter ones are `padded`).
 
     Returns:
-        One row per other configuration with as many repetitions as the
-        baseline: tuner, prescreen, pairs, median_difference, wins, ties,
-        losses and p (None when every pair ties).
+        One row per other configuration: tuner, prescreen, pairs (the
+        repetitions it shares with the baseline), median_difference, wins,
+        ties, losses and p (None when every pair ties or none is shared).
     """
     validation.positive_int("trials", trials)
     if baseline not in curves:
         raise ValueError(f"`baseline` must be one of the configurations {list(curves)}. Received: baseline={baseline!r}")
-    reference = np.array([padded(curve, trials)[-1] for curve in curves[baseline]])
+    reference = curves[baseline]
     rows = []
     for (name, prescreen), runs in curves.items():
-        if (name, prescreen) == baseline or len(runs) != len(reference):
+        if (name, prescreen) == baseline:
             continue
-        differences = np.array([padded(curve, trials)[-1] for curve in runs]) - reference
+        shared = sorted(set(runs) & set(reference))
+        differences = np.array([padded(runs[r], trials)[-1] - padded(reference[r], trials)[-1] for r in shared])
         untied = differences[np.abs(differences) > 1e-12]
         p = float(stats.wilcoxon(untied).pvalue) if len(untied) else None
-        rows.append({"tuner": name, "prescreen": prescreen, "pairs": len(differences),
-                     "median_difference": float(np.median(differences)), "wins": int(np.sum(untied > 0)),
-                     "ties": len(differences) - len(untied), "losses": int(np.sum(untied < 0)), "p": p})
+        rows.append({"tuner": name, "prescreen": prescreen, "pairs": len(shared),
+                     "median_difference": float(np.median(differences)) if shared else None,
+                     "wins": int(np.sum(untied > 0)), "ties": len(differences) - len(untied),
+                     "losses": int(np.sum(untied < 0)), "p": p})
     return rows
 
 

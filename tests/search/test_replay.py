@@ -211,12 +211,15 @@ def test_summary_medians_quartiles_and_trials_to_randoms_median():
 def test_paired_differences_against_random_search_repetition_by_repetition():
     import itertools
 
-    random_search = [[1.0, 2.0]] * 7
+    random_search = {repetition: [1.0, 2.0 + repetition] for repetition in range(7)}
     differences = [0.5, 0.125, 0.25, 1e-15, 0.375, -0.1875, 0.4375]  # a tie (float rounding), five wins, a loss
-    better = [[1.0, 2.0 + d] for d in differences]
+    better = {repetition: [1.0, 2.0 + repetition + d] for repetition, d in enumerate(differences)}
+    # Bayesian holds repetitions 5, 6 and 9 only: paired on 5 and 6, whatever the order its curves came in.
+    bayesian = {9: [1.0, 0.0], 6: [1.0, 8.5], 5: [1.0, 7.5]}
     rows = replay.paired({("random", 1): random_search, ("evolution", 1): better, ("hyperband", 1): random_search,
-                          ("bayesian", 1): better[:3]}, trials=2)
-    evolution, hyperband = rows  # bayesian, with fewer repetitions than the baseline, is not paired
+                          ("bayesian", 1): bayesian}, trials=2)
+    evolution, hyperband, partial = rows
+    assert (partial["pairs"], partial["wins"], partial["median_difference"]) == (2, 2, 0.5)
     assert (evolution["pairs"], evolution["wins"], evolution["ties"], evolution["losses"]) == (7, 5, 1, 1)
     assert evolution["median_difference"] == pytest.approx(0.25)
     # The exact two-sided signed-rank p by enumerating the 2^6 sign patterns of the untied ranks 1..6.
