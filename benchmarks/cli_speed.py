@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from convnas.experiments import ablation_spec
-from convnas.search.records import TrialRecords
+from convnas.search.records.trial_records import TrialRecords
 
 GOAL = 0.2
 REFERENCE = 'python -c "import tensorflow"'
@@ -46,7 +46,7 @@ space:
 VALIDATE = """\
 import sys
 from convnas.experiments import ablation_spec
-from convnas.search import spec
+from convnas.search.space import spec
 spec.build_spec(spec.load_yaml(sys.argv[1]), {})
 for name in ablation_spec.builtin_names():
     ablation_spec.load_study(name)

@@ -32,10 +32,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 
-from convnas.search import datasets  # noqa: E402
+from convnas.search.data import datasets  # noqa: E402
 from convnas.search.runner import run_search  # noqa: E402
-from convnas.search.space import ConvNetHyperModel  # noqa: E402
-from convnas.search.spec import build_spec  # noqa: E402
+from convnas.search.space.hypermodel import ConvNetHyperModel  # noqa: E402
+from convnas.search.space.spec import build_spec  # noqa: E402
 
 
 def candidate_values(records):

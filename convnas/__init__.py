@@ -13,7 +13,7 @@ One installed package, three layers, imports flowing one way
 
 `import convnas` is cheap (no TensorFlow), so the command line starts fast,
 yet it makes every convnas layer loadable by `keras.saving.load_model`: the
-blocks and `convnas.search.class_names.ClassNames` (a searched model's class
+blocks and `convnas.search.data.class_names.ClassNames` (a searched model's class
 names) are registered as soon as Keras is imported, or at once if it already is.
 In a source checkout the layers are this folder's siblings `blocks/`,
 `search/` and `experiments/`; an install maps them into this package.
@@ -35,7 +35,7 @@ if not (_here / "blocks").is_dir() and (_here.parent / "blocks" / "__init__.py")
 
 def _register_layers(_keras=None) -> None:
     importlib.import_module("convnas.blocks").register_all()
-    importlib.import_module("convnas.search.class_names")
+    importlib.import_module("convnas.search.data.class_names")
 
 
 def __getattr__(name: str):

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import keras
 
 from convnas import blocks
-from convnas.search import cost, tables
+from convnas.search import cost
+from convnas.search.common import tables
 
 
 def block_rows(input_shape: Sequence[int], filters: int | None = None) -> list[dict]:

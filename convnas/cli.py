@@ -111,7 +111,7 @@ class _SearchHelp(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         import dataclasses
 
-        from convnas.search.spec import SearchSpec
+        from convnas.search.space.spec import SearchSpec
 
         defaults = {field.name: field.default for field in dataclasses.fields(SearchSpec)}
         default = defaults.get(action.dest)
@@ -172,7 +172,8 @@ def _cost_command(args: argparse.Namespace) -> int:
 
     quiet_import_tensorflow()
     from convnas import cost_report
-    from convnas.search import cost, profiler
+    from convnas.search import cost
+    from convnas.search.cost import profiler
 
     try:
         model = cost_report.load_model(args.model, args.input_shape)
@@ -200,7 +201,7 @@ def _cost_command(args: argparse.Namespace) -> int:
 
 
 def _search_command(args: argparse.Namespace) -> int:
-    from convnas.search import spec
+    from convnas.search.space import spec
 
     flags = {
         "dataset": args.dataset,
@@ -229,7 +230,9 @@ def _search_command(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return _supervise(search_spec, args)
     quiet_import_tensorflow()
-    from convnas.search import datasets, distributed, runner, sampler
+    from convnas.search.data import datasets
+    from convnas.search.tuners import distributed, sampler
+    from convnas.search import runner
 
     try:
         if args.serve_chief or args.worker_id:
@@ -256,7 +259,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from convnas.search import distributed
+    from convnas.search.tuners import distributed
 
     if args.serve_chief or args.worker_id or args.chief:
         raise UsageError("convnas search: --workers starts its own chief and workers; drop --serve-chief/--worker-id/--chief")
@@ -273,7 +276,7 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
 
 
 def _trials_command(args: argparse.Namespace) -> int:
-    from convnas.search import records
+    from convnas.search.records import trial_records as records
 
     trial_records = records.TrialRecords(args.logdir)
     if not trial_records.jsonl.exists():
@@ -325,7 +328,7 @@ def _ablate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"convnas ablate: {error}{did_you_mean(args.study, names)}") from None
     quiet_import_tensorflow()
     from convnas.experiments import ablation
-    from convnas.search import datasets
+    from convnas.search.data import datasets
 
     try:
         logdir = args.logdir or os.path.join("logs", "ablate", study.name + ("-full" if args.full else ""))
@@ -339,7 +342,7 @@ def _table_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from convnas.experiments import ablation_table, study_logs
-    from convnas.search.spec import SpecError
+    from convnas.search.space.spec import SpecError
 
     logdir = Path(args.logdir)
     try:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import keras
 
-from convnas.search import cost, tables
-from convnas.search.human_units import human
+from convnas.search import cost
+
+from convnas.search.common import tables
+from convnas.search.common.human_units import human
 from convnas.suggestions import did_you_mean
 
 

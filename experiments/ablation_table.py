@@ -51,7 +51,7 @@ from pathlib import Path
 
 from convnas.experiments import statistics
 from convnas.experiments.ablation_spec import BASELINE, METRICS
-from convnas.search import tables
+from convnas.search.common import tables
 
 COST_COLUMNS = ("params", "macs", "flops", "receptive_field")
 CHECKERBOARD_TRAINED = ("checkerboard", "checkerboard_flat")  # meaningless for a dead network

@@ -58,8 +58,9 @@ from convnas.blocks import validation
 from convnas.experiments import ablation_table
 from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS, check_expect, check_seeds, check_variants
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
-from convnas.search import durable_io, hparams_logging
-from convnas.search.spec import SpecError, refuse_changed
+from convnas.search.common import durable_io
+from convnas.search.records import hparams_logging
+from convnas.search.space.spec import SpecError, refuse_changed
 
 if TYPE_CHECKING:
     import keras

@@ -11,8 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from convnas.search.durable_io import read_json_lines
-from convnas.search.spec import SpecError
+from convnas.search.common.durable_io import read_json_lines
+from convnas.search.space.spec import SpecError
 
 STUDY_FILE = "study.json"
 RUNS_FILE = "runs.jsonl"

@@ -16,8 +16,9 @@ import keras
 import numpy as np
 
 from convnas.experiments import artifacts, upsampling
-from convnas.search import datasets, space
-from convnas.search.training import TrainingConfig, compile_model, set_batch_norm_momentum
+from convnas.search.data import datasets
+from convnas.search.space import hypermodel as space
+from convnas.search.space.training import TrainingConfig, compile_model, set_batch_norm_momentum
 
 
 class ClassificationTask:

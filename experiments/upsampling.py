@@ -34,7 +34,8 @@ import numpy as np
 from skimage.transform import downscale_local_mean
 
 from convnas import blocks
-from convnas.search import datasets, space
+from convnas.search.data import datasets
+from convnas.search.space import hypermodel as space
 
 PHOTOS_TRAIN = ("astronaut", "rocket", "immunohistochemistry", "chelsea", "hubble_deep_field")
 PHOTOS_VALIDATION = ("coffee",)

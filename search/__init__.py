@@ -1,7 +1,7 @@
 """convnas search: cost model, search space, budgets, trial records, and tuners over the blocks.
 
 The drop-in tuners `RandomSearch`, `GridSearch`, `BayesianOptimization`,
-`Hyperband` and `Evolution` (convnas.search.tuner) take keras-tuner's arguments and give a
+`Hyperband` and `Evolution` (convnas.search.tuners.tuner) take keras-tuner's arguments and give a
 user's own `build_model(hp)` every convnas trial feature. They are imported
 on first use, so that `import convnas.search` stays free of TensorFlow.
 """
@@ -13,5 +13,5 @@ __all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband", "E
 
 def __getattr__(name: str):
     if name in __all__:
-        return getattr(importlib.import_module("convnas.search.tuner"), name)
+        return getattr(importlib.import_module("convnas.search.tuners.tuner"), name)
     raise AttributeError(f"module 'convnas.search' has no attribute {name!r}")

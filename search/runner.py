@@ -30,14 +30,18 @@ from pathlib import Path
 
 import keras_tuner
 
-from convnas.search import datasets, distributed, durable_io
-from convnas.search.human_units import human
-from convnas.search.hypervolume import Reference, reference_for
-from convnas.search.sampler import NoFeasibleCandidate, describe_cost
-from convnas.search.records import TrialRecords, describe
-from convnas.search.space import ConvNetHyperModel
-from convnas.search.spec import SearchSpec, refuse_changed
-from convnas.search.tuner import TRADEOFF, make_tuner
+from convnas.search.data import datasets
+
+from convnas.search.tuners import distributed
+
+from convnas.search.common import durable_io
+from convnas.search.common.human_units import human
+from convnas.search.records.hypervolume import Reference, reference_for
+from convnas.search.tuners.sampler import NoFeasibleCandidate, describe_cost
+from convnas.search.records.trial_records import TrialRecords, describe
+from convnas.search.space.hypermodel import ConvNetHyperModel
+from convnas.search.space.spec import SearchSpec, refuse_changed
+from convnas.search.tuners.tuner import TRADEOFF, make_tuner
 
 OBJECTIVES = {
     "val_accuracy": keras_tuner.Objective("val_accuracy", "max"),

@@ -29,7 +29,7 @@ def test_the_wheel_has_convnas_as_its_only_top_level_package(tmp_path):
     assert top == {"convnas"}
     for layer in ("blocks", "search", "experiments"):
         assert f"convnas/{layer}/__init__.py" in names
-    assert "convnas/blocks/conv.py" in names and "convnas/search/tuner.py" in names and "convnas/cli.py" in names
+    assert "convnas/blocks/conv.py" in names and "convnas/search/tuners/tuner.py" in names and "convnas/cli.py" in names
     assert "convnas/experiments/studies/pooling.yaml" in names  # package data travels
     assert not [name for name in names if name.startswith(("tests/", "benchmarks/"))]
 

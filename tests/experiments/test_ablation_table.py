@@ -8,7 +8,7 @@ import pytest
 from convnas import cli
 from convnas.experiments import ablation_table
 from convnas.experiments.study import write_outputs
-from convnas.search import durable_io
+from convnas.search.common import durable_io
 
 STUDY = {
     "name": "pooling", "task": "classification", "dataset": "cluttered_digits", "metric": "test_accuracy",

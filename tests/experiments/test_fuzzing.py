@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from convnas.cli import main
 from convnas.experiments import ablation_spec
-from convnas.search import spec as search_spec
-from convnas.search.stages import STAGE_FIELDS
+from convnas.search.space import spec as search_spec
+from convnas.search.space.stages import STAGE_FIELDS
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from convnas.cli import build_parser, main
-from convnas.search.distributed import Supervisor
+from convnas.search.tuners.distributed import Supervisor
 
 SOURCES = [path for folder in ("blocks", "search", "experiments") for path in Path(folder).rglob("*.py")]
 FORBIDDEN = {
@@ -30,7 +30,7 @@ def test_no_unsafe_loading_anywhere_in_the_package():
 
 
 def test_spec_files_are_read_by_a_safe_loader(tmp_path):
-    from convnas.search import spec
+    from convnas.search.space import spec
 
     assert issubclass(spec.SpecLoader, yaml.SafeLoader)
     path = tmp_path / "unsafe.yaml"
@@ -56,7 +56,7 @@ def test_a_keras_file_with_code_in_it_is_refused(tmp_path, capsys):
 
 
 def test_an_npz_with_pickled_objects_is_refused(tmp_path):
-    from convnas.search import datasets
+    from convnas.search.data import datasets
 
     path = tmp_path / "objects.npz"
     np.savez(path, x_train=np.array([{"a": 1}, {"b": 2}], dtype=object), y_train=np.array([0, 1]))

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from tensorboard_server import experiment, session_groups, tensorboard, wait_for
 
-from convnas.search import datasets
-from convnas.search.records import TrialRecords
+from convnas.search.data import datasets
+from convnas.search.records.trial_records import TrialRecords
 from convnas.search.runner import SearchStopped, run_search
-from convnas.search.sampler import NoFeasibleCandidate
-from convnas.search.spec import build_spec
+from convnas.search.tuners.sampler import NoFeasibleCandidate
+from convnas.search.space.spec import build_spec
 
 GRID_SPACE = {
     "stem_filters": 16,
@@ -227,8 +227,8 @@ def test_hyperband_stops_at_max_trials(tmp_path):
 
 @pytest.mark.parametrize("tuner", ["random", "bayesian"])
 def test_the_same_seed_samples_the_same_candidates_seed_zero_included(tmp_path, tuner):
-    from convnas.search.space import ConvNetHyperModel
-    from convnas.search.tuner import make_tuner
+    from convnas.search.space.hypermodel import ConvNetHyperModel
+    from convnas.search.tuners.tuner import make_tuner
 
     def sampled(seed, name):
         search = make_tuner(tuner, 5, 1, hypermodel=ConvNetHyperModel((8, 8, 1), 10), objective="val_accuracy",

@@ -1,0 +1,126 @@
+"""The true Pareto front of a search: trials no other trial beats on accuracy and cost at once.
+
+keras-tuner's multi-objective mode optimizes a weighted sum; the front here is
+the set of non-dominated completed trials, for accuracy (higher is better)
+against a cost (FLOPs or parameters, lower is better).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from convnas.search.common import durable_io, tables
+
+
+def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """(accuracy, cost) `a` dominates `b`: no worse on both, better on one."""
+    return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated (accuracy, cost) points, by increasing cost."""
+    front = [i for i, p in enumerate(points) if not any(dominates(q, p) for j, q in enumerate(points) if j != i)]
+    return sorted(front, key=lambda i: (points[i][1], -points[i][0]))
+
+
+def nondominated_ranks(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Each (accuracy, cost) point's non-dominated rank: 0 on the front, 1 on the front without it, ..."""
+    ranks, remaining, rank = [0] * len(points), set(range(len(points))), 0
+    while remaining:
+        layer = {i for i in remaining if not any(dominates(points[j], points[i]) for j in remaining if j != i)}
+        for i in layer:
+            ranks[i] = rank
+        remaining -= layer
+        rank += 1
+    return ranks
+
+
+def crowding_distances(points: Sequence[tuple[float, float]]) -> list[float]:
+    """NSGA-II's crowding distance of each point among `points` (one rank): infinite at the ends of each axis."""
+    distances = [0.0] * len(points)
+    for axis in (0, 1):
+        order = sorted(range(len(points)), key=lambda i: points[i][axis])
+        span = points[order[-1]][axis] - points[order[0]][axis] if points else 0.0
+        if points:
+            distances[order[0]] = distances[order[-1]] = math.inf
+        for before, here, after in zip(order, order[1:], order[2:]):
+            if span > 0:
+                distances[here] += (points[after][axis] - points[before][axis]) / span
+    return distances
+
+
+def completed_records(records: list[dict], accuracy: str = "val_accuracy", epochs: int | None = None) -> list[dict]:
+    """The records trained to the end: COMPLETED, scored, and (given `epochs`) trained for `epochs` epochs.
+
+    Hyperband's shorter trials (fewer epochs than the search's) are left out:
+    their accuracy is that of a model trained less.
+    """
+    return [
+        r for r in records
+        if r.get("status") == "COMPLETED" and r.get(accuracy) is not None and (epochs is None or r.get("epochs") == epochs)
+    ]
+
+
+def front_rows(records: list[dict], cost: str, accuracy: str = "val_accuracy", epochs: int | None = None) -> list[dict]:
+    """The completed records (trained for `epochs` epochs, if given) on the accuracy/`cost` front."""
+    completed = completed_records(records, accuracy, epochs)
+    points = [(float(r[accuracy]), float(r[cost])) for r in completed]
+    return [completed[i] for i in pareto_front(points)]
+
+
+def front_columns(accuracy: str) -> tuple[str, ...]:
+    return ("front", "trial_id", accuracy, *(["val_accuracy"] if accuracy != "val_accuracy" else []),
+            "test_accuracy", "params", "flops", "macs", "latency_ms")
+
+
+def write_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None) -> dict[str, list[dict]]:
+    """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts.
+
+    Given `epochs`, only records trained for that many epochs count (see `completed_records`).
+    """
+    fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in ("flops", "params")}
+    names = front_columns(accuracy)
+    rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}} for cost, front in fronts.items() for row in front]
+    durable_io.write_text(path, tables.to_csv(rows, names))
+    return fronts
+
+
+def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None) -> None:
+    """Accuracy against FLOPs and against parameters: every completed trial, the front as a staircase.
+
+    The front is drawn as the boundary of the region it dominates (a step
+    after each member, which is labelled with its trial id); given `epochs`,
+    only records trained for that many epochs count.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot, ticker
+
+    from convnas.search.common.human_units import human
+
+    completed = completed_records(records, accuracy, epochs)
+    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    for axis, cost, label in ((axes[0], "flops", "FLOPs"), (axes[1], "params", "parameters")):
+        axis.scatter([r[cost] for r in completed], [r[accuracy] for r in completed], s=18, color="0.6", label="trials")
+        front = front_rows(records, cost, accuracy, epochs)
+        costs, scores = [r[cost] for r in front], [r[accuracy] for r in front]
+        if front:
+            axis.step(costs + [max(r[cost] for r in completed) * 1.5], scores + scores[-1:], where="post", color="C3",
+                      label="Pareto front")
+            axis.scatter(costs, scores, s=30, color="C3", zorder=3)
+        for row in front:
+            axis.annotate(str(row["trial_id"]), (row[cost], row[accuracy]), textcoords="offset points", xytext=(4, -10),
+                          fontsize=8, color="C3")
+        axis.set_xscale("log")
+        axis.xaxis.set_major_locator(ticker.LogLocator(numticks=6))
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: human(value, digits=0)))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+        axis.set_xlabel(f"{label} (log scale)")
+        axis.set_ylabel(accuracy.replace("_", " "))
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)

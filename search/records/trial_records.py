@@ -1,0 +1,153 @@
+"""Trial records (NAS-Bench-201 style): one row per trial, whatever its fate, in LOGDIR/trials.csv and .jsonl.
+
+A record is appended to `trials.jsonl` as soon as its trial ends, and
+`trials.csv` is rewritten from it (atomically) each time, so both are
+complete after every trial; the workers of a distributed search take turns
+under a lock (`search.durable_io`). A trial id appears once: a re-run trial
+(after an interrupted search) replaces its earlier row. A line cut short by a
+kill is ignored when reading.
+
+The CSV's columns keep one order from run to run: every column of `KNOWN`
+(identity, results, cost, schedule), whether or not a record has it, then
+the others (the hyperparameters) by name, global ones first, then stage by
+stage (stage2 before stage10). `VIEW` is the short table people read first
+(`convnas trials`): the leaderboard's columns and the architecture in short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from convnas.search.common import durable_io, tables
+from convnas.search.common.human_units import human
+
+STATUSES = ("COMPLETED", "SKIPPED", "FAILED", "INVALID")
+# Every column a convnas trial may have but its hyperparameters, in order: identity, results, cost, schedule.
+KNOWN = (
+    "trial_id",
+    "status",
+    "reason",
+    "loss",
+    "accuracy",
+    "val_accuracy",
+    "val_loss",
+    "test_accuracy",
+    "test_loss",
+    "tradeoff_score",
+    "hypervolume",
+    "params",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "latency_ms",
+    "train_seconds",
+    "executions",
+    "epochs",
+    "initial_epoch",
+    "continues",
+    "proxy",
+    "proxy_score",
+    "seed",
+)
+
+
+class TrialRecords:
+    """The records of one search directory."""
+
+    def __init__(self, logdir: str | os.PathLike):
+        self.logdir = Path(logdir)
+        self.jsonl = self.logdir / "trials.jsonl"
+        self.csv = self.logdir / "trials.csv"
+
+    def read(self) -> list[dict]:
+        """Every record, one per trial id (the last one written wins), in trial-id order."""
+        records = {str(record["trial_id"]): record for record in durable_io.read_json_lines(self.jsonl) if "trial_id" in record}
+        return sorted(records.values(), key=lambda record: _trial_order(record["trial_id"]))
+
+    def append(self, record: dict) -> None:
+        """Adds (or replaces) one trial's record and rewrites the CSV."""
+        if record.get("status") not in STATUSES:
+            raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
+        with durable_io.locked(self.logdir / ".records.lock"):  # the workers of a distributed search share LOGDIR
+            durable_io.append_json_line(self.jsonl, record)
+            durable_io.write_text(self.csv, to_csv(self.read()))
+
+
+def _trial_order(trial_id) -> tuple:
+    text = str(trial_id)
+    return (0, int(text), text) if text.isdigit() else (1, 0, text)
+
+
+def _hyperparameter_order(name: str) -> tuple:
+    """Global hyperparameters first, then stage by stage (stage2 before stage10), by name."""
+    stage = re.match(r"stage(\d+)_", name)
+    return (int(stage.group(1)) if stage else 0, name)
+
+
+def hyperparameters(records: list[dict]) -> list[str]:
+    """The columns of `records` outside KNOWN (their hyperparameters), global ones first, then stage by stage."""
+    return sorted({key for record in records for key in record if key not in KNOWN}, key=_hyperparameter_order)
+
+
+def columns(records: list[dict]) -> list[str]:
+    """Every column of KNOWN, then every hyperparameter seen (global, then stage by stage)."""
+    return [*KNOWN, *hyperparameters(records)]
+
+
+def describe(record: dict) -> str:
+    """The architecture in short: stem, stages and head of a convnas candidate; else its hyperparameters, name=value."""
+    if "stages" not in record or "stem_filters" not in record:
+        return ", ".join(f"{name}={record[name]}" for name in hyperparameters([record]))
+    parts = [f"stem {record.get('stem_filters')}"]
+    for n in range(1, int(record.get("stages", 0)) + 1):
+        cell = record.get(f"stage{n}_cell")
+        kind = record.get(f"stage{n}_block") if cell == "plain" else cell
+        parts.append(f"{kind} {record.get(f'stage{n}_filters')}x{record.get(f'stage{n}_blocks')} {record.get(f'stage{n}_downsampling')}")
+    return " > ".join(parts) + f" > {record.get('head')}"
+
+
+# The short view: (column, header, how a value reads in Markdown), one precision per kind of column.
+VIEW = (
+    ("trial_id", "trial", str),
+    ("status", "status", str),
+    ("val_accuracy", "val_accuracy", lambda value: f"{value:.4f}"),
+    ("params", "params", lambda value: human(value, digits=1)),
+    ("flops", "FLOPs", lambda value: human(value, digits=1)),
+    ("latency_ms", "latency (ms)", lambda value: f"{value:.2f}"),
+    ("epochs", "epochs", str),
+    ("architecture", "architecture", str),
+    ("reason", "reason", str),
+)
+
+
+def _view_columns(records: list[dict]) -> list[tuple]:
+    """VIEW's entries shown for `records`: all, but the reason only if a record has one."""
+    return [entry for entry in VIEW if entry[0] != "reason" or any(record.get("reason") for record in records)]
+
+
+def view(records: list[dict]) -> list[dict]:
+    """The short view's rows: VIEW's columns, the architecture from `describe`."""
+    names = [name for name, _, _ in _view_columns(records)]
+    return [{name: describe(record) if name == "architecture" else record.get(name) for name in names} for record in records]
+
+
+def to_csv(records: list[dict], every_column: bool = True) -> str:
+    """CSV of every column (`columns`), or of the short view."""
+    return tables.to_csv(records, columns(records)) if every_column else tables.to_csv(view(records), [name for name, _, _ in _view_columns(records)])
+
+
+def to_markdown(records: list[dict], every_column: bool = False) -> str:
+    """Markdown of the short view, or of every column."""
+    if every_column:
+        names = columns(records)
+        return tables.to_markdown(names, [[record.get(name) for name in names] for record in records])
+    shown = _view_columns(records)
+    return tables.to_markdown([header for _, header, _ in shown], [
+        ["" if row[name] in (None, "") else text(row[name]) for name, _, text in shown] for row in view(records)])
+
+
+def to_json(records: list[dict]) -> str:
+    return json.dumps(records, indent=2)

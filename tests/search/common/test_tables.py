@@ -1,0 +1,59 @@
+"""The table writers: CSV, Markdown, LaTeX and fixed-width text, on hand-made rows."""
+
+import csv
+
+from convnas.search.common import tables
+
+ROWS = [
+    {"variant": "baseline", "seeds": 3, "accuracy": 0.912345, "p_value": None},
+    {"variant": "a|b", "seeds": 2, "accuracy": 0.5, "note": "50% & more"},
+]
+
+
+def test_csv_has_every_key_in_first_seen_order_and_none_as_empty():
+    text = tables.to_csv(ROWS)
+    assert text.splitlines()[0] == "variant,seeds,accuracy,p_value,note"
+    assert text.splitlines()[1] == "baseline,3,0.912345,,"
+    assert list(csv.DictReader(text.splitlines()))[1]["note"] == "50% & more"
+    assert tables.to_csv(ROWS, ["seeds", "variant", "accuracy", "p_value", "note"]).startswith("seeds,variant,")
+    assert text.endswith("\n")
+
+
+def test_markdown_formats_cells_and_escapes_the_bar():
+    text = tables.to_markdown(["variant", "accuracy", "p"], [["baseline", 0.912345, None], ["a|b", 12, "x"]])
+    assert text == (
+        "| variant | accuracy | p |\n"
+        "|---|---|---|\n"
+        "| baseline | 0.9123 |  |\n"
+        "| a\\|b | 12 | x |\n"
+    )
+
+
+def test_latex_is_booktabs_and_escapes_its_special_characters():
+    text = tables.to_latex(["variant", "Δ acc", "p_value"], [["no_pool", "+0.01 ± 0.02", "5%"]])
+    assert text == (
+        "\\begin{tabular}{lrr}\n"
+        "\\toprule\n"
+        "variant & $\\Delta$ acc & p\\_value \\\\\n"
+        "\\midrule\n"
+        "no\\_pool & +0.01 $\\pm$ 0.02 & 5\\% \\\\\n"
+        "\\bottomrule\n"
+        "\\end{tabular}\n"
+    )
+
+
+def test_latex_with_caption_and_label_is_a_table_float():
+    text = tables.to_latex(["a"], [["1"]], caption="Pooling: 5% better", label="tab:pooling")
+    lines = text.splitlines()
+    assert lines[:4] == ["\\begin{table}", "\\centering", "\\caption{Pooling: 5\\% better}", "\\label{tab:pooling}"]
+    assert lines[-1] == "\\end{table}" and "\\toprule" in lines
+
+
+def test_text_pads_columns_left_then_right():
+    text = tables.to_text(("block", "params"), [("conv", "1,024"), ("depthwise", "9")], left_columns=1)
+    assert text.splitlines() == [
+        "block      params",
+        "---------  ------",
+        "conv        1,024",
+        "depthwise       9",
+    ]
