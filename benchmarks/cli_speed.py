@@ -46,8 +46,9 @@ space:
 VALIDATE = """\
 import sys
 from convnas.experiments import ablation_spec
+from convnas.search.common import spec_files
 from convnas.search.space import spec
-spec.build_spec(spec.load_yaml(sys.argv[1]), {})
+spec.build_spec(spec_files.load_yaml(sys.argv[1]), {})
 for name in ablation_spec.builtin_names():
     ablation_spec.load_study(name)
     ablation_spec.load_study(name, full=True)

@@ -201,6 +201,7 @@ def _cost_command(args: argparse.Namespace) -> int:
 
 
 def _search_command(args: argparse.Namespace) -> int:
+    from convnas.search.common import spec_files
     from convnas.search.space import spec
 
     flags = {
@@ -224,8 +225,8 @@ def _search_command(args: argparse.Namespace) -> int:
         "overwrite": args.overwrite or None,
     }
     try:
-        search_spec = spec.build_spec(spec.load_yaml(args.spec) if args.spec else {}, flags)
-    except spec.SpecError as error:
+        search_spec = spec.build_spec(spec_files.load_yaml(args.spec) if args.spec else {}, flags)
+    except spec_files.SpecError as error:
         raise UsageError(f"convnas search: {error}") from None
     if args.workers is not None:
         return _supervise(search_spec, args)
@@ -249,7 +250,7 @@ def _search_command(args: argparse.Namespace) -> int:
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         runner.run_search(search_spec, write=_print_now, lost_worker_timeout=args.lost_worker_timeout)
-    except (spec.SpecError, datasets.DatasetError, runner.SearchStopped, sampler.NoFeasibleCandidate) as error:
+    except (spec_files.SpecError, datasets.DatasetError, runner.SearchStopped, sampler.NoFeasibleCandidate) as error:
         raise UsageError(f"convnas search: {error}") from None
     return 0
 
@@ -342,7 +343,7 @@ def _table_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from convnas.experiments import ablation_table, study_logs
-    from convnas.search.space.spec import SpecError
+    from convnas.search.common.spec_files import SpecError
 
     logdir = Path(args.logdir)
     try:

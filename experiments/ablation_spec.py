@@ -46,7 +46,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from convnas.blocks import validation
-from convnas.search.space.spec import SpecError, check_dataset, checked, load_yaml
+from convnas.search.common.spec_files import SpecError, checked, load_yaml
+from convnas.search.space.spec import check_dataset
 from convnas.search.space.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, Stage, make_stage
 
 STUDIES_DIR = Path(__file__).parent / "studies"

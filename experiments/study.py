@@ -60,7 +60,7 @@ from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.search.common import durable_io
 from convnas.search.records import hparams_logging
-from convnas.search.space.spec import SpecError, refuse_changed
+from convnas.search.common.spec_files import SpecError, refuse_changed
 
 if TYPE_CHECKING:
     import keras

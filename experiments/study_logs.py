@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from convnas.search.common.durable_io import read_json_lines
-from convnas.search.space.spec import SpecError
+from convnas.search.common.spec_files import SpecError
 
 STUDY_FILE = "study.json"
 RUNS_FILE = "runs.jsonl"

@@ -40,7 +40,8 @@ from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.tuners.sampler import NoFeasibleCandidate, describe_cost
 from convnas.search.records.trial_records import TrialRecords, describe
 from convnas.search.space.hypermodel import ConvNetHyperModel
-from convnas.search.space.spec import SearchSpec, refuse_changed
+from convnas.search.common.spec_files import refuse_changed
+from convnas.search.space.spec import SearchSpec
 from convnas.search.tuners.tuner import TRADEOFF, make_tuner
 
 OBJECTIVES = {

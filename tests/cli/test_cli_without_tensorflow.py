@@ -117,8 +117,9 @@ def test_every_spec_validates_without_tensorflow(tmp_path):
     (tmp_path / "search.yaml").write_text(SEARCH_SPEC)
     script = (
         "from convnas.experiments import ablation_spec\n"
+        "from convnas.search.common import spec_files\n"
         "from convnas.search.space import spec\n"
-        f"search = spec.build_spec(spec.load_yaml({str(tmp_path / 'search.yaml')!r}), {{}})\n"
+        f"search = spec.build_spec(spec_files.load_yaml({str(tmp_path / 'search.yaml')!r}), {{}})\n"
         "print(search.max_flops, search.space['cell'])\n"
         "for name in ablation_spec.builtin_names():\n"
         "    for full in (False, True):\n"

@@ -8,7 +8,7 @@ from convnas.blocks import arithmetic
 from convnas.experiments.ablation import SpecStudy
 from convnas.experiments.ablation_spec import build_study, builtin_names, load_study
 from convnas.experiments.statistics import smallest_p_value
-from convnas.search.space.spec import SpecError
+from convnas.search.common.spec_files import SpecError
 
 BUILTINS = ["conv_type", "depth", "dilation", "inception", "pooling", "upsampling"]
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from convnas.cli import main
 from convnas.experiments import ablation_spec
+from convnas.search.common import spec_files
 from convnas.search.space import spec as search_spec
 from convnas.search.space.stages import STAGE_FIELDS
 
@@ -44,7 +45,7 @@ def one_line(error: Exception) -> bool:
 def test_search_spec_is_valid_or_one_clear_line(values):
     try:
         spec = search_spec.build_spec(values, {})
-    except search_spec.SpecError as error:
+    except spec_files.SpecError as error:
         assert one_line(error), str(error)
     else:
         assert spec.epochs >= 1 and spec.max_trials >= 1 and spec.batch_size >= 1
@@ -55,7 +56,7 @@ def test_search_spec_is_valid_or_one_clear_line(values):
 def test_ablation_spec_is_valid_or_one_clear_line(values):
     try:
         study = ablation_spec.build_study(values)
-    except search_spec.SpecError as error:
+    except spec_files.SpecError as error:
         assert one_line(error), str(error)
     else:
         assert study.seeds and all(study.design(name).stages for name in study.variant_names())
@@ -67,8 +68,8 @@ def test_any_yaml_text_loads_or_is_one_clear_line(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("yaml") / "spec.yaml"
     path.write_text(text)
     try:
-        loaded = search_spec.load_yaml(path)
-    except search_spec.SpecError as error:
+        loaded = spec_files.load_yaml(path)
+    except spec_files.SpecError as error:
         assert one_line(error), str(error)
     else:
         assert isinstance(loaded, dict)

@@ -30,7 +30,7 @@ def test_no_unsafe_loading_anywhere_in_the_package():
 
 
 def test_spec_files_are_read_by_a_safe_loader(tmp_path):
-    from convnas.search.space import spec
+    from convnas.search.common import spec_files as spec
 
     assert issubclass(spec.SpecLoader, yaml.SafeLoader)
     path = tmp_path / "unsafe.yaml"

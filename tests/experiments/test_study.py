@@ -15,7 +15,7 @@ from tensorboard.util import tensor_util
 from convnas.cli import main
 from convnas.experiments import Study
 from convnas.search import cost
-from convnas.search.space.spec import SpecError
+from convnas.search.common.spec_files import SpecError
 
 BASE = {"filters": 8, "pooling": "max"}
 VARIANTS = {"avg_pool": {"pooling": "avg"}, "wide": {"filters": 16}}

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from convnas.experiments import study_logs
-from convnas.search.space.spec import SpecError
+from convnas.search.common.spec_files import SpecError
 
 
 def test_the_last_run_written_wins_and_a_torn_line_is_skipped(tmp_path):
