@@ -20,7 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 
 from convnas.search import cost  # noqa: E402
-
 from convnas.search.cost import profiler
 
 MODELS = ("MobileNet", "ResNet50", "VGG16")

@@ -15,9 +15,9 @@ import argparse
 import statistics
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from convnas.blocks.conv_layers import GroupwiseConv2D
 

@@ -38,12 +38,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from convnas.search import cost  # noqa: E402
-
-from convnas.search.data import datasets
-
-from convnas.search.common import durable_io, tables
-
 from convnas.search.benchmark import tabular
+from convnas.search.common import durable_io, tables
+from convnas.search.data import datasets
 from convnas.search.space.hypermodel import ConvNetHyperModel  # noqa: E402
 
 FOLDER = Path(__file__).parent / "tabular"

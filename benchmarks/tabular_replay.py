@@ -58,8 +58,8 @@ from scipy import stats  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from convnas.experiments.statistics import holm  # noqa: E402
-from convnas.search.common import durable_io, tables  # noqa: E402
 from convnas.search.benchmark import replay, tabular
+from convnas.search.common import durable_io, tables  # noqa: E402
 
 FOLDER = Path(__file__).parent / "tabular"
 CHECKPOINTS = (10, 25, 50, 100)

@@ -8,6 +8,7 @@ import keras
 
 from convnas.blocks import arithmetic, validation
 
+
 class GroupwiseConv2D(keras.layers.Conv2D):
     """A Conv2D whose channel groups run as one convolution each, concatenated.
 

@@ -231,9 +231,9 @@ def _search_command(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return _supervise(search_spec, args)
     quiet_import_tensorflow()
+    from convnas.search import runner
     from convnas.search.data import datasets
     from convnas.search.tuners import distributed, sampler
-    from convnas.search import runner
 
     try:
         if args.serve_chief or args.worker_id:

@@ -9,7 +9,6 @@ from pathlib import Path
 import keras
 
 from convnas.search import cost
-
 from convnas.search.common import tables
 from convnas.search.common.human_units import human
 from convnas.suggestions import did_you_mean

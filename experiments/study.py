@@ -56,11 +56,19 @@ import numpy as np
 
 from convnas.blocks import validation
 from convnas.experiments import ablation_table
-from convnas.experiments.ablation_spec import BASELINE, DEFAULTS, METRICS, TASKS, check_expect, check_seeds, check_variants
+from convnas.experiments.ablation_spec import (
+    BASELINE,
+    DEFAULTS,
+    METRICS,
+    TASKS,
+    check_expect,
+    check_seeds,
+    check_variants,
+)
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.search.common import durable_io
-from convnas.search.records import hparams_logging
 from convnas.search.common.spec_files import SpecError, refuse_changed
+from convnas.search.records import hparams_logging
 
 if TYPE_CHECKING:
     import keras

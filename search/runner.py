@@ -30,18 +30,16 @@ from pathlib import Path
 
 import keras_tuner
 
-from convnas.search.data import datasets
-
-from convnas.search.tuners import distributed
-
 from convnas.search.common import durable_io
 from convnas.search.common.human_units import human
+from convnas.search.common.spec_files import refuse_changed
+from convnas.search.data import datasets
 from convnas.search.records.hypervolume import Reference, reference_for
-from convnas.search.tuners.sampler import NoFeasibleCandidate, describe_cost
 from convnas.search.records.trial_records import TrialRecords, describe
 from convnas.search.space.hypermodel import ConvNetHyperModel
-from convnas.search.common.spec_files import refuse_changed
 from convnas.search.space.spec import SearchSpec
+from convnas.search.tuners import distributed
+from convnas.search.tuners.sampler import NoFeasibleCandidate, describe_cost
 from convnas.search.tuners.tuner import TRADEOFF, make_tuner
 
 OBJECTIVES = {

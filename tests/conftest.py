@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import processes  # noqa: E402
+
 from convnas.cli import quiet_import_tensorflow  # noqa: E402
 
 processes.mark_session()  # before any test module copies os.environ

@@ -52,11 +52,11 @@ from scipy import stats
 
 from convnas.blocks import validation
 from convnas.search import private_api
-from convnas.search.tuners import sampler
 from convnas.search.benchmark import tabular
-from convnas.search.tuners.evolution import EvolutionOracle
 from convnas.search.records.hypervolume import Reference, hypervolume
 from convnas.search.space.hypermodel import ConvNetHyperModel
+from convnas.search.tuners import sampler
+from convnas.search.tuners.evolution import EvolutionOracle
 from convnas.search.tuners.tuner import COST_WEIGHT, TRADEOFF, convnas_oracle
 
 TUNERS = ("random", "bayesian", "hyperband", "evolution")

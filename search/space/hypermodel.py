@@ -45,7 +45,6 @@ from convnas.blocks.arithmetic import ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
 from convnas.search.data.class_names import ClassNames
 from convnas.search.data.class_names import checked as checked_class_names
-from convnas.search.tuners.rejection import InvalidCandidate
 from convnas.search.space.stages import (
     GLOBAL_CHOICES,
     KERNEL_CELLS,
@@ -57,6 +56,7 @@ from convnas.search.space.stages import (
     check_downsampling,
 )
 from convnas.search.space.training import TrainingConfig, compile_model, declare_training
+from convnas.search.tuners.rejection import InvalidCandidate
 
 
 @dataclasses.dataclass(frozen=True)

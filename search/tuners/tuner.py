@@ -60,18 +60,14 @@ import keras_tuner
 import numpy as np
 
 from convnas.blocks import validation
-
 from convnas.search import cost, private_api
-
-from convnas.search.tuners import distributed, sampler
-
 from convnas.search.common import durable_io
-
 from convnas.search.records import hparams_logging, pareto
-from convnas.search.tuners.budget import Budget
-from convnas.search.tuners.evolution import EvolutionOracle, EvolutionTuner
 from convnas.search.records.hypervolume import Reference, hypervolume, reference_for
 from convnas.search.records.trial_records import TrialRecords
+from convnas.search.tuners import distributed, sampler
+from convnas.search.tuners.budget import Budget
+from convnas.search.tuners.evolution import EvolutionTuner
 from convnas.search.tuners.rejection import CandidateRejected
 
 NON_FINITE = "non-finite loss"

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
 from convnas.experiments import ablation, upsampling
-from convnas.experiments.artifacts import checkerboard_amplitude, psnr
 from convnas.experiments.ablation_spec import build_study
+from convnas.experiments.artifacts import checkerboard_amplitude, psnr
 
 TINY = {
     "name": "tiny",

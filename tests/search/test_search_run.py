@@ -10,8 +10,8 @@ from tensorboard_server import experiment, session_groups, tensorboard, wait_for
 from convnas.search.data import datasets
 from convnas.search.records.trial_records import TrialRecords
 from convnas.search.runner import SearchStopped, run_search
-from convnas.search.tuners.sampler import NoFeasibleCandidate
 from convnas.search.space.spec import build_spec
+from convnas.search.tuners.sampler import NoFeasibleCandidate
 
 GRID_SPACE = {
     "stem_filters": 16,

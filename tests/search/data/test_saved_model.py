@@ -12,7 +12,6 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from convnas.search import cost
-
 from convnas.search.data import datasets
 from convnas.search.data.class_names import class_names
 from convnas.search.runner import run_search

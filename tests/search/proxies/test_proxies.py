@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from convnas import blocks
-from convnas.search.data import datasets
 from convnas.search import proxies
 from convnas.search.benchmark import tabular
+from convnas.search.data import datasets
 from convnas.search.space.hypermodel import ConvNetHyperModel
 
 # -------------------------------------------------------------------- helpers

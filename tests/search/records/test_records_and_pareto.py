@@ -4,8 +4,7 @@ import csv
 
 import pytest
 
-from convnas.search.records import pareto
-from convnas.search.records import trial_records
+from convnas.search.records import pareto, trial_records
 from convnas.search.records.trial_records import KNOWN, TrialRecords, columns
 
 

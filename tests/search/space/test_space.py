@@ -7,10 +7,10 @@ import keras_tuner as kt
 import pytest
 
 from convnas.blocks import arithmetic
-from convnas.search.tuners.rejection import InvalidCandidate
 from convnas.search.space import hypermodel as space
 from convnas.search.space.hypermodel import Architecture, ConvNetHyperModel, build_model, receptive_field, stage_layers
 from convnas.search.space.stages import CONV_BLOCKS, DOWNSAMPLING, make_stage
+from convnas.search.tuners.rejection import InvalidCandidate
 
 CONDITIONS = {  # hyperparameter suffix -> (parent suffix, parent values)
     "block": ("cell", {"plain"}),

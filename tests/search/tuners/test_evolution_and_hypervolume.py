@@ -7,10 +7,9 @@ import keras_tuner
 import pytest
 
 from convnas.search.records import pareto
-
+from convnas.search.records.hypervolume import DEFAULT_CEILING, Reference, contributions, hypervolume, reference_for
 from convnas.search.tuners import sampler
 from convnas.search.tuners.evolution import EvolutionOracle
-from convnas.search.records.hypervolume import DEFAULT_CEILING, Reference, contributions, hypervolume, reference_for
 from convnas.search.tuners.rejection import InvalidCandidate, OverBudget
 
 REFERENCE = Reference(accuracy=0.1, cost="flops", ceiling=1e6)
