@@ -30,14 +30,16 @@ class Im2colConv(KernelConv):
     def convolve(self, inputs, padding: str):
         (kernel_h, kernel_w), (stride_h, stride_w) = self.kernel_size, self.strides
         if padding == "same":
-            pads = [same_padding(inputs.shape[axis], k, s) for axis, k, s in ((1, kernel_h, stride_h), (2, kernel_w, stride_w))]
+            axes = ((1, kernel_h, stride_h), (2, kernel_w, stride_w))
+            pads = [same_padding(inputs.shape[axis], k, s) for axis, k, s in axes]
             inputs = ops.pad(inputs, ((0, 0), *pads, (0, 0)))
         _, height, width, channels = inputs.shape
         out_h = (height - kernel_h) // stride_h + 1
         out_w = (width - kernel_w) // stride_w + 1
+        span_h, span_w = stride_h * (out_h - 1) + 1, stride_w * (out_w - 1) + 1
         patches = ops.stack(
             [
-                inputs[:, i : i + stride_h * (out_h - 1) + 1 : stride_h, j : j + stride_w * (out_w - 1) + 1 : stride_w, :]
+                inputs[:, i : i + span_h : stride_h, j : j + span_w : stride_w, :]
                 for i in range(kernel_h)
                 for j in range(kernel_w)
             ],

@@ -40,7 +40,8 @@ class TextCNN(Block):
         self.filters = validation.positive_int("filters", filters)
         if isinstance(kernel_sizes, (str, bytes)) or not hasattr(kernel_sizes, "__len__") or not kernel_sizes:
             raise ValueError(
-                f"`kernel_sizes` must be a non-empty sequence of positive integers. Received: kernel_sizes={kernel_sizes!r}"
+                "`kernel_sizes` must be a non-empty sequence of positive integers. "
+                f"Received: kernel_sizes={kernel_sizes!r}"
             )
         self.kernel_sizes = tuple(validation.positive_int("kernel_sizes", k) for k in kernel_sizes)
         self.activation = validation.activation("activation", activation)
