@@ -37,7 +37,9 @@ the variant (with the number of seeds when every variant has the same, and
 its dead runs), its main metric's mean with its 95% interval, the reference
 when not every variant is compared with the baseline, the difference
 against it, the Holm-adjusted p, the verdict and the change in FLOPs and
-parameters; every other column is in the CSV. One precision rule per kind
+parameters; every other column is in the CSV, whose numbers are written to
+10 significant digits (`CSV_SIGNIFICANT_DIGITS`), so that the table recomputes
+to the same text on any processor. One precision rule per kind
 of column: a metric and its difference with the metric's decimals
 (`FORMATS`; accuracies in percent, their differences in percentage points),
 p values to 2 significant digits, cost changes in percent to 1 decimal.
@@ -53,6 +55,8 @@ from convnas.experiments import statistics
 from convnas.experiments.ablation_spec import BASELINE, METRICS
 from convnas.search.common import tables
 
+# The CSV's numbers: enough digits for any table, too few for the last bits that differ between processors.
+CSV_SIGNIFICANT_DIGITS = 10
 COST_COLUMNS = ("params", "macs", "flops", "receptive_field")
 CHECKERBOARD_TRAINED = ("checkerboard", "checkerboard_flat")  # meaningless for a dead network
 # Display of a metric: (scale, decimals, unit). Accuracies in percent, their differences in points.
@@ -184,7 +188,8 @@ def study_metrics(study: dict) -> list[str]:
 
 
 def to_csv(rows: list[dict]) -> str:
-    return tables.to_csv(rows)
+    """Every column of the table, numbers to `CSV_SIGNIFICANT_DIGITS` significant digits."""
+    return tables.to_csv(rows, significant_digits=CSV_SIGNIFICANT_DIGITS)
 
 
 def _p_text(p: float | None) -> str:

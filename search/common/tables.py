@@ -3,8 +3,10 @@
 The trial records (`search.records`), the ablation tables
 (`experiments.ablation_table`) and the command line's block and cost
 listings all write their tables here. CSV takes rows as mappings (a column
-per key, None as an empty cell); the other formats take a header and rows of
-cells:
+per key, None as an empty cell; floats as Python writes them, or rounded to
+a stated number of significant digits, so that a committed table recomputes
+to the same text on any processor); the other formats take a header and rows
+of cells:
 
 - Markdown: a cell that is None is empty, a float is written with 4
   significant digits, and a "|" inside a cell is escaped;
@@ -35,13 +37,31 @@ def columns(rows: Sequence[Mapping]) -> list[str]:
     return list(names)
 
 
-def to_csv(rows: Sequence[Mapping], fieldnames: Sequence[str] | None = None) -> str:
-    """CSV of `rows` with a header of `fieldnames` (default: `columns(rows)`); None is an empty cell."""
+def csv_cell(value: object, significant_digits: int | None = None) -> object:
+    """One CSV cell: None empty; given `significant_digits`, a float rounded to them (shortest text of the result)."""
+    if value is None:
+        return ""
+    if significant_digits is not None and isinstance(value, float):
+        return repr(float(f"{value:.{significant_digits}g}"))
+    return value
+
+
+def to_csv(
+    rows: Sequence[Mapping], fieldnames: Sequence[str] | None = None, significant_digits: int | None = None
+) -> str:
+    """CSV of `rows` with a header of `fieldnames` (default: `columns(rows)`); None is an empty cell.
+
+    Given `significant_digits`, every float is written rounded to that many
+    significant digits (0.7884369394576005 -> 0.7884369395 at 10), so that
+    the last bits, which differ between processors' float sums, never reach
+    the text.
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns(rows) if fieldnames is None else fieldnames), lineterminator="\n")
+    names = list(columns(rows) if fieldnames is None else fieldnames)
+    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: csv_cell(value, significant_digits) for key, value in row.items()})
     return buffer.getvalue()
 
 
@@ -89,8 +109,8 @@ def to_text(header: Sequence[object], rows: Sequence[Sequence[object]], left_col
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(
-            cell.ljust(width) if i < left_columns else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths))
-        ).rstrip()
+        padded = (cell.ljust(width) if i < left_columns else cell.rjust(width)
+                  for i, (cell, width) in enumerate(zip(row, widths)))
+        return "  ".join(padded).rstrip()
 
     return "\n".join([line(cells[0]), line(["-" * width for width in widths]), *map(line, cells[1:])])

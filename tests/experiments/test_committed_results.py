@@ -1,6 +1,13 @@
-"""The committed study results recompute from their raw runs: tables, verdicts, index and image links."""
+"""The committed study results recompute from their raw runs: tables, verdicts, index and image links.
 
+The CSV's numbers are compared within a relative 1e-8 (they are written to 10
+significant digits): the last bits of a float sum differ between processors,
+a changed run does not.
+"""
+
+import csv
 import json
+import math
 import re
 import subprocess
 import sys
@@ -17,8 +24,33 @@ RESULTS = Path(__file__).parents[2] / "experiments" / "results"
 STUDIES = [name for name in builtin_names() if (RESULTS / name / "runs.jsonl").exists()]
 
 
+def csv_differences(committed: str, recomputed: str) -> list[str]:
+    """The cells where two CSV tables differ: text exactly, numbers beyond a relative 1e-8 (absolute 1e-12 near 0)."""
+    old, new = list(csv.reader(committed.splitlines())), list(csv.reader(recomputed.splitlines()))
+    if old[0] != new[0] or len(old) != len(new):
+        return [f"header or row count: {old[0]} ({len(old) - 1} rows) vs {new[0]} ({len(new) - 1} rows)"]
+    differences = []
+    for old_row, new_row in zip(old[1:], new[1:]):
+        for column, a, b in zip(old[0], old_row, new_row):
+            try:
+                same = math.isclose(float(a), float(b), rel_tol=1e-8, abs_tol=1e-12)
+            except ValueError:  # text, or an empty cell
+                same = a == b
+            if not same:
+                differences.append(f"{old_row[0]} {column}: {a} vs {b}")
+    return differences
+
+
 def test_every_built_in_study_has_committed_results():
     assert STUDIES == builtin_names()
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("name", STUDIES)
@@ -26,12 +58,17 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
     spec = json.loads(json.dumps({k: v for k, v in load_study(name).as_dict().items() if k != "seeds"}))
-    assert {k: v for k, v in study.items() if k not in ("seeds", "command", "environment")} == spec  # the committed spec ran
+    ran = {k: v for k, v in study.items() if k not in ("seeds", "command", "environment")}
+    assert ran == spec  # the committed spec ran
     assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
         (v, s) for v in ["baseline", *study["variants"]] for s in study["seeds"])
     rows = ablation_table.build_table(study, runs)
     assert (folder / "table.md").read_text() == ablation_table.to_markdown(study, rows)
-    assert (folder / "table.csv").read_text() == ablation_table.to_csv(rows)
+    committed = (folder / "table.csv").read_text()
+    assert csv_differences(committed, ablation_table.to_csv(rows)) == []
+    numbers = [cell for line in list(csv.reader(committed.splitlines()))[1:] for cell in line if _is_number(cell)]
+    # written to 10 significant digits
+    assert numbers and all(cell.isdigit() or cell == repr(float(f"{float(cell):.10g}")) for cell in numbers)
     assert (folder / "table.tex").read_text() == ablation_table.to_latex(study, rows)
     for row in rows:
         for key, value in row.items():
@@ -42,6 +79,19 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
             assert row["p_value"] >= floor - 1e-12 and row["p_adjusted"] >= floor - 1e-12
         if row["variant"] in study["expect"]:
             assert row["verdict"] and row["verdict"].split()[0] in ("supports", "contradicts", "inconclusive")
+
+
+def test_the_csv_comparison_ignores_the_last_bits_and_sees_a_changed_run():
+    folder = RESULTS / "conv_type"
+    study, runs = read_study(folder), read_runs(folder)
+    committed = (folder / "table.csv").read_text()
+    metric, changed = study["metric"], next(run for run in runs if run["variant"] != "baseline")
+    changed[metric] = math.nextafter(changed[metric], 2.0)  # one bit
+    assert csv_differences(committed, ablation_table.to_csv(ablation_table.build_table(study, runs))) == []
+    changed[metric] += 1e-6  # a real change, far below the table's displayed digits
+    differences = csv_differences(committed, ablation_table.to_csv(ablation_table.build_table(study, runs)))
+    assert any(line.startswith(f"{changed['variant']} {metric}_mean: ") for line in differences), differences
+    assert csv_differences(committed, committed.replace("supports", "contradicts", 1)) != []
 
 
 @pytest.mark.parametrize("name", STUDIES)

@@ -57,3 +57,10 @@ def test_text_pads_columns_left_then_right():
         "conv        1,024",
         "depthwise       9",
     ]
+
+
+def test_csv_rounds_floats_to_the_stated_significant_digits_and_keeps_them_floats():
+    rows = [{"a": 0.7884369394576005, "b": 0.7884369394576003, "c": 5.0, "d": 3, "e": 1.23456789012345e-05, "f": None}]
+    assert tables.to_csv(rows).splitlines()[1] == "0.7884369394576005,0.7884369394576003,5.0,3,1.23456789012345e-05,"
+    rounded = tables.to_csv(rows, significant_digits=10).splitlines()[1]
+    assert rounded == "0.7884369395,0.7884369395,5.0,3,1.23456789e-05,"
