@@ -162,7 +162,8 @@ class Study:
         self.learning_rate = validation.positive_number("learning_rate", learning_rate)
         task = validation.one_of("task", task, TASKS)
         self.metric = validation.one_of("metric", DEFAULTS[task]["metric"] if metric is None else metric, METRICS[task])
-        for field, text in (("name", name), ("description", description), ("paper", paper), ("claim", claim), ("limits", limits)):
+        texts = (("name", name), ("description", description), ("paper", paper), ("claim", claim), ("limits", limits))
+        for field, text in texts:
             if not isinstance(text, str):
                 raise ValueError(f"`{field}` must be text. Received: {field}={text!r}")
         self.name, self.description, self.paper, self.claim, self.limits = name, description, paper, claim, limits
@@ -186,7 +187,7 @@ class Study:
         return dict(self.base) if variant == BASELINE else {**self.base, **self.variants[variant]}
 
     def receptive_field(self, config: dict) -> int | None:
-        """The receptive field of a config's model, a table column where known; None: unknown for a model of one's own."""
+        """The receptive field of a config's model, a table column where known; None: unknown for one's own model."""
         return None
 
     def as_dict(self) -> dict:
@@ -216,7 +217,9 @@ class Study:
                               "receptive_field": self.receptive_field(self.config(variant))}
         return costs
 
-    def run(self, overwrite: bool = False, write: Callable[[str], None] = print, command: str | None = None) -> list[dict]:
+    def run(
+        self, overwrite: bool = False, write: Callable[[str], None] = print, command: str | None = None
+    ) -> list[dict]:
         """Runs (or resumes) every variant x seed in `logdir`; writes the outputs and returns the table rows.
 
         Args:
@@ -243,8 +246,9 @@ class Study:
         done = {run_name(r["variant"], r["seed"]) for r in read_runs(self.logdir)}
         plan = [(variant, seed) for variant in self.variant_names() for seed in self.seeds]
         todo = [(variant, seed) for variant, seed in plan if run_name(variant, seed) not in done]
-        write(f"ablation {self.name}: {len(self.variant_names())} variants x {len(self.seeds)} seeds = {len(plan)} runs "
-              f"of {self.epochs} epochs on {self.task.describe()}; {len(plan) - len(todo)} already done; logging to {self.logdir}")
+        write(f"ablation {self.name}: {len(self.variant_names())} variants x {len(self.seeds)} seeds = "
+              f"{len(plan)} runs of {self.epochs} epochs on {self.task.describe()}; "
+              f"{len(plan) - len(todo)} already done; logging to {self.logdir}")
         started = time.perf_counter()
         for index, (variant, seed) in enumerate(todo):
             record = self._run(variant, seed, costs[variant])
@@ -267,19 +271,22 @@ class Study:
     def _write_study(self, command: str) -> None:
         """Writes study.json; SpecError if `logdir` holds a different study (seeds aside)."""
         path = self.logdir / STUDY_FILE
-        resolved = json.loads(json.dumps({k: v for k, v in self.as_dict().items() if k not in RUN_FACTS}, default=_qualified_name))
+        study = {k: v for k, v in self.as_dict().items() if k not in RUN_FACTS}
+        resolved = json.loads(json.dumps(study, default=_qualified_name))
         seeds = list(self.seeds)
         if path.exists():
             earlier = read_study(self.logdir)
             refuse_changed(self.logdir, "study", {k: v for k, v in earlier.items() if k not in RUN_FACTS}, resolved)
             seeds = sorted({*earlier.get("seeds", []), *seeds})
         self.logdir.mkdir(parents=True, exist_ok=True)
-        durable_io.write_json(path, {**resolved, "seeds": seeds, "command": command, "environment": environment()}, indent=2)
+        facts = {"seeds": seeds, "command": command, "environment": environment()}
+        durable_io.write_json(path, {**resolved, **facts}, indent=2)
 
     def _write_experiment(self, root: Path, with_field: bool) -> None:
         from tensorboard.plugins.hparams import api as hparams_api
 
-        hparams = [hparams_api.HParam("variant", hparams_api.Discrete(self.variant_names())), hparams_api.HParam("seed")]
+        variant = hparams_api.HParam("variant", hparams_api.Discrete(self.variant_names()))
+        hparams = [variant, hparams_api.HParam("seed")]
         metrics = [(m, m.replace("_", " ")) for m in METRICS[self.task.name]] + [(c, c) for c in COSTS]
         if with_field:
             metrics.append(("receptive_field", "receptive field"))
@@ -354,8 +361,10 @@ def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[di
     figures = ["chart.png"]
     if ablation_table.plot_curves(study, records, logdir / "curves.png"):
         figures.append("curves.png")
-    if (logdir / "samples").is_dir():
-        plot_samples(study, logdir)
+    if (logdir / "samples").is_dir():  # an upsampling study: Keras loads with its task
+        from convnas.experiments import upsampling
+
+        upsampling.plot_samples(study, logdir)
         figures.append("samples.png")
     outputs = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
                ablation_table.FULL_TABLE: ablation_table.to_csv(rows),
@@ -363,33 +372,7 @@ def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[di
     for name, text in outputs.items():
         durable_io.write_text(logdir / name, text)
     write("\n" + ablation_table.to_text(study, rows))
-    write("written: " + ", ".join(str(logdir / name) for name in [*outputs, *figures]) + f"\ndashboard: convnas board {logdir}")
+    written = ", ".join(str(logdir / name) for name in [*outputs, *figures])
+    write(f"written: {written}\ndashboard: convnas board {logdir}")
     return rows
 
-
-def plot_samples(study: dict, logdir: Path) -> Path:
-    """One row per variant (first seed): input (nearest), output, target, flat-input output at init and trained."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = ("input_nearest", "output", "target", "flat_output_init", "flat_output")
-    titles = ("input (nearest x2)", "output", "target", "flat input, at init*", "flat input, trained*")
-    variants = [v for v in ["baseline", *study["variants"]] if (logdir / "samples" / f"{v}-seed{min(study['seeds'])}.npz").exists()]
-    figure, axes = plt.subplots(len(variants), len(names), figsize=(2 * len(names), 2 * len(variants) + 0.4), squeeze=False)
-    for row, variant in enumerate(variants):
-        samples = np.load(logdir / "samples" / f"{variant}-seed{min(study['seeds'])}.npz")
-        for column, name in enumerate(names):
-            axes[row, column].imshow(samples[name][0], interpolation="nearest")
-            axes[row, column].set_xticks([])
-            axes[row, column].set_yticks([])
-            if row == 0:
-                axes[row, column].set_title(titles[column], fontsize=9)
-        axes[row, 0].set_ylabel(variant, fontsize=9)
-    figure.text(0.01, 0.005, "* contrast-stretched to the full range", fontsize=8)
-    figure.tight_layout(rect=(0, 0.02, 1, 1))
-    path = logdir / "samples.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path

@@ -23,11 +23,15 @@ there is the network's. Against the targets, nearest upsampling's 2 x 2
 blocks are themselves a stride-periodic error (checkerboard amplitude 0.0087
 on the photos' validation patches, `experiments.artifacts`): the level a
 network with the skip starts from.
+
+Figure. `plot_samples` draws a study's samples.png from the example outputs
+each run keeps.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -79,7 +83,9 @@ def photo_patches(names: tuple[str, ...], count: int, size: int, rng: np.random.
     return np.stack(patches)
 
 
-def load_data(name: str, patch_size: int = 48, train_patches: int = 1024, validation_patches: int = 128) -> UpsamplingData:
+def load_data(
+    name: str, patch_size: int = 48, train_patches: int = 1024, validation_patches: int = 128
+) -> UpsamplingData:
     """The pairs of dataset `name` ("photos", or a classification dataset's images); the split is fixed (seed 0)."""
     if name == "photos":
         rng = np.random.default_rng(0)
@@ -119,3 +125,39 @@ def build_model(design, input_shape: tuple[int, int, int]) -> keras.Model:
     if design.upsampler.skip:
         outputs = keras.layers.Add()([outputs, keras.layers.UpSampling2D(FACTOR, interpolation="nearest")(inputs)])
     return keras.Model(inputs, outputs, name="upsampler")
+
+
+def plot_samples(study: dict, logdir: Path) -> Path:
+    """Draws a study's samples.png: one row per variant, its first seed's input, output, target and flat outputs.
+
+    Read from LOGDIR/samples/<variant>-seed<k>.npz: the input (nearest x2),
+    the output, the target, and the output for a flat input at
+    initialization and trained. Returns the PNG's path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ("input_nearest", "output", "target", "flat_output_init", "flat_output")
+    titles = ("input (nearest x2)", "output", "target", "flat input, at init*", "flat input, trained*")
+    first_seed = min(study["seeds"])
+    files = {v: logdir / "samples" / f"{v}-seed{first_seed}.npz" for v in ["baseline", *study["variants"]]}
+    variants = [v for v, path in files.items() if path.exists()]
+    figure, axes = plt.subplots(len(variants), len(names), figsize=(2 * len(names), 2 * len(variants) + 0.4),
+                                squeeze=False)
+    for row, variant in enumerate(variants):
+        samples = np.load(files[variant])
+        for column, name in enumerate(names):
+            axes[row, column].imshow(samples[name][0], interpolation="nearest")
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+            if row == 0:
+                axes[row, column].set_title(titles[column], fontsize=9)
+        axes[row, 0].set_ylabel(variant, fontsize=9)
+    figure.text(0.01, 0.005, "* contrast-stretched to the full range", fontsize=8)
+    figure.tight_layout(rect=(0, 0.02, 1, 1))
+    path = logdir / "samples.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -7,6 +7,8 @@ import pytest
 
 from convnas import cli
 from convnas.experiments import ablation_table
+from convnas.experiments.ablation_table.render import display_rows
+from convnas.experiments.ablation_table.report import nearest_statement
 from convnas.experiments.study import write_outputs
 from convnas.search.common import durable_io
 
@@ -59,7 +61,8 @@ def test_verdicts_follow_the_adjusted_exact_test_and_the_claimed_direction():
     assert all(0 <= row[f"{m}_ci95_low"] <= row[f"{m}_ci95_high"] <= 1
                for row in rows.values() for m in ("test_accuracy", "train_accuracy", "val_accuracy"))
     mde = rows["noisy"]["mde"]
-    assert float(re.search(r"MDE ([\d.]+) pts", rows["noisy"]["verdict"]).group(1)) == pytest.approx(100 * mde, abs=0.01)
+    shown = float(re.search(r"MDE ([\d.]+) pts", rows["noisy"]["verdict"]).group(1))
+    assert shown == pytest.approx(100 * mde, abs=0.01)
 
 
 def test_three_seeds_never_give_a_p_below_the_exact_tests_floor():
@@ -75,8 +78,9 @@ def test_a_dead_upsampler_is_reported_dead_never_clean():
     records = []
     for variant, dead in (("baseline", [0, 0, 0]), ("dead_one", [1, 1, 1])):
         for seed in range(3):
-            records.append({"variant": variant, "seed": seed, "status": "COMPLETED", "params": 10, "macs": 10, "flops": 20,
-                            "psnr": 30.0 + seed / 10, "psnr_gain": 0.1 if variant == "baseline" else -0.2, "val_loss": 0.01, "checkerboard": 0.0,
+            records.append({"variant": variant, "seed": seed, "status": "COMPLETED", "params": 10, "macs": 10,
+                            "flops": 20, "psnr": 30.0 + seed / 10, "psnr_gain": 0.1 if variant == "baseline" else -0.2,
+                            "val_loss": 0.01, "checkerboard": 0.0,
                             "checkerboard_flat": 0.0, "checkerboard_flat_init": 0.02, "train_seconds": 1.0,
                             "dead": float(dead[seed])})
     records[0]["checkerboard_flat_init"] = 0.0  # a spread whose Student interval would cross 0
@@ -84,22 +88,23 @@ def test_a_dead_upsampler_is_reported_dead_never_clean():
     assert rows[0]["checkerboard_flat_init_ci95_low"] == 0.0 < rows[0]["checkerboard_flat_init_ci95_high"]
     dead = rows[1]
     assert dead["dead_runs"] == 3 and dead["checkerboard_flat_mean"] is None
-    header, cells = ablation_table.display_rows(study, rows)
+    header, cells = display_rows(study, rows)
     assert [line[0] for line in cells] == ["baseline", "dead_one (3/3 dead)"]  # the variant says its dead runs
     flat_study = {**study, "metric": "checkerboard_flat"}
-    header, cells = ablation_table.display_rows(flat_study, ablation_table.build_table(flat_study, records))
+    header, cells = display_rows(flat_study, ablation_table.build_table(flat_study, records))
     column = header.index("checkerboard_flat [95% CI]")
     assert cells[1][column] == "dead"
     assert cells[0][column] == "0.0000 [0.0000, 0.0000]"  # alive and clean
-    assert ablation_table.nearest_statement({**study, "epochs": 3}, rows) == (
+    assert nearest_statement({**study, "epochs": 3}, rows) == (
         "**Not better than nearest-neighbour upsampling alone on PSNR** after 3 epochs (mean gain <= 0 dB): dead_one.")
-    assert ablation_table.nearest_statement({**study, "epochs": 3}, rows[:1]).startswith("Every learned upsampler beats")
+    assert nearest_statement({**study, "epochs": 3}, rows[:1]).startswith("Every learned upsampler beats")
 
 
 def test_outputs_report_links_and_latex(tmp_path):
     durable_io.write_json(tmp_path / "study.json", STUDY)
     for record in _records():
-        durable_io.append_json_line(tmp_path / "runs.jsonl", {**record, "run": f"{record['variant']}/seed{record['seed']}"})
+        run = f"{record['variant']}/seed{record['seed']}"
+        durable_io.append_json_line(tmp_path / "runs.jsonl", {**record, "run": run})
     lines = []
     write_outputs(tmp_path, lines.append)
     report = (tmp_path / "report.md").read_text()
@@ -118,7 +123,7 @@ def test_outputs_report_links_and_latex(tmp_path):
 
 def test_the_compact_table_has_one_column_per_question_and_one_precision_per_kind():
     rows = ablation_table.build_table(STUDY, _records())
-    header, cells = ablation_table.display_rows(STUDY, rows)
+    header, cells = display_rows(STUDY, rows)
     assert header == ["variant (5 seeds)", "test_accuracy (%) [95% CI]", "vs", "Δ (pts)", "p (Holm)", "verdict",
                       "Δ FLOPs / params"]
     table = {line[0]: dict(zip(header, line)) for line in cells}
@@ -132,20 +137,23 @@ def test_the_compact_table_has_one_column_per_question_and_one_precision_per_kin
     assert table["baseline"]["p (Holm)"] == table["baseline"]["verdict"] == ""
     csv_header = ablation_table.to_csv(rows).splitlines()[0].split(",")
     for column in ("seeds", "versus", "expected", "train_accuracy_mean", "test_loss_ci95_high", "p_value", "p_welch",
-                   "mde", "seeds_needed", "delta_test_accuracy", "delta_flops_pct", "params", "macs", "receptive_field"):
+                   "mde", "seeds_needed", "delta_test_accuracy", "delta_flops_pct", "params", "macs",
+                   "receptive_field"):
         assert column in csv_header  # every column stays in the CSV
 
 
 def test_unequal_seeds_get_their_own_column():
     records = [r for r in _records() if not (r["variant"] == "unclaimed" and r["seed"] == 4)]
-    header, cells = ablation_table.display_rows(STUDY, ablation_table.build_table(STUDY, records))
-    assert header[:2] == ["variant", "seeds"] and cells[-1][:2] == ["unclaimed", "4"] and cells[0][:2] == ["baseline", "5"]
+    header, cells = display_rows(STUDY, ablation_table.build_table(STUDY, records))
+    assert header[:2] == ["variant", "seeds"]
+    assert cells[-1][:2] == ["unclaimed", "4"] and cells[0][:2] == ["baseline", "5"]
 
 
 def test_a_report_links_only_the_files_beside_it(tmp_path, capsys):
     durable_io.write_json(tmp_path / "study.json", STUDY)
     for record in _records():
-        durable_io.append_json_line(tmp_path / "runs.jsonl", {**record, "run": f"{record['variant']}/seed{record['seed']}"})
+        run = f"{record['variant']}/seed{record['seed']}"
+        durable_io.append_json_line(tmp_path / "runs.jsonl", {**record, "run": run})
     assert cli.main(["table", str(tmp_path), "--format", "report"]) == 0
     bare = capsys.readouterr().out
     assert re.findall(r"\]\(([^)]+)\)", bare) == [] and "`convnas table LOGDIR --format csv`" in bare
