@@ -43,8 +43,8 @@ BatchNorm, as in the reference code: disabled for ``synflow``; in training
 mode (batch statistics) for the other four, the mode a PyTorch network is in
 when the references score it.
 
-Every score is oriented so that higher predicts higher accuracy
-(`HIGHER_IS_BETTER`): the papers' scores are already so (``jacob_cov``'s
+Every score is oriented so that higher predicts higher accuracy: the
+papers' scores are already so (``jacob_cov``'s
 leading minus sign is part of its definition).
 
 Convnas blocks nest their layers (BatchNorm and ReLU inside a residual cell):
@@ -68,9 +68,6 @@ import numpy as np
 import tensorflow as tf
 
 PROXIES: tuple[str, ...] = ("synflow", "naswot", "jacob_cov", "grad_norm", "snip")
-
-# Every proxy's score is oriented so that a higher score predicts a higher accuracy.
-HIGHER_IS_BETTER: dict[str, bool] = {name: True for name in PROXIES}
 
 # The variables summed as "weights": Keras's names for the kernels of conv and dense layers.
 WEIGHT_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
