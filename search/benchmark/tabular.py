@@ -24,6 +24,8 @@ import itertools
 from collections.abc import Mapping
 from pathlib import Path
 
+from convnas.search import choices
+
 EPOCHS = 8
 BATCH_SIZE = 32
 SEEDS = (0, 1)
@@ -52,7 +54,7 @@ SUBSPACE = {
 }
 
 COST_COLUMNS = ("params", "macs", "flops", "latency_ms")
-PROXY_COLUMNS = ("synflow", "naswot", "jacob_cov", "grad_norm", "snip")
+PROXY_COLUMNS = choices.PROXIES.names()  # one column per registered proxy
 
 
 def _stage_values(n: int, kind: tuple[str, str | None], filters: int, blocks: int) -> dict:

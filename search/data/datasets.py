@@ -67,6 +67,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -76,8 +77,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from convnas.blocks import validation
+from convnas.search import choices
 from convnas.search.data.cluttered_digits import make_cluttered_digits
-from convnas.search.space.spec import DATASETS, KERAS_DATASETS
 
 # The digits test split does not move with `seed`, so test accuracies of
 # searches run with different seeds are measured on the same images.
@@ -153,9 +154,9 @@ def load_dataset(
     """Loads a dataset by name and splits it, seeded.
 
     Args:
-        name: "digits", "cluttered_digits", "mnist", "fashion_mnist",
-            "cifar10", "cifar100", "npz:PATH" or "dir:PATH" (see the module
-            docstring).
+        name: A dataset of `search.choices.DATASETS` ("digits", "mnist",
+            ...) or KIND:PATH of `DATASET_FILES` ("npz:PATH", "dir:PATH"):
+            see the module docstring.
         seed: Seed of the train / validation split. The same seed gives the
             same splits.
         validation_split: Fraction of the training images held out for
@@ -174,26 +175,53 @@ def load_dataset(
             on (see `from_arrays`; an image folder's images of mixed sizes).
     """
     seed = _checked_split_arguments(seed, validation_split)
-    class_names = None
-    if name == "digits":
-        (x_train, y_train), test = _load_digits()
-        scale = DIGITS_SCALE
-    elif name == "cluttered_digits":
-        (x_train, y_train), test = make_cluttered_digits()  # generated in [0, 1], no download
-        scale = 1.0
-    elif name in KERAS_DATASETS:
-        (x_train, y_train), test = _load_keras_dataset(name)
-        scale = BYTE_SCALE  # every keras.datasets image set is uint8
-    elif isinstance(name, str) and name.startswith("npz:") and name[4:]:
-        (x_train, y_train), test, scale = _load_npz(_resolve(name[4:], data_dir))
-    elif isinstance(name, str) and name.startswith("dir:") and name[4:]:
-        (x_train, y_train), class_names = _load_image_dir(_resolve(name[4:], data_dir))
-        test, scale = None, BYTE_SCALE
+    if not isinstance(name, str) or not (name in choices.DATASETS or choices.is_dataset_file(name)):
+        raise DatasetError(f"`dataset` must be one of {', '.join(choices.dataset_names())}. Received: dataset={name!r}")
+    if name in choices.DATASETS:
+        source = choices.DATASETS.load(name)(name)
     else:
-        raise DatasetError(f"`dataset` must be one of {', '.join(DATASETS)}. Received: dataset={name!r}")
-    x_test, y_test = (None, None) if test is None else test
-    return from_arrays(name, x_train, y_train, x_test, y_test, seed=seed, validation_split=validation_split,
-                       scale=scale, class_names=class_names)
+        kind, _, path = name.partition(":")
+        source = choices.DATASET_FILES.load(kind)(_resolve(path, data_dir))
+    x_test, y_test = (None, None) if source.test is None else source.test
+    return from_arrays(name, *source.train, x_test, y_test, seed=seed, validation_split=validation_split,
+                       scale=source.scale, class_names=source.class_names)
+
+
+class Source(NamedTuple):
+    """What a registered dataset loader returns (`search.choices.DATASETS`, `DATASET_FILES`).
+
+    Attributes:
+        train: (images, labels) of the training split: images (N, H, W, C) as their source stores them.
+        test: (images, labels) of the test split, or None when there is none.
+        scale: the factor that brings the images to [0, 1].
+        class_names: each class's name, or None when the classes are only numbers.
+    """
+
+    train: _Arrays
+    test: _Arrays | None
+    scale: float = 1.0
+    class_names: tuple[str, ...] | None = None
+
+
+def digits_source(name: str) -> Source:
+    return Source(*_load_digits(), DIGITS_SCALE)
+
+
+def cluttered_digits_source(name: str) -> Source:
+    return Source(*make_cluttered_digits(), 1.0)  # generated in [0, 1], no download
+
+
+def keras_source(name: str) -> Source:
+    return Source(*_load_keras_dataset(name), BYTE_SCALE)  # every keras.datasets image set is uint8
+
+
+def npz_source(path: str) -> Source:
+    return Source(*_load_npz(path))
+
+
+def image_dir_source(path: str) -> Source:
+    train, class_names = _load_image_dir(path)
+    return Source(train, None, BYTE_SCALE, class_names)
 
 
 def from_arrays(

@@ -43,6 +43,9 @@ BatchNorm, as in the reference code: disabled for ``synflow``; in training
 mode (batch statistics) for the other four, the mode a PyTorch network is in
 when the references score it.
 
+The names are `search.choices.PROXIES`, where each proxy is registered as a
+function ``fn(model, x, y) -> float`` that `score` calls by name.
+
 Every score is oriented so that higher predicts higher accuracy: the
 papers' scores are already so (``jacob_cov``'s
 leading minus sign is part of its definition).
@@ -67,7 +70,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-PROXIES: tuple[str, ...] = ("synflow", "naswot", "jacob_cov", "grad_norm", "snip")
+from convnas.search import choices
 
 # The variables summed as "weights": Keras's names for the kernels of conv and dense layers.
 WEIGHT_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
@@ -77,6 +80,13 @@ JACOBIAN_EPSILON = 1e-5
 
 # Activations whose units give naswot codes: the reference hooks every module with "ReLU" in its type name.
 _RELU_ACTIVATIONS = (keras.activations.relu, keras.activations.relu6, keras.activations.leaky_relu)
+
+
+def __getattr__(name: str):
+    """`PROXIES`: the names of `search.choices.PROXIES`, as registered when asked (a tuple)."""
+    if name == "PROXIES":
+        return choices.PROXIES.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fixed_batch(x: np.ndarray, y: np.ndarray, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +123,8 @@ def score(name: str, model: keras.Model, x: np.ndarray, y: np.ndarray, seed: int
     """The proxy `name` of an untrained `model` on the batch (`x`, `y`); higher predicts higher accuracy.
 
     Args:
-        name: one of `PROXIES`.
+        name: a proxy of `search.choices.PROXIES` (each is called as
+            ``fn(model, x, y)``).
         model: a Keras classifier ending in a softmax (or in logits).
         x: the batch of inputs (synflow only takes its shape).
         y: their integer labels (used by grad_norm and snip).
@@ -125,18 +136,10 @@ def score(name: str, model: keras.Model, x: np.ndarray, y: np.ndarray, seed: int
     Raises:
         ValueError: an unknown proxy `name`, or bad arguments for the proxy.
     """
-    if name not in PROXIES:
-        raise ValueError(f"`name` must name a proxy: one of {', '.join(PROXIES)}. Received: name={name!r}")
+    if name not in choices.PROXIES:
+        raise ValueError(f"`name` must name a proxy: one of {', '.join(choices.PROXIES)}. Received: name={name!r}")
     keras.utils.set_random_seed(seed)
-    if name == "synflow":
-        return synflow(model, input_shape=np.shape(x)[1:])
-    if name == "naswot":
-        return naswot(model, x)
-    if name == "jacob_cov":
-        return jacob_cov(model, x)
-    if name == "grad_norm":
-        return grad_norm(model, x, y)
-    return snip(model, x, y)
+    return choices.PROXIES.load(name)(model, x, y)
 
 
 def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> float:
@@ -178,7 +181,12 @@ def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> flo
     return _sum_over(weights, gradients, lambda weight, gradient: np.abs(weight * gradient).sum())
 
 
-def naswot(model: keras.Model, x: np.ndarray) -> float:
+def synflow_of_batch(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
+    """`synflow` called as every proxy is (`search.choices.PROXIES`): on the shape of the inputs `x`; `y` is unused."""
+    return synflow(model, input_shape=np.shape(x)[1:])
+
+
+def naswot(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """NASWOT (Mellor et al. 2021): log|det K| of the ReLU codes' agreement kernel.
 
     K[i, j] = N_A - Hamming(c_i, c_j) = c_i . c_j + (1 - c_i) . (1 - c_j),
@@ -192,6 +200,7 @@ def naswot(model: keras.Model, x: np.ndarray) -> float:
     Args:
         model: the classifier.
         x: the batch of inputs.
+        y: unused (every proxy is called with the labels too).
 
     Returns:
         The score (higher is better); -inf when K is singular (e.g. two
@@ -217,7 +226,7 @@ def naswot(model: keras.Model, x: np.ndarray) -> float:
     return float(log_determinant)
 
 
-def jacob_cov(model: keras.Model, x: np.ndarray) -> float:
+def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """Jacobian covariance (Mellor et al. 2020 v1; Abdelfattah et al. 2021): -sum(log(v + k) + 1/(v + k)).
 
     J_i = d(sum of the logits of input i)/d(input i), flattened; v are the
@@ -229,6 +238,7 @@ def jacob_cov(model: keras.Model, x: np.ndarray) -> float:
     Args:
         model: the classifier.
         x: the batch of inputs, at least 2.
+        y: unused (every proxy is called with the labels too).
 
     Returns:
         The score (higher is better); NaN when a Jacobian is constant (its

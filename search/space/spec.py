@@ -1,16 +1,16 @@
-"""A search specification: YAML file and command-line flags, validated into one typed object.
+"""A search specification: YAML file and command-line flags, validated into one typed object, `SearchSpec`.
 
-    dataset: digits            # digits | cluttered_digits | mnist | fashion_mnist | cifar10 | cifar100 | npz:PATH | dir:PATH
-    tuner: random              # random | grid | bayesian | hyperband | evolution
+    dataset: digits            # a dataset of search.choices (DATASETS), npz:PATH or dir:PATH
+    tuner: random              # a tuner of search.choices.TUNERS
     max_trials: 10
     epochs: 8
     batch_size: 32
-    objective: val_accuracy    # val_accuracy | val_loss | pareto
+    objective: val_accuracy    # an objective of search.choices.OBJECTIVES
     max_flops: 5.0e6           # budgets (optional)
     max_params: 20000
-    pareto_cost: flops         # flops | params: the front's cost (hypervolume, evolution's Pareto selection)
+    pareto_cost: flops         # a cost of search.choices.PARETO_COSTS: the front's (hypervolume, Pareto selection)
     prescreen: 1               # K > 1: each trial trains the best of K feasible candidates by `proxy`
-    proxy: synflow             # synflow | naswot | jacob_cov | grad_norm | snip
+    proxy: synflow             # a proxy of search.choices.PROXIES
     max_redraws: 1000          # draws per trial (invalid or over-budget ones redrawn) before giving up
     seed: 0
     deterministic: false       # TensorFlow op determinism: a re-run gives the same metrics
@@ -20,7 +20,9 @@
       stage1_filters: 16       # the first stage only
       learning_rate: {min: 0.0005, max: 0.005}
 
-Flags override the file. Every problem is a `SpecError` (a ValueError) whose
+Each field but `space` is also a `convnas search` flag: the field's `Flag`
+(its help, metavar and type) is what the command line generates the flag
+from. Flags override the file. Every problem is a `SpecError` (a ValueError) whose
 message names the field and the value received, on one line.
 """
 
@@ -28,40 +30,76 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from convnas.blocks import validation
+from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked
 from convnas.search.space.stages import GLOBAL_CHOICES, STAGE_CHOICES
 
-TUNERS = ("random", "grid", "bayesian", "hyperband", "evolution")
-PARETO_COSTS = ("flops", "params")
-PROXIES = ("synflow", "naswot", "jacob_cov", "grad_norm", "snip")  # search.proxies.PROXIES, without importing TensorFlow
-OBJECTIVES = ("val_accuracy", "val_loss", "pareto")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
-DATASETS = ("digits", "cluttered_digits", *KERAS_DATASETS, "npz:PATH", "dir:PATH")
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """How a spec field shows on the command line (`--max-trials` for `max_trials`); the CLI generates the flag.
+
+    Attributes:
+        help: what the flag sets; "{choices}" in it stands for the names `choices` returns.
+        metavar: the value's name in the help (default: the field's name in capitals).
+        type: the value's type (int, float, str), or bool for a switch that sets True.
+        choices: returns the names the field takes (a registry's); the spec checks them.
+    """
+
+    help: str
+    metavar: str | None = None
+    type: type = str
+    choices: Callable[[], tuple[str, ...]] | None = None
+
+    def describe(self) -> str:
+        """The help with the current choices filled in."""
+        return self.help.replace("{choices}", ", ".join(self.choices())) if self.choices else self.help
+
+
+def flag(default=dataclasses.MISSING, **settings) -> dataclasses.Field:
+    """A dataclass field with `default` that is also a command-line flag (`settings`: those of `Flag`)."""
+    return dataclasses.field(default=default, metadata={"flag": Flag(**settings)})
+
+
+def flags(spec_class: type) -> dict[str, Flag]:
+    """The fields of the dataclass `spec_class` that are command-line flags, in order: name -> Flag."""
+    return {field.name: field.metadata["flag"] for field in dataclasses.fields(spec_class) if "flag" in field.metadata}
 
 
 @dataclasses.dataclass(frozen=True)
 class SearchSpec:
-    dataset: str = "digits"
-    tuner: str = "random"
-    max_trials: int = 10
-    epochs: int = 8
-    batch_size: int = 32
-    objective: str = "val_accuracy"
-    cost_weight: float = 0.05
-    max_flops: float | None = None
-    max_params: float | None = None
-    max_latency_ms: float | None = None
-    pareto_cost: str = "flops"
-    prescreen: int = 1
-    proxy: str = "synflow"
-    max_redraws: int = 1000
-    seed: int = 0
-    deterministic: bool = False
-    logdir: str = "logs/search"
-    overwrite: bool = False
+    """A validated search: each field is a spec file's key and (but `space`) a `convnas search` flag."""
+
+    dataset: str = flag("digits", help="{choices}", choices=choices.dataset_names)
+    tuner: str = flag("random", choices=choices.TUNERS.names, help="{choices}; evolution: regularized evolution, "
+                      "which with --objective pareto selects on the accuracy/cost front")
+    max_trials: int = flag(10, help="trials to train", metavar="N", type=int)
+    epochs: int = flag(8, help="training epochs per trial", metavar="N", type=int)
+    batch_size: int = flag(32, help="training batch size", metavar="N", type=int)
+    objective: str = flag("val_accuracy", choices=choices.OBJECTIVES.names, help="{choices}; pareto: the "
+                          "accuracy/cost front with evolution, accuracy - W * log10 FLOPs with the other tuners")
+    cost_weight: float = flag(choices.COST_WEIGHT, help="pareto objective: accuracy lost per decade of FLOPs",
+                              metavar="W", type=float)
+    max_flops: float | None = flag(None, help="redraw candidates with more FLOPs before training", metavar="N",
+                                   type=float)
+    max_params: float | None = flag(None, help="redraw candidates with more parameters", metavar="N", type=float)
+    max_latency_ms: float | None = flag(None, help="redraw candidates slower than this", metavar="MS", type=float)
+    pareto_cost: str = flag("flops", help="{choices}: the cost of the front and its hypervolume",
+                            choices=choices.PARETO_COSTS.names)
+    prescreen: int = flag(1, help="train the best of K feasible candidates per trial, ranked by --proxy; "
+                          "1 trains every draw", metavar="K", type=int)
+    proxy: str = flag("synflow", help="training-free proxy for --prescreen: {choices}", choices=choices.PROXIES.names)
+    max_redraws: int = flag(choices.MAX_REDRAWS, help="draws per trial, invalid or over-budget ones redrawn, "
+                            "before giving up", metavar="N", type=int)
+    seed: int = flag(0, help="seed of the architecture draws, the data split and order, and the initial weights",
+                     type=int)
+    deterministic: bool = flag(False, help="TensorFlow op determinism: the same seed gives the same architectures "
+                               "and metrics", type=bool)
+    logdir: str = flag("logs/search", help="where the search writes", metavar="DIR")
+    overwrite: bool = flag(False, help="start afresh instead of resuming", type=bool)
     space: dict = dataclasses.field(default_factory=dict)
 
 
@@ -81,11 +119,8 @@ def _one_of(name, value, choices):
 
 
 def check_dataset(value, extra: tuple[str, ...] = ()) -> str:
-    """`value` if it names a dataset: one of `extra` (e.g. "photos"), a search dataset, npz:PATH or dir:PATH."""
-    names = (*extra, *DATASETS)
-    if not isinstance(value, str) or not (value in names or re.fullmatch(r"(npz|dir):.+", value)):
-        raise SpecError(f"`dataset` must be one of {', '.join(names)}. Received: dataset={value!r}")
-    return value
+    """`value` if it names a dataset: one of `extra` (e.g. "photos"), a registered dataset, or KIND:PATH."""
+    return checked(choices.check_dataset, value, extra)
 
 
 def _allowed_values(key: str):
@@ -97,7 +132,7 @@ def _allowed_values(key: str):
             return choices
         return "non-negative integer" if key == "head_units" else "positive integer"
     if key == "optimizer":
-        return OPTIMIZERS
+        return choices.OPTIMIZERS.names()
     if key in ("learning_rate", "batch_norm_momentum"):
         return "positive number"
     return None
@@ -121,12 +156,14 @@ def _space(space) -> dict:
     for key, value in space.items():
         allowed = _allowed_values(str(key))
         if allowed is None:
-            names = ", ".join([*GLOBAL_CHOICES, "stage<n>_" + "|".join(STAGE_CHOICES), *STAGE_CHOICES, "optimizer", "learning_rate", "batch_norm_momentum"])
+            names = ", ".join([*GLOBAL_CHOICES, "stage<n>_" + "|".join(STAGE_CHOICES), *STAGE_CHOICES, "optimizer",
+                               "learning_rate", "batch_norm_momentum"])
             raise SpecError(f"`space` has an unknown hyperparameter {key!r}; known: {names}")
         if key == "learning_rate" and isinstance(value, dict):
             if set(value) != {"min", "max"}:
                 raise SpecError(f"`space.learning_rate` range must have exactly min and max. Received: {value!r}")
-            low, high = _positive_number("space.learning_rate.min", value["min"]), _positive_number("space.learning_rate.max", value["max"])
+            low = _positive_number("space.learning_rate.min", value["min"])
+            high = _positive_number("space.learning_rate.max", value["max"])
             if low >= high:
                 raise SpecError(f"`space.learning_rate` min must be below max. Received: {value!r}")
             checked[key] = {"min": low, "max": high}
@@ -150,18 +187,18 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
     return dataclasses.replace(
         spec,
         dataset=check_dataset(spec.dataset),
-        tuner=_one_of("tuner", spec.tuner, TUNERS),
+        tuner=_one_of("tuner", spec.tuner, choices.TUNERS.names()),
         max_trials=_positive_int("max_trials", spec.max_trials),
         epochs=_positive_int("epochs", spec.epochs),
         batch_size=_positive_int("batch_size", spec.batch_size),
-        objective=_one_of("objective", spec.objective, OBJECTIVES),
+        objective=_one_of("objective", spec.objective, choices.OBJECTIVES.names()),
         cost_weight=_positive_number("cost_weight", spec.cost_weight),
         max_flops=_positive_number("max_flops", spec.max_flops),
         max_params=_positive_number("max_params", spec.max_params),
         max_latency_ms=_positive_number("max_latency_ms", spec.max_latency_ms),
-        pareto_cost=_one_of("pareto_cost", spec.pareto_cost, PARETO_COSTS),
+        pareto_cost=_one_of("pareto_cost", spec.pareto_cost, choices.PARETO_COSTS.names()),
         prescreen=_positive_int("prescreen", spec.prescreen),
-        proxy=_one_of("proxy", spec.proxy, PROXIES),
+        proxy=_one_of("proxy", spec.proxy, choices.PROXIES.names()),
         max_redraws=_positive_int("max_redraws", spec.max_redraws),
         seed=_positive_int("seed", spec.seed, allow_zero=True),
         deterministic=checked(validation.boolean, "deterministic", spec.deterministic),

@@ -13,7 +13,7 @@ import dataclasses
 
 import keras
 
-from convnas.search.space.spec import OPTIMIZERS
+from convnas.search import choices
 
 LEARNING_RATE = (1e-4, 1e-2, 1e-3)  # min, max, default (log scale)
 
@@ -30,7 +30,7 @@ class TrainingConfig:
 
 def declare_training(hp, overrides) -> TrainingConfig:
     """Registers `optimizer` and `learning_rate` (restricted or fixed by `overrides`)."""
-    optimizer = overrides.choice(hp, "optimizer", OPTIMIZERS, "adam")
+    optimizer = overrides.choice(hp, "optimizer", choices.OPTIMIZERS.names(), "adam")
     low, high, default = LEARNING_RATE
     override = overrides.lookup("learning_rate")
     if isinstance(override, dict):
@@ -60,9 +60,8 @@ def set_batch_norm_momentum(model: keras.Model, momentum: float = BATCH_NORM_MOM
 def compile_model(model: keras.Model, config: TrainingConfig) -> None:
     """Sets the BatchNorm momentum and compiles a classifier: optimizer, sparse cross-entropy, accuracy."""
     set_batch_norm_momentum(model, config.batch_norm_momentum)
-    optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
     model.compile(
-        optimizer=optimizer[config.optimizer](learning_rate=config.learning_rate),
+        optimizer=choices.OPTIMIZERS.load(config.optimizer)(learning_rate=config.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
