@@ -62,8 +62,3 @@ def hypervolume(points: Sequence[tuple[float, float]], reference: Reference) -> 
             best = accuracy
     return area
 
-
-def contributions(points: Sequence[tuple[float, float]], reference: Reference) -> list[float]:
-    """Each point's exclusive hypervolume: the area lost if it alone were removed."""
-    total = hypervolume(points, reference)
-    return [total - hypervolume([p for j, p in enumerate(points) if j != i], reference) for i in range(len(points))]
