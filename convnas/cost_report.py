@@ -10,7 +10,7 @@ import keras
 
 from convnas.search import cost
 from convnas.search.common import tables
-from convnas.search.common.human_units import human
+from convnas.search.common.tables import human
 from convnas.suggestions import did_you_mean
 
 

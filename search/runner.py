@@ -31,8 +31,8 @@ from pathlib import Path
 import keras_tuner
 
 from convnas.search.common import durable_io
-from convnas.search.common.human_units import human
 from convnas.search.common.spec_files import refuse_changed
+from convnas.search.common.tables import human
 from convnas.search.data import datasets
 from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.records.trial_records import TrialRecords, describe

@@ -16,7 +16,8 @@ of cells:
 - text: columns padded to their widest cell, for a terminal.
 
 CSV, Markdown and LaTeX text ends with a newline, as a file does; the
-fixed-width text does not, as printed lines do not.
+fixed-width text does not, as printed lines do not. `human` writes a count
+for people in the short views and listings (1234567 -> "1.23M").
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from collections.abc import Mapping, Sequence
 
 LATEX_ESCAPES = (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
                  ("±", r"$\pm$"), ("Δ", r"$\Delta$"))
+
+
+def human(number: float, unit: str = "", digits: int = 2) -> str:
+    """`number` with a K/M/G/T suffix and `digits` decimals, then `unit`: human(1234567) -> "1.23M"."""
+    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.{digits}f}{suffix}{unit}"
+    return f"{number:g}{unit}"
 
 
 def columns(rows: Sequence[Mapping]) -> list[str]:

@@ -99,8 +99,6 @@ def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", 
     matplotlib.use("Agg")
     from matplotlib import pyplot, ticker
 
-    from convnas.search.common.human_units import human
-
     completed = completed_records(records, accuracy, epochs)
     figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
     for axis, cost, label in ((axes[0], "flops", "FLOPs"), (axes[1], "params", "parameters")):
@@ -116,7 +114,7 @@ def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", 
                           fontsize=8, color="C3")
         axis.set_xscale("log")
         axis.xaxis.set_major_locator(ticker.LogLocator(numticks=6))
-        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: human(value, digits=0)))
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: tables.human(value, digits=0)))
         axis.xaxis.set_minor_formatter(ticker.NullFormatter())
         axis.set_xlabel(f"{label} (log scale)")
         axis.set_ylabel(accuracy.replace("_", " "))

@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 
 from convnas.search.common import durable_io, tables
-from convnas.search.common.human_units import human
 
 STATUSES = ("COMPLETED", "SKIPPED", "FAILED", "INVALID")
 # Every column a convnas trial may have but its hyperparameters, in order: identity, results, cost, schedule.
@@ -114,8 +113,8 @@ VIEW = (
     ("trial_id", "trial", str),
     ("status", "status", str),
     ("val_accuracy", "val_accuracy", lambda value: f"{value:.4f}"),
-    ("params", "params", lambda value: human(value, digits=1)),
-    ("flops", "FLOPs", lambda value: human(value, digits=1)),
+    ("params", "params", lambda value: tables.human(value, digits=1)),
+    ("flops", "FLOPs", lambda value: tables.human(value, digits=1)),
     ("latency_ms", "latency (ms)", lambda value: f"{value:.2f}"),
     ("epochs", "epochs", str),
     ("architecture", "architecture", str),
