@@ -46,8 +46,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from convnas.blocks import validation
+from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked, load_yaml
-from convnas.search.space.spec import check_dataset
+from convnas.search.space.spec import check_dataset, flag
 from convnas.search.space.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, Stage, make_stage
 
 STUDIES_DIR = Path(__file__).parent / "studies"
@@ -91,14 +92,21 @@ class Design:
     upsampler: Upsampler | None = None
 
 
+def _dataset_labels() -> tuple[str, ...]:
+    """The datasets a study takes, for its flag's help: the search's, then each task's own ("photos (upsampling)")."""
+    return (*choices.dataset_names(), *(f"{name} ({task})" for task, names in TASK_DATASETS.items() for name in names))
+
+
 @dataclasses.dataclass(frozen=True)
 class AblationSpec:
+    """A validated study; `dataset`, `epochs` and `seeds` are also `convnas ablate` flags (their `Flag`)."""
+
     name: str
     task: str
-    dataset: str
-    epochs: int
+    dataset: str = flag(help="{choices}", choices=_dataset_labels)
+    epochs: int = flag(help="training epochs per run", metavar="N", type=int)
     batch_size: int
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...] = flag(help="run seeds 0..N-1", metavar="N", type=int)
     learning_rate: float
     metric: str
     base: dict
