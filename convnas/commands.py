@@ -171,7 +171,7 @@ def trials_command(args: argparse.Namespace) -> int:
     from convnas.search.records import trial_records as records
 
     trial_records = records.TrialRecords(args.logdir)
-    if not trial_records.jsonl.exists():
+    if not trial_records.exists():
         raise UsageError(
             f"convnas trials: no trial records in LOGDIR (no trials.jsonl). Received: LOGDIR={args.logdir!r}"
         )
@@ -223,7 +223,9 @@ def ablate_command(args: argparse.Namespace) -> int:
         overrides = spec_flag_values(args, ablation_spec.AblationSpec)
         study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
     except ablation_spec.SpecError as error:
-        names = [] if os.path.exists(args.study) else ablation_spec.builtin_names()  # a mistyped study name
+        names = ablation_spec.builtin_names()
+        if os.path.exists(args.study) or args.study in names:  # only a mistyped study name gets a suggestion
+            names = []
         raise UsageError(f"convnas ablate: {error}{did_you_mean(args.study, names)}") from None
     quiet_import_tensorflow()
     from convnas.experiments import ablation

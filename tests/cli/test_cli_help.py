@@ -5,8 +5,10 @@ import re
 
 import pytest
 
+from convnas.arguments import spec_flag_values
 from convnas.cli import build_parser, main
-from convnas.search.space.spec import SearchSpec, build_spec
+from convnas.experiments.ablation_spec import AblationSpec, load_study
+from convnas.search.space.spec import FIELDS, SearchSpec, build_spec
 
 SEARCH_FLAGS = {"--dataset": "dataset", "--tuner": "tuner", "--max-trials": "max_trials", "--epochs": "epochs",
                 "--batch-size": "batch_size", "--objective": "objective", "--pareto-cost": "pareto_cost",
@@ -49,6 +51,29 @@ def test_search_help_shows_the_spec_defaults_while_the_flags_stay_unset(capsys, 
     assert dataclasses.asdict(build_spec(spec_file_values, flags)).items() >= spec_file_values.items()
 
 
+def test_every_search_spec_field_but_the_space_is_a_flag_that_sets_it():
+    values = {"dataset": "cluttered_digits", "tuner": "evolution", "max_trials": 3, "epochs": 2, "batch_size": 16,
+              "objective": "pareto", "cost_weight": 0.2, "max_flops": 1e6, "max_params": 5000.0,
+              "max_latency_ms": 2.5, "pareto_cost": "params", "prescreen": 4, "proxy": "snip", "max_redraws": 50,
+              "seed": 7, "deterministic": True, "logdir": "runs/a", "overwrite": True}
+    assert set(values) == FIELDS - {"space"}
+    argv = ["search"]
+    for name, value in values.items():
+        flag = "--" + name.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    spec = build_spec({}, spec_flag_values(build_parser().parse_args(argv), SearchSpec))
+    assert {name: getattr(spec, name) for name in values} == values
+
+
+def test_the_ablate_flags_set_the_study_fields_they_name(capsys):
+    args = build_parser().parse_args(["ablate", "pooling", "--seeds", "2", "--epochs", "3", "--dataset", "digits"])
+    assert set(spec_flag_values(args, AblationSpec)) == {"dataset", "epochs", "seeds"}
+    study = load_study("pooling", overrides=spec_flag_values(args, AblationSpec))
+    assert (study.seeds, study.epochs, study.dataset) == ((0, 1), 3, "digits")
+    text = " ".join(help_text(capsys, "ablate").split())
+    assert "--dataset DATASET digits, cluttered_digits, " in text and "dir:PATH, photos (upsampling)" in text
+
+
 def test_ablate_help_describes_the_tests_the_table_makes(capsys):
     text = " ".join(help_text(capsys, "ablate").split())
     assert "95% CI" in text and "%%" not in text
@@ -58,29 +83,32 @@ def test_ablate_help_describes_the_tests_the_table_makes(capsys):
 def test_board_help_covers_searches_and_ablation_studies(capsys):
     text = help_text(capsys, "board")
     assert "a search's or an ablation study's --logdir" in " ".join(text.split()) and "SIGTERM" in text
-    assert entries(text)["--port"].endswith("(default: 6006)") and entries(text)["--host"].endswith("(default: 127.0.0.1)")
+    assert entries(text)["--port"].endswith("(default: 6006)")
+    assert entries(text)["--host"].endswith("(default: 127.0.0.1)")
     assert "TensorBoard on a search's or an ablation study's logs" in " ".join(help_text(capsys).split())
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["search", "--max-trail", "3"], "convnas search: unrecognized arguments: --max-trail; did you mean --max-trials?"),
+        (["search", "--max-trail", "3"],
+         "convnas search: unrecognized arguments: --max-trail; did you mean --max-trials?"),
         (["search", "--epohcs=2"], "convnas search: unrecognized arguments: --epohcs=2; did you mean --epochs?"),
-        (["board", "logs", "--prot", "7000"], "convnas board: unrecognized arguments: --prot 7000; did you mean --port?"),
+        (["board", "logs", "--prot", "7000"],
+         "convnas board: unrecognized arguments: --prot 7000; did you mean --port?"),
         (["serach"], "argument COMMAND: invalid choice: 'serach' (choose from 'blocks', 'cost', 'search', 'trials', "
                      "'ablate', 'table', 'board'); did you mean search?"),
         (["table", "logs", "--format", "latx"], "invalid choice: 'latx' (choose from 'md', 'text', 'csv', 'latex', "
                                                 "'report', 'summary'); did you mean latex?"),
         (["cost", "ResNet5O"], "Received: MODEL='ResNet5O'; did you mean ResNet50?"),
-        (["ablate", "polling"], "built-in studies: conv_type, depth, dilation, inception, pooling, upsampling (or a SPEC.yaml "
-                                "file); did you mean pooling?"),
+        (["ablate", "polling"], "built-in studies: conv_type, depth, dilation, inception, pooling, upsampling (or a "
+                                "SPEC.yaml file); did you mean pooling?"),
         (["trials", "logs", "--xyz"], "convnas trials: unrecognized arguments: --xyz"),  # nothing close: no suggestion
         # The mistyped flag took the place of a required argument: both are said, with the closest flag.
         (["trials", "--formt"], "convnas trials: the following arguments are required: LOGDIR; unrecognized arguments: "
                                  "--formt; did you mean --format?"),
-        (["cost", "--batch-szie=4"], "convnas cost: the following arguments are required: MODEL; unrecognized arguments: "
-                                     "--batch-szie; did you mean --batch-size?"),
+        (["cost", "--batch-szie=4"], "convnas cost: the following arguments are required: MODEL; unrecognized "
+                                     "arguments: --batch-szie; did you mean --batch-size?"),
     ],
 )
 def test_a_mistyped_flag_command_or_name_is_one_line_with_the_closest_valid_one(capsys, args, message):
