@@ -59,7 +59,8 @@ def completed_records(records: list[dict], accuracy: str = "val_accuracy", epoch
     """
     return [
         r for r in records
-        if r.get("status") == "COMPLETED" and r.get(accuracy) is not None and (epochs is None or r.get("epochs") == epochs)
+        if r.get("status") == "COMPLETED" and r.get(accuracy) is not None
+        and (epochs is None or r.get("epochs") == epochs)
     ]
 
 
@@ -75,14 +76,17 @@ def front_columns(accuracy: str) -> tuple[str, ...]:
             "test_accuracy", "params", "flops", "macs", "latency_ms")
 
 
-def write_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None) -> dict[str, list[dict]]:
+def write_front(
+    records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None
+) -> dict[str, list[dict]]:
     """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts.
 
     Given `epochs`, only records trained for that many epochs count (see `completed_records`).
     """
     fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in ("flops", "params")}
     names = front_columns(accuracy)
-    rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}} for cost, front in fronts.items() for row in front]
+    rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}}
+            for cost, front in fronts.items() for row in front]
     durable_io.write_text(path, tables.to_csv(rows, names))
     return fronts
 

@@ -3,7 +3,9 @@
 A record is appended to `trials.jsonl` as soon as its trial ends, and
 `trials.csv` is rewritten from it (atomically) each time, so both are
 complete after every trial; the workers of a distributed search take turns
-under a lock (`search.durable_io`). A trial id appears once: a re-run trial
+under a lock (`search.common.durable_io`). The directory may be remote
+(`gs://bucket/run`): its paths stay strings and go through `tf.io.gfile`,
+where there is no lock. A trial id appears once: a re-run trial
 (after an interrupted search) replaces its earlier row. A line cut short by a
 kill is ignored when reading.
 
@@ -19,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 from convnas.search.common import durable_io, tables
 
@@ -54,23 +55,37 @@ KNOWN = (
 
 
 class TrialRecords:
-    """The records of one search directory."""
+    """The records of one search directory, local or remote (`gs://...`).
+
+    Attributes:
+        logdir: The search directory, as a string (a `pathlib.Path` would
+            turn `gs://b/p` into `gs:/b/p`).
+        jsonl: The path of trials.jsonl, every record as written.
+        csv: The path of trials.csv, rewritten after every record.
+    """
 
     def __init__(self, logdir: str | os.PathLike):
-        self.logdir = Path(logdir)
-        self.jsonl = self.logdir / "trials.jsonl"
-        self.csv = self.logdir / "trials.csv"
+        self.logdir = os.fspath(logdir)
+        self.jsonl = os.path.join(self.logdir, "trials.jsonl")
+        self.csv = os.path.join(self.logdir, "trials.csv")
+
+    def exists(self) -> bool:
+        """Whether the directory holds trial records (a trials.jsonl)."""
+        return durable_io.exists(self.jsonl)
 
     def read(self) -> list[dict]:
         """Every record, one per trial id (the last one written wins), in trial-id order."""
-        records = {str(record["trial_id"]): record for record in durable_io.read_json_lines(self.jsonl) if "trial_id" in record}
+        lines = durable_io.read_json_lines(self.jsonl)
+        records = {str(record["trial_id"]): record for record in lines if "trial_id" in record}
         return sorted(records.values(), key=lambda record: _trial_order(record["trial_id"]))
 
     def append(self, record: dict) -> None:
         """Adds (or replaces) one trial's record and rewrites the CSV."""
         if record.get("status") not in STATUSES:
-            raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
-        with durable_io.locked(self.logdir / ".records.lock"):  # the workers of a distributed search share LOGDIR
+            raise ValueError(
+                f"`status` must be one of {', '.join(STATUSES)}. Received: status={record.get('status')!r}")
+        # The workers of a distributed search share LOGDIR (no lock on a remote one: see durable_io.locked).
+        with durable_io.locked(os.path.join(self.logdir, ".records.lock")):
             durable_io.append_json_line(self.jsonl, record)
             durable_io.write_text(self.csv, to_csv(self.read()))
 
@@ -104,7 +119,8 @@ def describe(record: dict) -> str:
     for n in range(1, int(record.get("stages", 0)) + 1):
         cell = record.get(f"stage{n}_cell")
         kind = record.get(f"stage{n}_block") if cell == "plain" else cell
-        parts.append(f"{kind} {record.get(f'stage{n}_filters')}x{record.get(f'stage{n}_blocks')} {record.get(f'stage{n}_downsampling')}")
+        filters, blocks = record.get(f"stage{n}_filters"), record.get(f"stage{n}_blocks")
+        parts.append(f"{kind} {filters}x{blocks} {record.get(f'stage{n}_downsampling')}")
     return " > ".join(parts) + f" > {record.get('head')}"
 
 
@@ -130,12 +146,15 @@ def _view_columns(records: list[dict]) -> list[tuple]:
 def view(records: list[dict]) -> list[dict]:
     """The short view's rows: VIEW's columns, the architecture from `describe`."""
     names = [name for name, _, _ in _view_columns(records)]
-    return [{name: describe(record) if name == "architecture" else record.get(name) for name in names} for record in records]
+    return [{name: describe(record) if name == "architecture" else record.get(name) for name in names}
+            for record in records]
 
 
 def to_csv(records: list[dict], every_column: bool = True) -> str:
     """CSV of every column (`columns`), or of the short view."""
-    return tables.to_csv(records, columns(records)) if every_column else tables.to_csv(view(records), [name for name, _, _ in _view_columns(records)])
+    if every_column:
+        return tables.to_csv(records, columns(records))
+    return tables.to_csv(view(records), [name for name, _, _ in _view_columns(records)])
 
 
 def to_markdown(records: list[dict], every_column: bool = False) -> str:

@@ -64,3 +64,11 @@ def test_csv_rounds_floats_to_the_stated_significant_digits_and_keeps_them_float
     assert tables.to_csv(rows).splitlines()[1] == "0.7884369394576005,0.7884369394576003,5.0,3,1.23456789012345e-05,"
     rounded = tables.to_csv(rows, significant_digits=10).splitlines()[1]
     assert rounded == "0.7884369395,0.7884369395,5.0,3,1.23456789e-05,"
+
+
+def test_human_numbers_take_a_suffix_and_the_stated_decimals():
+    assert tables.human(1234567) == "1.23M"
+    assert tables.human(36122, digits=1) == "36.1K"
+    assert tables.human(2.5e12, "B", digits=0) == "2TB"
+    assert tables.human(-4.2e9, digits=1) == "-4.2G"
+    assert tables.human(999) == "999" and tables.human(0.5, "s") == "0.5s"

@@ -15,7 +15,8 @@ CONSTANTS = {"batch_norm_momentum", "head", "stem_filters"}
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("dashboard")
-    spec = build_spec({"space": SPACE}, {"dataset": "digits", "max_trials": 2, "epochs": 1, "logdir": str(logdir), "seed": 3})
+    flags = {"dataset": "digits", "max_trials": 2, "epochs": 1, "logdir": str(logdir), "seed": 3}
+    spec = build_spec({"space": SPACE}, flags)
     return logdir, run_search(spec, write=lambda line: None)
 
 
@@ -33,7 +34,8 @@ def test_the_default_view_shows_accuracy_cost_and_the_architecture_and_no_consta
     names = [info["name"] for info in shown["hparamInfos"]]
     assert not CONSTANTS & set(names)  # constants take no column at all
     assert {"learning_rate", "optimizer", "head_units", "stage1_blocks", "stage3_downsampling"} <= set(names)
-    assert set(ticked(shown["hparamInfos"])) == {"stages", "stage1_cell", "stage1_block", "stage1_filters", "stage2_cell"}
+    featured = {"stages", "stage1_cell", "stage1_block", "stage1_filters", "stage2_cell"}
+    assert set(ticked(shown["hparamInfos"])) == featured
     metrics = [info["name"]["tag"] for info in shown["metricInfos"]]
     assert metrics[: hparams_logging.SHOWN] == ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms"]
     assert {"train_seconds", "val_loss", "macs"} <= set(metrics[hparams_logging.SHOWN:])
