@@ -54,18 +54,21 @@ from convnas.search.space.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, St
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")
 METRICS = {
-    "classification": ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss", "train_seconds"),
-    "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init", "train_seconds"),
+    "classification": ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss",
+                       "train_seconds"),
+    "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init",
+                   "train_seconds"),
 }
 DEFAULTS = {
     "classification": {"dataset": "digits", "metric": "test_accuracy"},
     "upsampling": {"dataset": "photos", "metric": "psnr"},
 }
 TASK_DATASETS = {"classification": (), "upsampling": ("photos",)}  # beside the search datasets
-FIELDS = ("name", "description", "paper", "claim", "expect", "limits", "task", "dataset", "epochs", "batch_size", "seeds",
-          "learning_rate", "metric", "base", "variants", "full")
+FIELDS = ("name", "description", "paper", "claim", "expect", "limits", "task", "dataset", "epochs", "batch_size",
+          "seeds", "learning_rate", "metric", "base", "variants", "full")
 FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
-ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"), "upsampling": ("stem_filters", "upsampler")}
+ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"),
+                       "upsampling": ("stem_filters", "upsampler")}
 UPSAMPLERS = ("transposed_conv", "upsample_conv")
 INTERPOLATIONS = ("nearest", "bilinear")
 UPSAMPLER_FIELDS = ("block", "filters", "kernel_size", "interpolation", "skip")
@@ -129,7 +132,8 @@ class AblationSpec:
         """The validated architecture of `variant` ("baseline" for the base)."""
         if variant == BASELINE:
             return make_design(self.base, self.task, "base")
-        return make_design(substitute(self.base, self.variants[variant], self.task, f"variants.{variant}"), self.task, f"variants.{variant}")
+        where = f"variants.{variant}"
+        return make_design(substitute(self.base, self.variants[variant], self.task, where), self.task, where)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -144,7 +148,8 @@ def load_study(name_or_path: str, full: bool = False, overrides: dict | None = N
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") or path.exists()):
         if name_or_path not in builtin_names():
-            raise SpecError(f"unknown study {name_or_path!r}; built-in studies: {', '.join(builtin_names())} (or a SPEC.yaml file)")
+            raise SpecError(f"unknown study {name_or_path!r}; built-in studies: {', '.join(builtin_names())} "
+                            "(or a SPEC.yaml file)")
         path = STUDIES_DIR / f"{name_or_path}.yaml"
     values = load_yaml(path)
     values.setdefault("name", path.stem)
@@ -163,18 +168,21 @@ VARIANT_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a variant names its TensorBoard
 def check_variant_name(name) -> str:
     """A variant name: a word of letters, digits, _ . - other than "baseline"; SpecError otherwise."""
     if not isinstance(name, str) or not VARIANT_NAME.fullmatch(name) or name == BASELINE:
-        raise SpecError(f"variant names must be words of letters, digits, _ . - and not {BASELINE!r}. Received: {name!r}")
+        raise SpecError(
+            f"variant names must be words of letters, digits, _ . - and not {BASELINE!r}. Received: {name!r}")
     return name
 
 
 def check_variants(variants) -> dict[str, dict]:
     """Variants: a non-empty mapping of variant names to non-empty mappings of what they replace."""
     if not isinstance(variants, Mapping) or not variants:
-        raise SpecError(f"`variants` must map at least one variant name to the entries it replaces. Received: variants={variants!r}")
+        raise SpecError("`variants` must map at least one variant name to the entries it replaces. "
+                        f"Received: variants={variants!r}")
     for name, substitution in variants.items():
         check_variant_name(name)
         if not isinstance(substitution, Mapping) or not substitution:
-            raise SpecError(f"`variants.{name}` must be a mapping of the entries it replaces. Received: {substitution!r}")
+            raise SpecError(
+                f"`variants.{name}` must be a mapping of the entries it replaces. Received: {substitution!r}")
     return {name: dict(substitution) for name, substitution in variants.items()}
 
 
@@ -188,17 +196,20 @@ def check_expect(expect, variants) -> dict[str, dict]:
     `direction` and `versus`; SpecError naming the entry otherwise.
     """
     if not isinstance(expect, Mapping):
-        raise SpecError(f"`expect` must map variant names to a direction ({', '.join(DIRECTIONS)}). Received: expect={expect!r}")
+        raise SpecError(f"`expect` must map variant names to a direction ({', '.join(DIRECTIONS)}). "
+                        f"Received: expect={expect!r}")
     checked_expect = {}
     for name, entry in expect.items():
         if name not in variants:
             raise SpecError(f"`expect` names an unknown variant {name!r}; variants: {', '.join(variants)}")
         entry = {"direction": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus"}:
-            raise SpecError(f"`expect.{name}` must be a direction or a mapping of direction and versus. Received: {entry!r}")
+            raise SpecError(
+                f"`expect.{name}` must be a direction or a mapping of direction and versus. Received: {entry!r}")
         direction, versus = entry.get("direction"), entry.get("versus", BASELINE)
         if direction not in DIRECTIONS:
-            raise SpecError(f"`expect.{name}.direction` must be one of {', '.join(DIRECTIONS)}. Received: {direction!r}")
+            raise SpecError(
+                f"`expect.{name}.direction` must be one of {', '.join(DIRECTIONS)}. Received: {direction!r}")
         if versus != BASELINE and (versus not in variants or versus == name):
             raise SpecError(f"`expect.{name}.versus` must be {BASELINE!r} or another variant. Received: {versus!r}")
         checked_expect[name] = {"direction": direction, "versus": versus}
@@ -210,7 +221,8 @@ def check_seeds(value) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         seeds = tuple(checked(validation.non_negative_int, "seeds", seed) for seed in value)
         if not seeds or len(set(seeds)) != len(seeds):
-            raise SpecError(f"`seeds` must list distinct non-negative integers (at least one). Received: seeds={value!r}")
+            raise SpecError(
+                f"`seeds` must list distinct non-negative integers (at least one). Received: seeds={value!r}")
         return seeds
     return tuple(range(checked(validation.positive_int, "seeds", value)))
 
@@ -302,7 +314,8 @@ def _upsampler(values, where: str) -> Upsampler:
         raise SpecError(f"`{where}.block` is an unknown block: {block!r}; allowed: {', '.join(UPSAMPLERS)}")
     interpolation = None
     if block == "upsample_conv":
-        interpolation = checked(validation.one_of, f"{where}.interpolation", values.get("interpolation", "nearest"), INTERPOLATIONS)
+        interpolation = checked(validation.one_of, f"{where}.interpolation", values.get("interpolation", "nearest"),
+                                INTERPOLATIONS)
     return Upsampler(
         block=block,
         filters=checked(validation.positive_int, f"{where}.filters", values.get("filters", 32)),
@@ -322,15 +335,18 @@ def make_design(values: dict, task: str, where: str) -> Design:
     if not isinstance(stages, list) or not stages:
         raise SpecError(f"`{where}.stages` must list at least one stage. Received: stages={stages!r}")
     design = Design(
-        stem_filters=checked(validation.positive_int, f"{where}.stem_filters", values.get("stem_filters", GLOBAL_DEFAULTS["stem_filters"])),
+        stem_filters=checked(validation.positive_int, f"{where}.stem_filters",
+                             values.get("stem_filters", GLOBAL_DEFAULTS["stem_filters"])),
         stages=tuple(checked(make_stage, stage, f"{where}.stages[{index}]") for index, stage in enumerate(stages)),
     )
     if task == "classification":
         return dataclasses.replace(
             design,
             head=checked(validation.one_of, f"{where}.head", values.get("head", GLOBAL_DEFAULTS["head"]), HEADS),
-            head_units=checked(validation.non_negative_int, f"{where}.head_units", values.get("head_units", GLOBAL_DEFAULTS["head_units"])),
+            head_units=checked(validation.non_negative_int, f"{where}.head_units",
+                               values.get("head_units", GLOBAL_DEFAULTS["head_units"])),
         )
     if any(stage.downsampling != "none" or (stage.strides or 1) != 1 for stage in design.stages):
-        raise SpecError(f"`{where}.stages` of an upsampling study must keep the resolution (downsampling: none, strides 1)")
+        raise SpecError(
+            f"`{where}.stages` of an upsampling study must keep the resolution (downsampling: none, strides 1)")
     return dataclasses.replace(design, upsampler=_upsampler(values.get("upsampler"), f"{where}.upsampler"))

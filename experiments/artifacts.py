@@ -83,11 +83,13 @@ def psnr(output: np.ndarray, target: np.ndarray, peak: float = 1.0) -> float:
 
 
 def smooth_part(outputs: np.ndarray, stride: int = 2) -> np.ndarray:
-    """A batch (N, H, W, C) averaged over each stride x stride neighbourhood: what it is without a period-`stride` pattern."""
+    """A batch (N, H, W, C) averaged over each stride x stride neighbourhood: less any period-`stride` pattern."""
     return uniform_filter(np.asarray(outputs, np.float64), size=(1, stride, stride, 1))
 
 
-def checkerboard_amplitude(outputs: np.ndarray, references: np.ndarray, stride: int = 2, border: int | None = None) -> float:
+def checkerboard_amplitude(
+    outputs: np.ndarray, references: np.ndarray, stride: int = 2, border: int | None = None
+) -> float:
     """RMS amplitude of the period-`stride` pattern in outputs - references (see the module docstring).
 
     Args:
@@ -118,7 +120,8 @@ def checkerboard_amplitude(outputs: np.ndarray, references: np.ndarray, stride: 
     power = np.abs(np.fft.fft2(tiles, axes=(2, 4))) ** 2 / window**4
     harmonics = [(a * WINDOW_PERIODS, b * WINDOW_PERIODS) for a in range(stride) for b in range(stride) if a or b]
     excess = sum(
-        power[:, :, u, :, v] - np.mean([power[:, :, (u + du) % window, :, (v + dv) % window] for du, dv in NEIGHBOURS], axis=0)
+        power[:, :, u, :, v]
+        - np.mean([power[:, :, (u + du) % window, :, (v + dv) % window] for du, dv in NEIGHBOURS], axis=0)
         for u, v in harmonics
     )
     return float(np.sqrt(max(np.mean(excess), 0.0)))

@@ -109,7 +109,9 @@ def welch_t_test(a: Sequence[float], b: Sequence[float]) -> WelchTest | None:
     difference = first.mean - second.mean
     scale = max(abs(first.mean), abs(second.mean), 1.0)
     if math.sqrt(variance_a + variance_b) <= 1e-12 * scale:  # no spread but float rounding's
-        return WelchTest(0.0 if difference == 0 else math.copysign(math.inf, difference), math.nan, 1.0 if difference == 0 else 0.0)
+        if difference == 0:
+            return WelchTest(0.0, math.nan, 1.0)
+        return WelchTest(math.copysign(math.inf, difference), math.nan, 0.0)
     t = difference / math.sqrt(variance_a + variance_b)
     dof = (variance_a + variance_b) ** 2 / (variance_a**2 / (first.n - 1) + variance_b**2 / (second.n - 1))
     return WelchTest(t, dof, float(2 * stats.t.sf(abs(t), dof)))
@@ -144,7 +146,7 @@ def power(difference: float, std: float, n_a: int, n_b: int, alpha: float = ALPH
 
 
 def minimum_detectable_effect(std: float, n_a: int, n_b: int, alpha: float = ALPHA, target: float = POWER) -> float:
-    """The smallest difference detected with `target` power at level `alpha`; inf if the exact test cannot reach alpha."""
+    """The smallest difference detected with `target` power at level `alpha`; inf if the exact test cannot reach it."""
     if smallest_p_value(n_a, n_b) > alpha:
         return math.inf
     if std == 0:
@@ -156,7 +158,7 @@ def minimum_detectable_effect(std: float, n_a: int, n_b: int, alpha: float = ALP
 
 
 def seeds_needed(difference: float, std: float, alpha: float = ALPHA, target: float = POWER) -> int | None:
-    """Runs a side detecting `difference` with `target` power at level `alpha`; None past MOST_SEEDS or without a difference."""
+    """Runs a side detecting `difference` with `target` power at level `alpha`; None past MOST_SEEDS or without one."""
     if difference == 0:
         return None
     for n in range(2, MOST_SEEDS + 1):

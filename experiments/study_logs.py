@@ -37,7 +37,8 @@ def read_study(logdir: str | os.PathLike) -> dict:
     try:
         study = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise SpecError(f"LOGDIR's {STUDY_FILE} is not valid JSON ({error.msg}). Received: LOGDIR={str(logdir)!r}") from None
+        raise SpecError(
+            f"LOGDIR's {STUDY_FILE} is not valid JSON ({error.msg}). Received: LOGDIR={str(logdir)!r}") from None
     if not isinstance(study, dict):
         raise SpecError(f"LOGDIR's {STUDY_FILE} must hold a mapping. Received: LOGDIR={str(logdir)!r}")
     return study

@@ -33,7 +33,8 @@ class ClassificationTask:
 
     def __init__(self, data: datasets.Dataset, batch_size: int, learning_rate: float):
         if data.x_test is None:
-            raise datasets.DatasetError(f"an ablation study needs a dataset with a test split. Received: dataset={data.name!r}")
+            raise datasets.DatasetError(
+                f"an ablation study needs a dataset with a test split. Received: dataset={data.name!r}")
         self.data, self.batch_size = data, batch_size
         self.training = TrainingConfig("adam", learning_rate)
         self.test = datasets.make_pipeline(data.x_test, data.y_test, batch_size, shuffle=False)
@@ -49,7 +50,8 @@ class ClassificationTask:
         fraction = len(data.x_val) / (len(data.x_train) + len(data.x_val))
         return datasets.from_arrays(data.name, np.concatenate([data.x_train, data.x_val]),
                                     np.concatenate([data.y_train, data.y_val]), data.x_test, data.y_test,
-                                    seed=seed, validation_split=fraction, scale=data.scale, class_names=data.class_names)
+                                    seed=seed, validation_split=fraction, scale=data.scale,
+                                    class_names=data.class_names)
 
     def architecture(self, design) -> space.Architecture:
         """The search space's Architecture of a study Design, trained with Adam at the study's learning rate."""
@@ -95,8 +97,8 @@ class ClassificationTask:
         model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
         seconds = time.perf_counter() - started
         measured = {}
-        for split, pipeline in (("train", datasets.make_pipeline(data.x_train, data.y_train, self.batch_size, shuffle=False)),
-                                ("val", validation), ("test", self.test)):
+        train_in_order = datasets.make_pipeline(data.x_train, data.y_train, self.batch_size, shuffle=False)
+        for split, pipeline in (("train", train_in_order), ("val", validation), ("test", self.test)):
             scores = model.evaluate(pipeline, verbose=0, return_dict=True)
             measured.update({f"{split}_accuracy": scores["accuracy"], f"{split}_loss": scores["loss"]})
         return {**measured, "train_seconds": seconds}, {}
@@ -127,7 +129,8 @@ class UpsamplingTask:
 
     def describe(self) -> str:
         data, (h, w, _) = self.data, self.data.input_shape
-        return (f"{data.name} x2 ({len(data.x_train)} train / {len(data.x_val)} validation pairs, {h}x{w} -> {2 * h}x{2 * w}; "
+        return (f"{data.name} x2 ({len(data.x_train)} train / {len(data.x_val)} validation pairs, "
+                f"{h}x{w} -> {2 * h}x{2 * w}; "
                 f"nearest-neighbour upsampling alone: {self.nearest_psnr:.2f} dB PSNR, "
                 f"checkerboard {self.nearest_checkerboard:.4f} against the targets)")
 
@@ -136,7 +139,10 @@ class UpsamplingTask:
         return upsampling.build_model(design, self.data.input_shape)
 
     def prepare(self, model: keras.Model) -> None:
-        """Compiles an uncompiled model: Adam at the study's learning rate, MSE, BatchNorm momentum 0.9; a compiled one is kept."""
+        """Compiles an uncompiled model (Adam at the study's learning rate, MSE, BatchNorm momentum 0.9).
+
+        A compiled model is kept as it is.
+        """
         if not model.compiled:
             set_batch_norm_momentum(model)  # search.training's 0.9: Keras's 0.99 lags behind a short training
             model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
@@ -161,7 +167,8 @@ class UpsamplingTask:
         flat_init = model.predict_on_batch(self.flat)
         train = datasets.make_pipeline(self.data.x_train, self.data.y_train, self.batch_size, shuffle=True, seed=seed)
         started = time.perf_counter()
-        history = model.fit(train, validation_data=self.validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
+        history = model.fit(train, validation_data=self.validation, epochs=epochs, callbacks=callbacks, shuffle=False,
+                            verbose=0)
         seconds = time.perf_counter() - started
         outputs = model.predict(self.validation, verbose=0)
         flat = model.predict_on_batch(self.flat)
@@ -220,7 +227,8 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
         return data
     if task == "classification" and isinstance(data, tuple) and len(data) == 4:
         return _split_arrays(*data)
-    kinds = {"classification": "a dataset name, a tuple (x_train, y_train, x_test, y_test) of arrays or a search.datasets.Dataset",
+    kinds = {"classification": "a dataset name, a tuple (x_train, y_train, x_test, y_test) of arrays or a "
+                               "search.datasets.Dataset",
              "upsampling": "a dataset name or an experiments.upsampling.UpsamplingData"}
     received = f"a tuple of {len(data)} items" if isinstance(data, tuple) else f"data of type {type(data).__name__}"
     raise datasets.DatasetError(f"`data` must be {kinds[task]} ({task} task). Received: {received}")
@@ -233,7 +241,8 @@ def _split_arrays(x_train, y_train, x_test, y_test) -> datasets.Dataset:
     for array in (x_train, y_train, x_test, y_test):
         digest.update(f"{array.shape}{array.dtype}".encode())
         digest.update(np.ascontiguousarray(array).data)
-    return datasets.from_arrays(f"arrays:{digest.hexdigest()[:16]}", x_train, y_train, x_test, y_test, seed=0, scale=scale)
+    name = f"arrays:{digest.hexdigest()[:16]}"
+    return datasets.from_arrays(name, x_train, y_train, x_test, y_test, seed=0, scale=scale)
 
 
 def make_task(task: str, data, batch_size: int, learning_rate: float) -> ClassificationTask | UpsamplingTask:

@@ -37,7 +37,8 @@ def ablate(spec_path, logdir, *flags):
 
 
 def without_timing(table_csv: str) -> list[dict]:
-    return [{k: v for k, v in row.items() if not k.startswith("train_seconds")} for row in csv.DictReader(io.StringIO(table_csv))]
+    rows = csv.DictReader(io.StringIO(table_csv))
+    return [{k: v for k, v in row.items() if not k.startswith("train_seconds")} for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +61,14 @@ def test_every_run_is_recorded_and_the_table_has_its_columns(uninterrupted):
     assert "run 6/6 strided seed 1" in output and re.search(r"^variant \(2 seeds\) ", output, re.M)
     assert re.search(r"^baseline +\d+\.\d\d \[", output, re.M)
     runs = [json.loads(line) for line in (logdir / "runs.jsonl").read_text().splitlines()]
-    assert sorted(r["run"] for r in runs) == sorted(f"{v}/seed{s}" for v in ("baseline", "avg", "strided") for s in (0, 1))
+    planned = [f"{v}/seed{s}" for v in ("baseline", "avg", "strided") for s in (0, 1)]
+    assert sorted(r["run"] for r in runs) == sorted(planned)
     rows = list(csv.DictReader(io.StringIO((logdir / "table.csv").read_text())))
     assert [row["variant"] for row in rows] == ["baseline", "avg", "strided"]
     for column in ("test_accuracy_mean", "test_accuracy_std", "test_accuracy_ci95_low", "test_accuracy_ci95_high",
                    "params", "macs", "flops", "delta_test_accuracy", "p_value", "p_welch", "p_adjusted", "mde",
-                   "seeds_needed", "verdict", "train_accuracy_mean", "train_loss_mean", "delta_flops_pct", "delta_params_pct"):
+                   "seeds_needed", "verdict", "train_accuracy_mean", "train_loss_mean", "delta_flops_pct",
+                   "delta_params_pct"):
         assert column in rows[0]
     assert rows[0]["p_value"] == "" and 0 <= float(rows[2]["p_value"]) <= 1
     # Strided-CNN-C: the conv before the pooling strides instead, no new weights and fewer FLOPs
@@ -89,9 +92,11 @@ def test_table_rebuilt_from_the_logs_equals_the_one_written(spec_file, uninterru
         result = subprocess.run([*CLI, "table", str(logdir), "--format", fmt], env=ENV, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert result.stdout == (logdir / written).read_text()
-    latex = subprocess.run([*CLI, "table", str(logdir), "--format", "latex"], env=ENV, capture_output=True, text=True).stdout
+    latex = subprocess.run([*CLI, "table", str(logdir), "--format", "latex"], env=ENV, capture_output=True,
+                           text=True).stdout
     assert latex.startswith("\\begin{table}") and "strided" in latex and "\\toprule" in latex
-    report = subprocess.run([*CLI, "table", str(logdir), "--format", "report"], env=ENV, capture_output=True, text=True).stdout
+    report = subprocess.run([*CLI, "table", str(logdir), "--format", "report"], env=ENV, capture_output=True,
+                            text=True).stdout
     assert report.startswith("# Ablation: tiny") and (logdir / "table.md").read_text() in report
     assert f"`convnas ablate {spec_file} --logdir {logdir}`" in report and "TensorFlow 2." in report
 
@@ -105,7 +110,8 @@ def test_tensorboard_holds_one_hparams_session_per_run_with_its_metrics(uninterr
         events.Reload()
         assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
         for tag in ("test_accuracy", "params", "flops"):
-            assert float(tensor_util.make_ndarray(events.Tensors(tag)[0].tensor_proto)) == pytest.approx(record[tag], rel=1e-6)
+            logged = float(tensor_util.make_ndarray(events.Tensors(tag)[0].tensor_proto))
+            assert logged == pytest.approx(record[tag], rel=1e-6)
         assert (folder / "train").is_dir() and (folder / "validation").is_dir()  # per-epoch scalars
 
 
@@ -161,6 +167,7 @@ def test_upsampling_task_logs_psnr_checkerboard_and_sample_images(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert [record["dead"] for record in records] == [0.0, 0.0]  # both learned something that depends on the input
     assert (tmp_path / "samples.png").stat().st_size > 1000 and (tmp_path / "chart.png").exists()
-    events = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard" / "baseline" / "seed0"), size_guidance={"tensors": 0})
+    events = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard" / "baseline" / "seed0"),
+                                                size_guidance={"tensors": 0})
     events.Reload()
     assert "samples/output" in events.Tags()["tensors"] and "psnr" in events.Tags()["tensors"]

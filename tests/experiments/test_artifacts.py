@@ -1,4 +1,4 @@
-"""PSNR, the checkerboard amplitude and the dead-network test: closed forms, and Odena et al.'s observation at initialization."""
+"""PSNR, the checkerboard amplitude and the dead-network test: closed forms, and Odena et al.'s observation at init."""
 
 import keras
 import numpy as np
@@ -17,7 +17,8 @@ AMPLITUDES = [1e-6, 0.005, 0.01, 0.03, 0.1, 0.3]
 def test_psnr_closed_form():
     target = np.zeros((2, 4, 4, 3))
     assert psnr(target + 0.1, target) == pytest.approx(20.0)  # 10 log10(1 / 0.01)
-    assert psnr(np.full_like(target, 2.0), target + 1.0) == pytest.approx(120.0)  # clipped to 1: a perfect image, capped
+    # clipped to 1: a perfect image, capped
+    assert psnr(np.full_like(target, 2.0), target + 1.0) == pytest.approx(120.0)
     # The mean of each image's PSNR (20 and 40 dB), not the PSNR of the batch's mean error (~23 dB).
     assert psnr(target + np.array([0.1, 0.01])[:, None, None, None], target) == pytest.approx(30.0)
 
@@ -34,7 +35,8 @@ def photo(name: str, size: int = 192) -> np.ndarray:
     return getattr(skimage.data, name)()[None, :size, :size, :3].astype(np.float64) / 255.0
 
 
-@pytest.mark.parametrize("tile", [((1, -1), (-1, 1)), ((1, 0), (0, 0)), ((1, 1), (0, 0))])  # checker, one bright phase, stripes
+# a checker, one bright phase, stripes
+@pytest.mark.parametrize("tile", [((1, -1), (-1, 1)), ((1, 0), (0, 0)), ((1, 1), (0, 0))])
 @pytest.mark.parametrize("amplitude", AMPLITUDES)
 def test_a_pattern_on_a_flat_image_scores_its_rms_amplitude(amplitude, tile):
     output = np.full((2, 32, 48, 3), 0.5) + pattern((2, 32, 48, 3), amplitude, tile)
@@ -44,7 +46,8 @@ def test_a_pattern_on_a_flat_image_scores_its_rms_amplitude(amplitude, tile):
 @pytest.mark.parametrize("amplitude", AMPLITUDES)
 def test_a_pattern_on_a_photo_scores_its_rms_amplitude(amplitude):
     target = photo("astronaut")
-    assert checkerboard_amplitude(target + pattern(target.shape, amplitude), target) == pytest.approx(amplitude, rel=1e-6)
+    measured = checkerboard_amplitude(target + pattern(target.shape, amplitude), target)
+    assert measured == pytest.approx(amplitude, rel=1e-6)
 
 
 @pytest.mark.parametrize("amplitude", AMPLITUDES[1:])  # 1e-6 drowns in the error: it reads 0
@@ -53,10 +56,12 @@ def test_a_pattern_on_a_realistic_upsampler_output_scores_its_rms_amplitude(ampl
     # Bicubic upsampling of the 2x2-averaged photo: an error of RMS 0.018 that is not a pattern.
     output = resize(upsampling.downsample(target), target.shape, order=3, anti_aliasing=False)
     assert checkerboard_amplitude(output, target) == 0.0
-    assert checkerboard_amplitude(output + pattern(target.shape, amplitude), target) == pytest.approx(amplitude, rel=0.1)
+    measured = checkerboard_amplitude(output + pattern(target.shape, amplitude), target)
+    assert measured == pytest.approx(amplitude, rel=0.1)
 
 
-@pytest.mark.parametrize("name, contrast", [("astronaut", 1.0), ("chelsea", 1.0), ("coffee", 0.1)])  # coffee at std 0.03
+# coffee at std 0.03
+@pytest.mark.parametrize("name, contrast", [("astronaut", 1.0), ("chelsea", 1.0), ("coffee", 0.1)])
 def test_the_same_pattern_scores_the_same_on_detailed_and_low_contrast_photos(name, contrast):
     target = 0.5 + contrast * (photo(name) - 0.5)
     output = gaussian_filter(target, (0, 1, 1, 0))  # a blurry upsampler's output, its error no pattern
@@ -69,7 +74,8 @@ def test_a_pattern_whose_sign_flips_across_the_image_still_scores_its_amplitude(
     halves = pattern(flat.shape, 0.03)
     halves[:, 61:] *= -1  # the flip inside a window: that row of windows reads low
     interior = halves[0, 2:-2, 2:-2, 0]
-    assert np.std([interior[p::2, q::2].mean() for p in (0, 1) for q in (0, 1)]) < 0.003  # the image's phase means: ~nothing
+    # the image's phase means: about nothing
+    assert np.std([interior[p::2, q::2].mean() for p in (0, 1) for q in (0, 1)]) < 0.003
     output = flat + halves
     assert checkerboard_amplitude(output, smooth_part(output)) == pytest.approx(0.03, rel=0.1)
     tiles = np.kron(np.indices((3, 3)).sum(axis=0) % 2 * 2 - 1, np.ones((45, 45)))[:128, :128]  # 45-pixel tiles
@@ -80,7 +86,8 @@ def test_a_pattern_whose_sign_flips_across_the_image_still_scores_its_amplitude(
 def test_a_pattern_free_output_scores_zero():
     target = photo("coffee")
     assert checkerboard_amplitude(target, target) == 0.0
-    ramp = np.linspace(0, 1, 64)[None, :, None, None] * np.linspace(0.5, 1, 64)[None, None, :, None] * np.ones((2, 64, 64, 3))
+    ramp = (np.linspace(0, 1, 64)[None, :, None, None] * np.linspace(0.5, 1, 64)[None, None, :, None]
+            * np.ones((2, 64, 64, 3)))
     assert checkerboard_amplitude(ramp, smooth_part(ramp)) < 1e-4
     blurred = gaussian_filter(target, (0, 2, 2, 0))
     assert checkerboard_amplitude(blurred, smooth_part(blurred)) < 1e-3

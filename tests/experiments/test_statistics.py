@@ -113,7 +113,8 @@ def test_bounded_interval_stays_within_zero_and_one():
     assert 0 <= low.ci_low <= low.ci_high <= 1
     middle = summarize([0.60, 0.62, 0.61, 0.59], bounded=True)  # away from the bounds: close to Student's
     plain = summarize([0.60, 0.62, 0.61, 0.59])
-    assert middle.ci_low == pytest.approx(plain.ci_low, abs=5e-4) and middle.ci_high == pytest.approx(plain.ci_high, abs=5e-4)
+    assert middle.ci_low == pytest.approx(plain.ci_low, abs=5e-4)
+    assert middle.ci_high == pytest.approx(plain.ci_high, abs=5e-4)
     with pytest.raises(ValueError, match=r"bounded `values` must lie in \[0, 1\]"):
         summarize([0.5, 1.5], bounded=True)
 

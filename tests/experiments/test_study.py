@@ -48,8 +48,8 @@ def arrays():
 
 
 def make_study(arrays, logdir, **changes) -> Study:
-    arguments = dict(build=build, base=BASE, variants=VARIANTS, data=arrays, seeds=2, epochs=1, logdir=logdir, name="mine",
-                     learning_rate=0.01)
+    arguments = dict(build=build, base=BASE, variants=VARIANTS, data=arrays, seeds=2, epochs=1, logdir=logdir,
+                     name="mine", learning_rate=0.01)
     return Study(**{**arguments, **changes})
 
 
@@ -80,7 +80,8 @@ def test_every_variant_is_a_row_over_its_seeds_with_the_costs_of_its_model(finis
 def test_the_study_folder_holds_runs_tables_tensorboard_and_the_resolved_study(finished):
     logdir, rows, lines, _ = finished
     records = [json.loads(line) for line in (logdir / "runs.jsonl").read_text().splitlines()]
-    assert sorted(r["run"] for r in records) == sorted(f"{v}/seed{s}" for v in ("baseline", "avg_pool", "wide") for s in (0, 1))
+    planned = [f"{v}/seed{s}" for v in ("baseline", "avg_pool", "wide") for s in (0, 1)]
+    assert sorted(r["run"] for r in records) == sorted(planned)
     assert all(r["receptive_field"] is None and r["epochs"] == 1 for r in records)
     study = json.loads((logdir / "study.json").read_text())
     assert study["build"] == f"{build.__module__}.build" and study["task"] == "classification"
@@ -180,7 +181,8 @@ def test_a_compiled_model_without_accuracy_stops_the_study_before_anything_runs(
             model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["acc"])
         return model
 
-    with pytest.raises(SpecError, match=r"^variant 'wide' cannot be built: a compiled classifier must report a metric named 'accuracy'"):
+    message = r"^variant 'wide' cannot be built: a compiled classifier must report a metric named 'accuracy'"
+    with pytest.raises(SpecError, match=message):
         make_study(arrays, tmp_path / "logs", build=build_without_accuracy).run(write=lambda line: None)
     assert not (tmp_path / "logs").exists()
 
@@ -197,18 +199,24 @@ def test_a_variant_whose_build_raises_is_named_before_anything_runs(arrays, tmp_
     "changes, message",
     [
         ({"seeds": 0}, r"`seeds` must be a positive integer. Received: seeds=0"),
-        ({"seeds": [1, 1]}, r"`seeds` must list distinct non-negative integers \(at least one\). Received: seeds=\[1, 1\]"),
+        ({"seeds": [1, 1]},
+         r"`seeds` must list distinct non-negative integers \(at least one\). Received: seeds=\[1, 1\]"),
         ({"epochs": 0}, r"`epochs` must be a positive integer. Received: epochs=0"),
-        ({"data": "imagenet"}, r"`data` could not be loaded: `dataset` must be one of digits, .* Received: dataset='imagenet'"),
+        ({"data": "imagenet"},
+         r"`data` could not be loaded: `dataset` must be one of digits, .* Received: dataset='imagenet'"),
         ({"data": [1, 2]}, r"`data` must be a dataset name, a tuple \(x_train, y_train, x_test, y_test\) of arrays .* "
                            r"Received: data of type list"),
-        ({"variants": [{"pooling": "avg"}]}, r"`variants` must map at least one variant name .* Received: variants=\[\{'pooling': 'avg'\}\]"),
+        ({"variants": [{"pooling": "avg"}]},
+         r"`variants` must map at least one variant name .* Received: variants=\[\{'pooling': 'avg'\}\]"),
         ({"variants": {}}, r"`variants` must map at least one variant name .* Received: variants=\{\}"),
-        ({"variants": {"baseline": {"pooling": "avg"}}}, r"variant names must be .* and not 'baseline'. Received: 'baseline'"),
+        ({"variants": {"baseline": {"pooling": "avg"}}},
+         r"variant names must be .* and not 'baseline'. Received: 'baseline'"),
         ({"variants": {"avg pool": {"pooling": "avg"}}}, r"Received: 'avg pool'"),
-        ({"variants": {"avg_pool": "avg"}}, r"`variants.avg_pool` must be a mapping of the entries it replaces. Received: 'avg'"),
+        ({"variants": {"avg_pool": "avg"}},
+         r"`variants.avg_pool` must be a mapping of the entries it replaces. Received: 'avg'"),
         ({"base": None}, r"`base` must be a dict \(the baseline config\). Received: base=None"),
-        ({"build": "model.keras"}, r"`build` must be a function build\(config\) -> keras.Model. Received: build='model.keras'"),
+        ({"build": "model.keras"},
+         r"`build` must be a function build\(config\) -> keras.Model. Received: build='model.keras'"),
         ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', .* Received: metric='psnr'"),
         ({"learning_rate": -1}, r"`learning_rate` must be a positive number. Received: learning_rate=-1"),
     ],
@@ -227,7 +235,8 @@ def test_bad_arrays_are_named(arrays, tmp_path):
     labels = r"`data`: 'y_test' must hold one integer label per image. Received shape \(397,\), dtype float"
     with pytest.raises(ValueError, match=labels):
         make_study((x_train, y_train, x_test, y_test.astype(float)), tmp_path)
-    with pytest.raises(ValueError, match=r"`data`: 'x_test' images have shape \(4, 4, 1\), 'x_train' images \(8, 8, 1\)"):
+    shapes = r"`data`: 'x_test' images have shape \(4, 4, 1\), 'x_train' images \(8, 8, 1\)"
+    with pytest.raises(ValueError, match=shapes):
         make_study((x_train, y_train, x_test[:, :4, :4], y_test), tmp_path)
     with pytest.raises(ValueError, match=r"`data` must be .* Received: a tuple of 3 items"):
         make_study((x_train, y_train, x_test), tmp_path)

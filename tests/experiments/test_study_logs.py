@@ -17,7 +17,8 @@ def test_the_last_run_written_wins_and_a_torn_line_is_skipped(tmp_path):
     text = "".join(json.dumps(run) + "\n" for run in runs) + '{"run": "avg/seed0", "variant": "av'
     (tmp_path / study_logs.RUNS_FILE).write_text(text)
     read = study_logs.read_runs(tmp_path)
-    assert sorted((run["run"], run["test_accuracy"]) for run in read) == [("baseline/seed0", 0.7), ("baseline/seed1", 0.6)]
+    assert sorted((run["run"], run["test_accuracy"]) for run in read) == [
+        ("baseline/seed0", 0.7), ("baseline/seed1", 0.6)]
     assert study_logs.run_name("avg_pool", 2) == "avg_pool/seed2"
 
 
