@@ -23,7 +23,7 @@ Python gets the same LOGDIR:
                         the HParams dashboard (variant, seed; every metric and cost)
     samples/            example outputs of each run (upsampling task), .npz
     table.md/.tex       the compact table (experiments.ablation_table), rebuilt from runs.jsonl
-    table.csv           every column of the table
+    table.csv           every column of the table, numbers to 10 significant digits
     report.md           the study, its claim, the table, its verdicts and figures
     chart.png           the main metric per variant, mean and 95% CI
     curves.png          per-epoch training loss and accuracy per variant
