@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from convnas.blocks import validation
 
 CELLS = ("plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable")
+# The conv blocks a plain cell may take: names of convnas.blocks' registry (`list_blocks`), which
+# this module, free of Keras, cannot read; every one is built by the search space's tests.
 CONV_BLOCKS = (
     "conv",
     "true_conv",
@@ -123,7 +125,7 @@ def active(field: str, cell: str, block: str | None, downsampling: str) -> bool:
 
 
 def check_downsampling(name: str, downsampling: object, cell: str) -> str:
-    """Returns `downsampling` if it is one of DOWNSAMPLING that `cell` can take ("strided" needs a STRIDED_CELLS cell)."""
+    """Returns `downsampling` if it is one of DOWNSAMPLING that `cell` can take ("strided": a STRIDED_CELLS cell)."""
     validation.one_of(name, downsampling, DOWNSAMPLING)
     if downsampling == "strided" and cell not in STRIDED_CELLS:
         raise ValueError(

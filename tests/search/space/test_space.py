@@ -9,7 +9,7 @@ import pytest
 from convnas.blocks import arithmetic
 from convnas.search.space import hypermodel as space
 from convnas.search.space.hypermodel import Architecture, ConvNetHyperModel, build_model, receptive_field, stage_layers
-from convnas.search.space.stages import CONV_BLOCKS, DOWNSAMPLING, make_stage
+from convnas.search.space.stages import CELLS, CONV_BLOCKS, DOWNSAMPLING, make_stage
 from convnas.search.tuners.rejection import InvalidCandidate
 
 CONDITIONS = {  # hyperparameter suffix -> (parent suffix, parent values)
@@ -85,7 +85,8 @@ def test_conditional_hyperparameters_appear_only_with_their_parent():
 def test_every_hyperparameter_is_declared_in_one_pass_without_building():
     hp = declared(ConvNetHyperModel((8, 8, 1), 10))
     names = {h.name for h in hp.space}
-    assert {f"stage{n}_{key}" for n in (1, 2, 3) for key in ("cell", "block", "dilation", "groups", "shuffle_groups")} <= names
+    stage_keys = ("cell", "block", "dilation", "groups", "shuffle_groups")
+    assert {f"stage{n}_{key}" for n in (1, 2, 3) for key in stage_keys} <= names
     assert {"optimizer", "learning_rate", "batch_norm_momentum", "head", "stem_filters"} <= names
 
 
@@ -93,7 +94,8 @@ def test_overrides_fix_restrict_and_apply_per_stage():
     hypermodel = ConvNetHyperModel(
         (8, 8, 1),
         10,
-        {"stages": [1, 2], "cell": "plain", "stage2_block": ["grouped_conv"], "block": ["nin", "conv"], "learning_rate": 0.003},
+        {"stages": [1, 2], "cell": "plain", "stage2_block": ["grouped_conv"], "block": ["nin", "conv"],
+         "learning_rate": 0.003},
     )
     hp = declared(hypermodel)
     space = {h.name: h for h in hp.space}
@@ -111,9 +113,11 @@ def test_overrides_fix_restrict_and_apply_per_stage():
 @pytest.mark.parametrize(
     "overrides, reason",
     [
-        ({"cell": "inception", "filters": 16}, r"`downsampling` can be 'strided' only in a cell that takes a stride \(plain, "),
+        ({"cell": "inception", "filters": 16},
+         r"`downsampling` can be 'strided' only in a cell that takes a stride \(plain, "),
         ({"cell": "plain", "block": "dilated_conv"},
-         r"`strides` must be 1 for dilated_conv. Received: strides=2 \(downsampling='strided' strides the stage's last block\)$"),
+         r"`strides` must be 1 for dilated_conv. Received: strides=2 "
+         r"\(downsampling='strided' strides the stage's last block\)$"),
     ],
 )
 def test_strided_downsampling_needs_a_block_that_takes_a_stride(overrides, reason):
@@ -143,7 +147,8 @@ THREE_PLAIN_STAGES = {"stages": 3, "stem_filters": 16, "cell": "plain", "block":
         ({"stage1_block": "grouped_conv", "groups": 3},
          r"^stage 1 block 1 \(grouped_conv 3x3, groups 3\): input is 8x8x16: `groups` must divide filters \(16\)"),
         ({"stage2_cell": "shuffle_unit", "stage2_filters": 24, "shuffle_groups": 5},  # after the width projection
-         r"^stage 2 block 1 \(shuffle_unit, groups 5\): input is 4x4x24: `groups` must divide the input channels \(24\)"),
+         r"^stage 2 block 1 \(shuffle_unit, groups 5\): input is 4x4x24: "
+         r"`groups` must divide the input channels \(24\)"),
         ({"stage3_cell": "highway", "stage3_downsampling": "strided"},
          r"^stage 3: `downsampling` can be 'strided' only in a cell that takes a stride"),
     ],
@@ -156,7 +161,8 @@ def test_an_invalid_candidate_names_its_stage_and_layer(overrides, reason):
 
 @pytest.mark.parametrize("downsampling", ["max", "avg", "all_conv"])
 def test_three_stages_of_downsampling_on_8x8_digits_end_at_1x1(downsampling):
-    hypermodel = ConvNetHyperModel((8, 8, 1), 10, {**THREE_PLAIN_STAGES, "downsampling": downsampling, "head": "flatten"})
+    overrides = {**THREE_PLAIN_STAGES, "downsampling": downsampling, "head": "flatten"}
+    hypermodel = ConvNetHyperModel((8, 8, 1), 10, overrides)
     model = hypermodel.build(declared(hypermodel))
     assert model.get_layer(index=-2).input.shape == (None, 1, 1, 16)  # the Flatten's input: "same" windows halve 8 -> 1
 
@@ -168,7 +174,7 @@ def test_a_keras_error_reads_as_its_message_line():
     assert space._reason(raised.value).startswith("Computed output size would be zero or negative. Received: ")
 
 
-@pytest.mark.parametrize("cell", ["plain", "inception", "residual", "highway", "shuffle_unit", "depthwise_separable"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_every_cell_builds(cell):
     hypermodel = ConvNetHyperModel((16, 16, 3), 4, {"stages": 2, "cell": cell, "filters": 32})
     model = hypermodel.build(declared(hypermodel))
@@ -183,7 +189,8 @@ def test_every_plain_block_builds(block):
 
 def network(*stages, input_shape=(8, 8, 3), stem_filters=8):
     """The model and receptive field of a stem of `stem_filters` and the given stage mappings (as in a spec)."""
-    architecture = Architecture(stem_filters, tuple(make_stage(stage, "s") for stage in stages), "global_average_pooling", 0, None)
+    made = tuple(make_stage(stage, "s") for stage in stages)
+    architecture = Architecture(stem_filters, made, "global_average_pooling", 0, None)
     return build_model(architecture, input_shape, 10), receptive_field(architecture)
 
 
@@ -200,11 +207,14 @@ def stage_output(stage, input_shape):
 def test_every_downsampling_but_none_halves_the_size_alike(size):
     """Springenberg et al. 2014's variants are comparable: the same output size from any input size."""
     shapes = {
-        downsampling: stage_output({"filters": 8, "blocks": 2, "downsampling": downsampling, "pool_size": 3}, (size, size, 8))[0]
+        downsampling: stage_output(
+            {"filters": 8, "blocks": 2, "downsampling": downsampling, "pool_size": 3}, (size, size, 8)
+        )[0]
         for downsampling in DOWNSAMPLING
     }
     half = -(-size // 2)
-    assert shapes == {**{d: (None, half, half, 8) for d in ("max", "avg", "strided", "all_conv")}, "none": (None, size, size, 8)}
+    halved = {d: (None, half, half, 8) for d in ("max", "avg", "strided", "all_conv")}
+    assert shapes == {**halved, "none": (None, size, size, 8)}
 
 
 def test_strided_adds_no_parameters_and_all_conv_a_3x3_conv_and_batch_norm():
@@ -233,7 +243,8 @@ def test_exponential_dilation_widens_the_receptive_field_at_the_same_parameters(
     assert field == 3 + 2 * (1 + 2 + 4 + 8) == 33
     undilated, plain_field = network({**stage, "dilation": 1})
     assert plain_field == 3 + 2 * 4
-    assert exponential.count_params() == undilated.count_params() == network({**stage, "block": "conv"})[0].count_params()
+    standard = network({**stage, "block": "conv"})[0]
+    assert exponential.count_params() == undilated.count_params() == standard.count_params()
     rates = [layer.dilation_rate for layer in exponential.layers if layer.__class__.__name__ == "DilatedConv"]
     assert rates == [(1, 1), (2, 2), (4, 4), (8, 8)]
 
@@ -246,12 +257,13 @@ def test_a_plain_depthwise_separable_stage_is_mobilenet_figure_3():
     assert [type(layer).__name__ for layer in block.chain] == [
         "DepthwiseConv2D", "BatchNormalization", "Activation", "Conv2D", "BatchNormalization", "Activation"
     ]
-    assert [block.chain[i].activation.__name__ for i in (2, 5)] == ["relu", "relu"] and block.chain[3].kernel_size == (1, 1)
+    assert [block.chain[i].activation.__name__ for i in (2, 5)] == ["relu", "relu"]
+    assert block.chain[3].kernel_size == (1, 1)
     assert stage_output(stage, (8, 8, c_in))[1] == 9 * c_in + 4 * c_in + c_in * c_out + 4 * c_out
 
 
 def test_inception_modules_without_reductions_keep_the_stage_width():
-    """Szegedy et al. 2015 without the 3x3/5x5 reductions: the pool projection stays, so every module outputs `filters`."""
+    """Szegedy et al. 2015 without the 3x3/5x5 reductions: the pool projection stays, every module outputs `filters`."""
     f, c = 32, 16
     stage = {"cell": "inception", "filters": f, "blocks": 2, "reductions": False, "downsampling": "none"}
     shape, params = stage_output(stage, (8, 8, c))

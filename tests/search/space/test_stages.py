@@ -5,8 +5,9 @@ import dataclasses
 import keras_tuner as kt
 import pytest
 
+from convnas import blocks
 from convnas.search.space.hypermodel import ConvNetHyperModel
-from convnas.search.space.stages import STAGE_DEFAULTS, Stage, make_stage
+from convnas.search.space.stages import CONV_BLOCKS, STAGE_DEFAULTS, Stage, make_stage
 
 
 def test_a_stage_given_only_its_width_takes_the_search_space_defaults():
@@ -16,6 +17,11 @@ def test_a_stage_given_only_its_width_takes_the_search_space_defaults():
     default_candidate = hypermodel.architecture(hp)
     assert make_stage({"filters": 16}, "stage") == default_candidate.stages[0]
     assert make_stage({"filters": 32}, "stage") == default_candidate.stages[1]
+
+
+def test_the_conv_blocks_of_a_plain_cell_are_registered_blocks():
+    assert set(CONV_BLOCKS) <= set(blocks.list_blocks())
+    assert all(blocks.get_block(name).rank == 2 for name in CONV_BLOCKS)
 
 
 def test_fields_the_cell_or_block_does_not_take_read_as_none():
@@ -57,17 +63,26 @@ def test_dilation_is_one_rate_or_a_list_of_one_rate_per_block():
         ([8], "`base.stages[0]` must be a mapping of stage fields. Received: [8]"),
         ({"filters": 8, "colour": "red"}, "`base.stages[0]` has an unknown field 'colour'; known: cell, filters, "),
         ({"cell": "plain"}, "`base.stages[0]` needs `filters`. Received: {'cell': 'plain'}"),
-        ({"filters": 8, "block": "octave_conv"}, "`base.stages[0].block` is an unknown block: 'octave_conv'; allowed: conv, true_conv, "),
+        ({"filters": 8, "block": "octave_conv"},
+         "`base.stages[0].block` is an unknown block: 'octave_conv'; allowed: conv, true_conv, "),
         ({"filters": 8, "cell": "dense"}, "`base.stages[0].cell` must be one of 'plain', 'inception', "),
-        ({"filters": 8, "downsampling": "stride"}, "`base.stages[0].downsampling` must be one of 'max', 'avg', 'strided', 'all_conv', 'none'. Received: base.stages[0].downsampling='stride'"),
-        ({"filters": 8, "cell": "inception", "downsampling": "strided"}, "`base.stages[0].downsampling` can be 'strided' only in a cell that takes a stride (plain, residual, depthwise_separable). Received: base.stages[0].downsampling='strided' for cell='inception'"),
-        ({"filters": 8, "pool_size": 0}, "`base.stages[0].pool_size` must be a positive integer. Received: base.stages[0].pool_size=0"),
+        ({"filters": 8, "downsampling": "stride"},
+         "`base.stages[0].downsampling` must be one of 'max', 'avg', 'strided', 'all_conv', 'none'. "
+         "Received: base.stages[0].downsampling='stride'"),
+        ({"filters": 8, "cell": "inception", "downsampling": "strided"},
+         "`base.stages[0].downsampling` can be 'strided' only in a cell that takes a stride (plain, residual, "
+         "depthwise_separable). Received: base.stages[0].downsampling='strided' for cell='inception'"),
+        ({"filters": 8, "pool_size": 0},
+         "`base.stages[0].pool_size` must be a positive integer. Received: base.stages[0].pool_size=0"),
         ({"filters": 0}, "`base.stages[0].filters` must be a positive integer. Received: base.stages[0].filters=0"),
-        ({"filters": 8, "kernel_size": 2.5}, "`base.stages[0].kernel_size` must be a positive integer. Received: base.stages[0].kernel_size=2.5"),
-        ({"filters": 8, "gate": "no"}, "`base.stages[0].gate` must be True or False. Received: base.stages[0].gate='no'"),
+        ({"filters": 8, "kernel_size": 2.5},
+         "`base.stages[0].kernel_size` must be a positive integer. Received: base.stages[0].kernel_size=2.5"),
+        ({"filters": 8, "gate": "no"},
+         "`base.stages[0].gate` must be True or False. Received: base.stages[0].gate='no'"),
         *[
             ({"filters": 8, "blocks": 4, "block": "dilated_conv", "dilation": rates},
-             f"`base.stages[0].dilation` must be a positive integer or a sequence of 4 positive integers. Received: base.stages[0].dilation={rates!r}")
+             "`base.stages[0].dilation` must be a positive integer or a sequence of 4 positive integers. "
+             f"Received: base.stages[0].dilation={rates!r}")
             for rates in ([1, 2, 4], [1, 2, 0, 8], "1248", [1, "2", 4, 8], [1.0, 2, 4, 8])
         ],
     ],
