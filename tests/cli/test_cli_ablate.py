@@ -10,10 +10,12 @@ BAD_SPEC = "epochs: 1\nbase: {stages: [{filters: 8}]}\nvariants: {v: {block: fan
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["ablate", "polling"], r"unknown study 'polling'; built-in studies: conv_type, depth, dilation, inception, pooling, upsampling"),
+        (["ablate", "polling"],
+         r"unknown study 'polling'; built-in studies: conv_type, depth, dilation, inception, pooling, upsampling"),
         (["ablate", "pooling", "--seeds", "0"], r"argument --seeds: must be a positive integer. Received: '0'"),
         (["ablate", "pooling", "--epochs", "-2"], r"argument --epochs: must be a positive integer. Received: '-2'"),
-        (["ablate", "pooling", "--dataset", "imagenet"], r"`dataset` must be one of digits, .* Received: dataset='imagenet'"),
+        (["ablate", "pooling", "--dataset", "imagenet"],
+         r"`dataset` must be one of digits, .* Received: dataset='imagenet'"),
         (["ablate", "pooling", "--colour"], r"unrecognized arguments: --colour"),
         (["ablate", "{spec}"], r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
         (["ablate", "missing.yaml"], r"spec file cannot be read: No such file or directory"),

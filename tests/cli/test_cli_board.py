@@ -28,7 +28,8 @@ def wait_until(condition, seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
+                         ids=["SIGTERM", "SIGHUP", "SIGINT"])
 def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_process, signal_number):
     (tmp_path / "tensorboard").mkdir()
     port = free_port()
@@ -52,4 +53,5 @@ def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_proces
 def test_board_refuses_a_missing_folder(tmp_path):
     result = subprocess.run([*CONVNAS, "board", str(tmp_path / "missing")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr == f"error: convnas board: LOGDIR is not a folder. Received: LOGDIR={str(tmp_path / 'missing')!r}\n"
+    missing = str(tmp_path / "missing")
+    assert result.stderr == f"error: convnas board: LOGDIR is not a folder. Received: LOGDIR={missing!r}\n"

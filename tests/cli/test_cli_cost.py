@@ -21,7 +21,8 @@ def test_mobilenet_json_and_profiler_check():
     result = run("cost", "MobileNet", "--input-shape", "224,224,3", "--json", "--check")
     assert result.returncode == 0, result.stderr
     counted = json.loads(result.stdout)
-    assert set(counted) == {"params", "trainable_params", "macs", "flops", "weight_bytes", "activation_bytes", "layers", "uncounted"}
+    assert set(counted) == {"params", "trainable_params", "macs", "flops", "weight_bytes", "activation_bytes", "layers",
+                            "uncounted"}
     assert counted["params"] == 4_253_864  # keras.applications.MobileNet count_params()
     assert round(counted["macs"] / 1e6) == 569  # Howard et al. 2017, Table 4
     assert counted["weight_bytes"] == 4 * counted["params"]
@@ -52,7 +53,8 @@ def test_saved_model_of_blocks_per_layer_table(tmp_path):
     [
         (["cost", "NoSuchNet"], "MODEL must be a .keras file or a keras.applications name"),
         (["cost", "missing.keras"], "MODEL file not found. Received: MODEL='missing.keras'"),
-        (["cost", "MobileNet", "--input-shape", "8,8,3"], "MobileNet cannot be built: Input size must be at least 32x32"),
+        (["cost", "MobileNet", "--input-shape", "8,8,3"],
+         "MobileNet cannot be built: Input size must be at least 32x32"),
         (["cost", "MobileNet", "--input-shape", "224,224"], "--input-shape: must be three positive integers H,W,C"),
         (["cost", "MobileNet", "--batch-size", "0"], "--batch-size: must be a positive integer. Received: '0'"),
         (["cost"], "the following arguments are required: MODEL"),

@@ -83,7 +83,8 @@ def test_two_local_workers_survive_a_killed_worker_and_record_every_trial_once(s
 
 def test_two_workers_print_like_one_search_and_log_their_own_output_in_logdir(spec, tmp_path, start_process):
     logdir = tmp_path / "run"
-    user_environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}  # as a user has it
+    # As a user has it:
+    user_environment = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
     process = start_process([*CONVNAS, "search", str(spec), "--epochs", "1", "--workers", "2", "--logdir", str(logdir)],
                             env=user_environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = process.communicate(timeout=300)
@@ -102,14 +103,16 @@ def test_two_workers_print_like_one_search_and_log_their_own_output_in_logdir(sp
     assert any(line.endswith(f"their output in {logdir / 'workers'}") for line in lines)
     worker_logs = [(logdir / "workers" / f"{worker}.log").read_text() for worker in ("worker0", "worker1")]
     assert all("search: " in log for log in worker_logs)
-    assert tensorflow_log_lines(stdout + stderr + "".join(worker_logs)) == []  # quiet from the supervisor to each worker
+    # Quiet from the supervisor to each worker:
+    assert tensorflow_log_lines(stdout + stderr + "".join(worker_logs)) == []
 
 
 def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path, start_process):
     logdir, port = tmp_path / "run", free_port()
     address = ["--chief", f"127.0.0.1:{port}"]
     chief = start_process([*CONVNAS, "search", str(spec), "--logdir", str(logdir), "--serve-chief", *address,
-                           "--lost-worker-timeout", "4"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                           "--lost-worker-timeout", "4"],
+                          env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 120
     while True:  # until the chief serves
         assert time.monotonic() < deadline and chief.poll() is None
@@ -117,8 +120,11 @@ def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path,
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.2)
-    workers = {name: start_process([*CONVNAS, "search", str(spec), "--logdir", str(logdir), "--worker-id", name, *address],
-                                   env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name in ("lost", "steady")}
+    workers = {
+        name: start_process([*CONVNAS, "search", str(spec), "--logdir", str(logdir), "--worker-id", name, *address],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name in ("lost", "steady")
+    }
     jsonl = logdir / "trials.jsonl"
     while not (jsonl.exists() and jsonl.read_text().strip()):
         assert time.monotonic() < deadline + 120
@@ -140,7 +146,8 @@ def test_distributed_flags_are_checked(tmp_path, capsys):
     assert main(["search", "--worker-id", "w1", "--logdir", str(tmp_path / "x")]) == 2
     assert "--serve-chief and --worker-id need --chief HOST:PORT" in capsys.readouterr().err
     assert main(["search", "--serve-chief", "--chief", "localhost:99999", "--logdir", str(tmp_path / "x")]) == 2
-    assert "`chief` must be HOST:PORT with a port in 1..65535. Received: chief='localhost:99999'" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "`chief` must be HOST:PORT with a port in 1..65535. Received: chief='localhost:99999'" in error
     assert main(["search", "--workers", "0"]) == 2
     assert not (tmp_path / "x").exists()
 
@@ -148,13 +155,16 @@ def test_distributed_flags_are_checked(tmp_path, capsys):
 def test_a_killed_chief_and_its_workers_resume_on_the_same_logdir(spec, tmp_path, start_process):
     logdir = tmp_path / "run"
     command = [*CONVNAS, "search", str(spec), "--workers", "2", "--logdir", str(logdir)]
-    process = start_process(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # in a session of its own
+    # In a session of its own:
+    process = start_process(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_records(logdir, 1, process)
     os.killpg(process.pid, signal.SIGKILL)  # the whole machine goes down: supervisor, chief and workers
     process.wait()
-    done = len((logdir / "trials.jsonl").read_text().splitlines())  # the CSV is rewritten after each line: maybe not yet
+    # The CSV is rewritten after each line: maybe not yet.
+    done = len((logdir / "trials.jsonl").read_text().splitlines())
     assert 1 <= done < 4
-    result = finished(start_process(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), timeout=300)
+    resumed = start_process(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result = finished(resumed, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:]
     records = rows(logdir)
     assert sorted(r["trial_id"] for r in records) == ["0", "1", "2", "3"]  # finished ones kept, each once
@@ -162,10 +172,11 @@ def test_a_killed_chief_and_its_workers_resume_on_the_same_logdir(spec, tmp_path
 
 
 def test_a_terminated_supervisor_stops_its_chief_and_workers(spec, tmp_path, start_process):
-    process = start_process([*CONVNAS, "search", str(spec), "--workers", "1", "--logdir", str(tmp_path / "run")], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = start_process([*CONVNAS, "search", str(spec), "--workers", "1", "--logdir", str(tmp_path / "run")],
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = iter(process.stdout.readline, "")
-    assert any(line.startswith("distributed search: chief on") for line in lines)  # the chief serves, the worker started
+    # The chief serves, the worker started:
+    assert any(line.startswith("distributed search: chief on") for line in lines)
     started = children(process.pid)
     assert len(started) == 2 and all(" search " in command_line(pid) for pid in started)
     process.send_signal(signal.SIGTERM)  # to the supervisor only, as `kill PID` does
@@ -180,7 +191,8 @@ def test_a_terminated_supervisor_stops_its_chief_and_workers(spec, tmp_path, sta
 def test_children_never_overwrite():
     from convnas.search.tuners.distributed import child_arguments
 
-    assert child_arguments(["search", "spec.yaml", "--workers", "3", "--overwrite", "--logdir", "x"]) == ["search", "spec.yaml", "--logdir", "x"]
+    given = ["search", "spec.yaml", "--workers", "3", "--overwrite", "--logdir", "x"]
+    assert child_arguments(given) == ["search", "spec.yaml", "--logdir", "x"]
     assert child_arguments(["search", "--workers=2", "--epochs", "1"]) == ["search", "--epochs", "1"]
 
 
@@ -195,7 +207,8 @@ def test_evolution_with_a_pareto_objective_on_two_workers_logs_the_hypervolume(s
     assert result.returncode == 0, result.stderr[-2000:]
     records = rows(logdir)
     assert sorted(int(row["trial_id"]) for row in records) == list(range(8))
-    landed = [json.loads(line) for line in (logdir / "trials.jsonl").read_text().splitlines()]  # in the order trials finished
+    # In the order trials finished:
+    landed = [json.loads(line) for line in (logdir / "trials.jsonl").read_text().splitlines()]
     hypervolumes = [float(record["hypervolume"]) for record in landed]
     assert hypervolumes == sorted(hypervolumes) and hypervolumes[-1] > 0  # the front only grows as records land
     final = next(line for line in result.stdout.splitlines() if line.startswith("hypervolume ("))
@@ -203,4 +216,5 @@ def test_evolution_with_a_pareto_objective_on_two_workers_logs_the_hypervolume(s
     events = b"".join(path.read_bytes() for path in (logdir / "tensorboard" / "search").glob("events.out.tfevents.*"))
     assert events.count(b"hypervolume") >= 8  # one scalar per trial
     saved = json.loads((logdir / "spec.json").read_text())
-    assert saved["tuner"] == "evolution" and saved["hypervolume_reference"] == {"accuracy": 0.1, "cost": "flops", "ceiling": 1e10}
+    assert saved["tuner"] == "evolution"
+    assert saved["hypervolume_reference"] == {"accuracy": 0.1, "cost": "flops", "ceiling": 1e10}

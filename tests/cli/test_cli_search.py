@@ -29,7 +29,8 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     logdir = tmp_path / "run"
     logdir.mkdir()
     records = [
-        {"trial_id": "0", "status": "COMPLETED", "reason": "", "stages": 1, "val_accuracy": 0.9, "params": 100, "flops": 1000},
+        {"trial_id": "0", "status": "COMPLETED", "reason": "", "stages": 1, "val_accuracy": 0.9, "params": 100,
+         "flops": 1000},
         {"trial_id": "1", "status": "SKIPPED", "reason": "over budget: x", "stages": 2, "params": 9000, "flops": 90000},
     ]
     (logdir / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -37,7 +38,8 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     assert as_csv.returncode == 0
     assert list(csv.DictReader(as_csv.stdout.splitlines()))[1]["reason"] == "over budget: x"
     as_md = run("trials", str(logdir), "--format", "md").stdout.splitlines()
-    assert as_md[0] == "| trial | status | val_accuracy | params | FLOPs | latency (ms) | epochs | architecture | reason |"
+    assert as_md[0] == ("| trial | status | val_accuracy | params | FLOPs | latency (ms) | epochs | architecture "
+                        "| reason |")
     assert as_md[3] == "| 1 | SKIPPED |  | 9.0K | 90.0K |  |  | stages=2 | over budget: x |" and len(as_md) == 4
     every = run("trials", str(logdir), "--format", "md", "--all").stdout.splitlines()
     assert every[0].startswith("| trial_id | status | reason | loss |") and every[0].endswith("| stages |")
@@ -48,7 +50,8 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     "args, yaml_text, message",
     [
         (["--dataset", "imagenet"], None, "`dataset` must be one of digits, cluttered_digits, mnist"),
-        (["--tuner", "annealing"], None, "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband', 'evolution'. Received: tuner='annealing'"),
+        (["--tuner", "annealing"], None,
+         "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband', 'evolution'. Received: tuner='annealing'"),
         (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
         (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),
         (["--max-params", "0"], None, "`max_params` must be a positive number. Received: max_params=0.0"),
@@ -89,7 +92,8 @@ def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
     spec.write_text(SMALL_SPEC)
     tables = []
     for name in ("first", "second"):
-        result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--epochs", "1", "--logdir", str(tmp_path / name))
+        result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--epochs", "1",
+                     "--logdir", str(tmp_path / name))
         assert result.returncode == 0, result.stderr
         with open(tmp_path / name / "trials.csv") as stream:
             rows = list(csv.DictReader(stream))
@@ -119,7 +123,8 @@ def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path, s
 
     kill_when(lambda: (logdir / "tensorboard" / "0" / "execution0").exists())  # during the first trial's training
     assert lines() == 0
-    kill_when(lambda: lines() >= 1)  # a record just written: between trials, or while the CSV and best model are written
+    # A record just written: between trials, or while the CSV and best model are written.
+    kill_when(lambda: lines() >= 1)
     written = lines()
     kill_when(lambda: lines() > written)  # the same moment once more, later in the search
     before = [json.loads(line) for line in jsonl.read_text().splitlines()]
@@ -144,7 +149,8 @@ def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tm
                  "--logdir", str(logdir))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: convnas search: no candidate within max_flops 10 in 15 draws (")
+    assert len(lines) == 1
+    assert lines[0].startswith("error: convnas search: no candidate within max_flops 10 in 15 draws (")
     cheapest = int(lines[0].split("the cheapest drawn had ")[1].split()[0].replace(",", ""))
     assert cheapest > 10 and lines[0].endswith(" FLOPs")
     written = next(line for line in result.stdout.splitlines() if line.startswith("written:"))

@@ -43,7 +43,8 @@ def search_logdir(tmp_path_factory):
     records = TrialRecords(logdir)
     records.append({"trial_id": "0", "status": "COMPLETED", "reason": "", "stages": 1, "stage1_cell": "plain",
                     "loss": 0.2, "accuracy": 0.95, "val_accuracy": 0.9, "params": 1200, "flops": 45000})
-    records.append({"trial_id": "1", "status": "SKIPPED", "reason": "over budget: flops", "stages": 2, "params": 9000, "flops": 9e6})
+    records.append({"trial_id": "1", "status": "SKIPPED", "reason": "over budget: flops", "stages": 2, "params": 9000,
+                    "flops": 9e6})
     return logdir
 
 
@@ -53,8 +54,9 @@ def study_logdir(tmp_path_factory):
     study = ablation_spec.load_study("pooling")
     (logdir / "study.json").write_text(json.dumps({**study.as_dict(), "command": "convnas ablate pooling"}))
     runs = [
-        {"run": f"{variant}/seed{seed}", "variant": variant, "seed": seed, "status": "COMPLETED", "test_accuracy": 0.9 + seed / 100,
-         "test_loss": 0.3, "train_accuracy": 0.95, "train_loss": 0.2, "val_accuracy": 0.9, "val_loss": 0.3, "train_seconds": 4.0, "params": 20000, "macs": 10**6, "flops": 2 * 10**6,
+        {"run": f"{variant}/seed{seed}", "variant": variant, "seed": seed, "status": "COMPLETED",
+         "test_accuracy": 0.9 + seed / 100, "test_loss": 0.3, "train_accuracy": 0.95, "train_loss": 0.2,
+         "val_accuracy": 0.9, "val_loss": 0.3, "train_seconds": 4.0, "params": 20000, "macs": 10**6, "flops": 2 * 10**6,
          "receptive_field": 18, "epochs": study.epochs}
         for variant in study.variant_names() for seed in study.seeds
     ]
@@ -67,8 +69,10 @@ def study_logdir(tmp_path_factory):
     [
         (["--help"], 0, "usage: convnas"),
         (["search", "--help"], 0, "usage: convnas search"),
-        (["search", "--epochs", "0"], 2, "error: convnas search: `epochs` must be a positive integer. Received: epochs=0"),
+        (["search", "--epochs", "0"], 2,
+         "error: convnas search: `epochs` must be a positive integer. Received: epochs=0"),
         (["search", "--tuner", "annealing"], 2, "error: convnas search: `tuner` must be one of 'random', "),
+        (["search", "--proxy", "synflux"], 2, "error: convnas search: `proxy` must be one of 'synflow', "),
         (["ablate", "pooling", "--dataset", "imagenet"], 2, "error: convnas ablate: `dataset` must be one of digits, "),
         (["ablate", "polling"], 2, "error: convnas ablate: unknown study 'polling'"),
         (["board", "{missing}"], 2, "error: convnas board: LOGDIR is not a folder."),
@@ -90,7 +94,8 @@ def test_trials_lists_the_records_without_tensorflow(search_logdir, form):
     assert not HEAVY & imported, sorted(HEAVY & imported)
 
 
-@pytest.mark.parametrize("form, expected", [("md", "| baseline | 92.00 ["), ("csv", "variant,seeds,"), ("text", "p (Holm)"),
+@pytest.mark.parametrize("form, expected", [("md", "| baseline | 92.00 ["), ("csv", "variant,seeds,"),
+                                            ("text", "p (Holm)"),
                                             ("latex", r"\toprule"), ("report", "# Ablation: pooling"),
                                             ("summary", "## [pooling](pooling/report.md)")])
 def test_table_rebuilds_a_study_table_without_tensorflow(study_logdir, form, expected):

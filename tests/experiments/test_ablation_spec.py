@@ -16,7 +16,8 @@ SPEC = {
     "name": "tiny",
     "epochs": 1,
     "seeds": 2,
-    "base": {"stem_filters": 8, "stages": [{"filters": 8, "downsampling": "max"}, {"filters": 16, "downsampling": "max"}]},
+    "base": {"stem_filters": 8,
+             "stages": [{"filters": 8, "downsampling": "max"}, {"filters": 16, "downsampling": "max"}]},
     "variants": {"avg": {"downsampling": "avg"}},
 }
 
@@ -40,28 +41,35 @@ def test_flags_override_the_file_and_seeds_count_or_list():
 def test_substitution_applies_to_every_stage_or_to_one():
     everywhere = build_study(SPEC).design("avg")
     assert [stage.downsampling for stage in everywhere.stages] == ["avg", "avg"]
-    one = build_study({**SPEC, "variants": {"v": {"stage2_downsampling": "none", "stage1_block": "grouped_conv"}}}).design("v")
+    variants = {"v": {"stage2_downsampling": "none", "stage1_block": "grouped_conv"}}
+    one = build_study({**SPEC, "variants": variants}).design("v")
     assert [stage.downsampling for stage in one.stages] == ["max", "none"]
     assert one.stages[0].block == "grouped_conv" and one.stages[0].groups == 2 and one.stages[1].groups is None
 
 
 ERRORS = [
-    ({"variants": {"v": {"block": "fancy_conv"}}}, r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
-    ({"variants": {"v": {"colour": "red"}}}, r"`variants\.v` has an unknown field 'colour'; known: stem_filters, head, "),
-    ({"variants": {"v": {"stage3_filters": 8}}}, r"`variants\.v\.stage3_filters` names stage 3, but the base has 2 stage\(s\)"),
+    ({"variants": {"v": {"block": "fancy_conv"}}},
+     r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
+    ({"variants": {"v": {"colour": "red"}}},
+     r"`variants\.v` has an unknown field 'colour'; known: stem_filters, head, "),
+    ({"variants": {"v": {"stage3_filters": 8}}},
+     r"`variants\.v\.stage3_filters` names stage 3, but the base has 2 stage\(s\)"),
     ({"seeds": 0}, r"`seeds` must be a positive integer\. Received: seeds=0"),
     ({"seeds": [1, 1]}, r"`seeds` must list distinct non-negative integers"),
     ({"seeds": "three"}, r"`seeds` must be a positive integer\. Received: seeds='three'"),
     ({"epochs": -1}, r"`epochs` must be a positive integer\. Received: epochs=-1"),
     ({"task": "segmentation"}, r"`task` must be one of 'classification', 'upsampling'\. Received: task='segmentation'"),
     ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', "),
-    ({"dataset": "photos"}, r"`dataset` must be one of digits, cluttered_digits, mnist, .*Received: dataset='photos'"),  # photos: upsampling only
+    ({"dataset": "photos"},  # photos: upsampling only
+     r"`dataset` must be one of digits, cluttered_digits, mnist, .*Received: dataset='photos'"),
     ({"colour": 1}, r"ablation spec has an unknown field 'colour'; known: name, "),
     ({"variants": {}}, r"`variants` must map at least one variant name"),
     ({"variants": {"baseline": {"filters": 8}}}, r"variant names must be words .* not 'baseline'"),
-    ({"variants": {"v": {"shortcut": "yes"}}}, r"`variants\.v\.stages\[0\]\.shortcut` must be True or False\. Received: .*shortcut='yes'"),
+    ({"variants": {"v": {"shortcut": "yes"}}},
+     r"`variants\.v\.stages\[0\]\.shortcut` must be True or False\. Received: .*shortcut='yes'"),
     ({"base": {"stages": []}}, r"`base\.stages` must list at least one stage"),
-    ({"full": {"optimizer": "sgd"}}, r"`full` has an unknown field 'optimizer'; known: dataset, epochs, batch_size, seeds, base"),
+    ({"full": {"optimizer": "sgd"}},
+     r"`full` has an unknown field 'optimizer'; known: dataset, epochs, batch_size, seeds, base"),
 ]
 
 
@@ -74,13 +82,14 @@ def test_errors_are_one_clear_line(change, message):
 
 
 def test_unknown_study_name_lists_the_built_ins():
-    with pytest.raises(SpecError, match=r"unknown study 'polling'; built-in studies: conv_type, depth, dilation, inception, pooling, upsampling"):
+    built_in = "conv_type, depth, dilation, inception, pooling, upsampling"
+    with pytest.raises(SpecError, match=rf"unknown study 'polling'; built-in studies: {built_in}"):
         load_study("polling")
 
 
 @pytest.fixture
 def cost_of_variants(tmp_path):
-    """Params, MACs, FLOPs and receptive field of every variant of a spec, as its study counts them (nothing trained)."""
+    """Params, MACs, FLOPs and receptive field of every variant of a spec, as its study counts them (none trained)."""
     return lambda spec: SpecStudy(spec, tmp_path / "logs").costs()
 
 
@@ -91,7 +100,8 @@ def test_pooling_substitutions_change_cost_as_the_arithmetic_says(cost_of_varian
     assert costs["no_downsampling"]["flops"] > base["flops"] and costs["no_downsampling"]["params"] == base["params"]
     # Strided-CNN-C: the conv before each pooling layer takes its stride, no new parameters
     assert costs["strided"]["params"] == base["params"] and costs["strided"]["macs"] < base["macs"]
-    # All-CNN-C: a 3x3 stride-2 conv without bias, then BN (4 per channel), in place of each pooling layer (32, 64 channels)
+    # All-CNN-C: a 3x3 stride-2 conv without bias, then BN (4 per channel), in place of each pooling layer
+    # (32, 64 channels)
     added = sum(arithmetic.conv_params(3, c, c, use_bias=False) + arithmetic.batch_norm_params(c) for c in (32, 64))
     assert added == 9 * 32 * 32 + 4 * 32 + 9 * 64 * 64 + 4 * 64
     assert costs["all_conv"]["params"] - base["params"] == added
@@ -127,7 +137,7 @@ def test_pooling_study_variants_are_the_papers(cost_of_variants):
     pooling = cost_of_variants(load_study("pooling"))
     assert pooling["strided"]["params"] == pooling["baseline"]["params"]  # Strided-CNN-C: no new weights
     # All-CNN-C: a 3x3 stride-2 conv (no bias) + BatchNorm in place of each of the two poolings
-    added = arithmetic.conv_params(3, 32, 32, use_bias=False) + 4 * 32 + arithmetic.conv_params(3, 64, 64, use_bias=False) + 4 * 64
+    added = sum(arithmetic.conv_params(3, c, c, use_bias=False) + 4 * c for c in (32, 64))
     assert pooling["all_conv"]["params"] - pooling["baseline"]["params"] == added
 
 
@@ -137,6 +147,7 @@ def test_switches_remove_what_they_name(cost_of_variants):
     costs = cost_of_variants(build_study(spec))
     # the 8->16 projection shortcut (1x1 conv without bias + BatchNorm) is gone
     assert costs["baseline"]["params"] - costs["no_shortcut"]["params"] == 8 * 16 + 4 * 16
-    spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "highway", "filters": 8}]}, "variants": {"no_gate": {"gate": False}}}
+    spec = {**SPEC, "base": {"stem_filters": 8, "stages": [{"cell": "highway", "filters": 8}]},
+            "variants": {"no_gate": {"gate": False}}}
     costs = cost_of_variants(build_study(spec))
     assert costs["baseline"]["params"] - costs["no_gate"]["params"] == arithmetic.conv_params(3, 8, 8)

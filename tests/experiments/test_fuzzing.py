@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the spec loaders and the command line: bad input is one line and exit 2, never a traceback."""
+"""Property-based fuzzing of the spec loaders and the command line: bad input is one line and exit 2, no traceback."""
 
 import re
 
@@ -15,12 +15,18 @@ from convnas.search.space.stages import STAGE_FIELDS
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.floats(allow_nan=True), st.text(max_size=12))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), inner, max_size=4)), max_leaves=10)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), inner, max_size=4)),
+    max_leaves=10,
+)
 
 
 def search_mappings():
     keys = st.one_of(st.sampled_from(sorted(search_spec.FIELDS)), st.text(max_size=10), st.integers(), st.booleans())
-    space_keys = st.sampled_from(["stages", "cell", "stage1_block", "filters", "learning_rate", "optimizer", "head_units", "stage9_kernel_size"])
+    space_keys = st.sampled_from(["stages", "cell", "stage1_block", "filters", "learning_rate", "optimizer",
+                                  "head_units", "stage9_kernel_size"])
     space = st.dictionaries(st.one_of(space_keys, st.text(max_size=8)), values, max_size=4)
     return st.dictionaries(keys, st.one_of(values, space), max_size=6)
 
@@ -29,10 +35,14 @@ def study_mappings():
     stage = st.dictionaries(st.sampled_from([*STAGE_FIELDS, "colour"]), values, max_size=5)
     base = st.fixed_dictionaries({"stages": st.one_of(st.lists(stage, max_size=3), values)},
                                  optional={"stem_filters": values, "head": values, "upsampler": values})
-    variant = st.dictionaries(st.one_of(st.sampled_from([*STAGE_FIELDS, "stage1_filters", "stage2_cell", "head"]), st.text(max_size=6)), values, max_size=3)
+    variant_keys = st.one_of(st.sampled_from([*STAGE_FIELDS, "stage1_filters", "stage2_cell", "head"]),
+                             st.text(max_size=6))
+    variant = st.dictionaries(variant_keys, values, max_size=3)
+    variants = st.one_of(st.dictionaries(st.text(max_size=6), variant, max_size=3), values)
+    optional = ("task", "dataset", "epochs", "batch_size", "seeds", "learning_rate", "metric", "full", "name")
     return st.fixed_dictionaries(
-        {"base": st.one_of(base, values), "variants": st.one_of(st.dictionaries(st.text(max_size=6), variant, max_size=3), values)},
-        optional={key: values for key in ("task", "dataset", "epochs", "batch_size", "seeds", "learning_rate", "metric", "full", "name")},
+        {"base": st.one_of(base, values), "variants": variants},
+        optional={key: values for key in optional},
     )
 
 
@@ -84,6 +94,8 @@ FLAG_VALUES = {
     "--tuner": st.text(alphabet="abcdxyz", min_size=1, max_size=8),
     "--objective": st.text(alphabet="abcdxyz_", min_size=1, max_size=8),
     "--dataset": st.text(alphabet="abcdxyz", min_size=1, max_size=8),
+    "--proxy": st.text(alphabet="abcdxyz", min_size=1, max_size=8),
+    "--pareto-cost": st.text(alphabet="abcdxyz", min_size=1, max_size=8),
     "--max-flops": st.one_of(st.floats(max_value=0).map(str), st.just("lots")),
     "--max-params": st.one_of(st.floats(max_value=0).map(str), st.just("-")),
 }
