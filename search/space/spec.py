@@ -114,8 +114,8 @@ def _positive_number(name, value):
     return None if value is None else checked(validation.positive_number, name, value)
 
 
-def _one_of(name, value, choices):
-    return checked(validation.one_of, name, value, choices)
+def _one_of(name, value, allowed):
+    return checked(validation.one_of, name, value, allowed)
 
 
 def check_dataset(value, extra: tuple[str, ...] = ()) -> str:
@@ -127,9 +127,9 @@ def _allowed_values(key: str):
     """The values a space hyperparameter may take: a tuple of choices, or a predicate."""
     general = re.sub(r"^stage\d+_", "", key)
     if general in STAGE_CHOICES or key in GLOBAL_CHOICES:
-        choices = (STAGE_CHOICES.get(general) or GLOBAL_CHOICES[key])[0]
-        if isinstance(choices[0], str):
-            return choices
+        options = (STAGE_CHOICES.get(general) or GLOBAL_CHOICES[key])[0]
+        if isinstance(options[0], str):
+            return options
         return "non-negative integer" if key == "head_units" else "positive integer"
     if key == "optimizer":
         return choices.OPTIMIZERS.names()

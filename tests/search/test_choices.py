@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from convnas.search import choices, proxies
+from convnas.search.common.spec_files import SpecError
 from convnas.search.data import datasets
+from convnas.search.space.spec import build_spec
 
 REGISTRIES = [choices.TUNERS, choices.PROXIES, choices.DATASETS, choices.DATASET_FILES, choices.OBJECTIVES,
               choices.PARETO_COSTS, choices.OPTIMIZERS]
@@ -91,6 +93,13 @@ def test_a_registry_refuses_bad_names_and_names_its_choices():
     with pytest.raises(ValueError, match=r"`colour` must be one of 'red'. Received: colour='blue'"):
         registry.check("colour", "blue")
     assert registry.load("red") is str and ["x"] not in registry  # an unhashable value is simply not a name
+
+
+def test_the_spaces_optimizer_takes_the_registered_optimizers():
+    assert build_spec({"space": {"optimizer": ["adam", "sgd", "rmsprop"]}}, {}).space["optimizer"][1] == "sgd"
+    with pytest.raises(SpecError, match=r"`space.optimizer` has an unknown value: 'adagrad'; allowed: adam, sgd, "
+                                        r"rmsprop$"):
+        build_spec({"space": {"optimizer": "adagrad"}}, {})
 
 
 def test_dataset_names_and_files():
