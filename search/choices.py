@@ -99,15 +99,15 @@ PROXIES = Registry("proxy", {
 DATASETS = Registry("dataset", {
     "digits": "convnas.search.data.datasets:digits_source",
     "cluttered_digits": "convnas.search.data.datasets:cluttered_digits_source",
-    "mnist": "convnas.search.data.datasets:keras_source",
-    "fashion_mnist": "convnas.search.data.datasets:keras_source",
-    "cifar10": "convnas.search.data.datasets:keras_source",
-    "cifar100": "convnas.search.data.datasets:keras_source",
+    "mnist": "convnas.search.data.keras_datasets:keras_source",
+    "fashion_mnist": "convnas.search.data.keras_datasets:keras_source",
+    "cifar10": "convnas.search.data.keras_datasets:keras_source",
+    "cifar100": "convnas.search.data.keras_datasets:keras_source",
 })
 
 DATASET_FILES = Registry("dataset file kind", {
-    "npz": "convnas.search.data.datasets:npz_source",  # arrays x_train, y_train (x_test, y_test)
-    "dir": "convnas.search.data.datasets:image_dir_source",  # one subfolder of images per class
+    "npz": "convnas.search.data.user_files:npz_source",  # arrays x_train, y_train (x_test, y_test)
+    "dir": "convnas.search.data.user_files:image_dir_source",  # one subfolder of images per class
 })
 
 OBJECTIVES = Registry("objective", {

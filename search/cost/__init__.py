@@ -6,6 +6,9 @@ nested models) through one symbolic call, so a model made of blocks gets a
 row per sublayer. Each layer's own cost comes from `search.layer_costs`
 (the counting convention is stated there). A layer with neither a formula nor
 sublayers is listed in `uncounted`, with a warning, never counted as 0.
+Keras's graph and its layers' recorded calls are read through `search.adapter`.
+`latency(model)` times a batch's inference; `search.cost.profiler` cross-checks the
+FLOPs against TensorFlow's own profiler.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import keras
 import numpy as np
 
 from convnas.blocks import validation
+from convnas.search import adapter
 from convnas.search.cost.layer_costs import formula_for
 
 Shape = tuple[int, ...]
@@ -61,12 +65,8 @@ def _concrete(shape: Sequence[int | None], batch_size: int) -> Shape:
 
 def _graph_calls(model: keras.Model, batch_size: int) -> Iterator[tuple[keras.layers.Layer, list[Shape], Shape]]:
     """(layer, input shapes, output shape) for every node of a functional graph, in order."""
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        for node in model._nodes_by_depth[depth]:
-            if node.is_input or node.operation is None:
-                continue
-            inputs = [_concrete(t.shape, batch_size) for t in node.input_tensors]
-            yield node.operation, inputs, _concrete(node.outputs[0].shape, batch_size)
+    for operation, inputs, output in adapter.graph_calls(model):
+        yield operation, [_concrete(t.shape, batch_size) for t in inputs], _concrete(output.shape, batch_size)
 
 
 def _symbolic_calls(
@@ -77,28 +77,17 @@ def _symbolic_calls(
     The call runs on KerasTensors (shape inference only, no computation); the
     graph nodes it records on the sublayers are removed afterwards.
     """
-    sublayers = _sublayers(layer)
-    marks = [(sub, len(sub._inbound_nodes), len(sub._outbound_nodes)) for sub in sublayers]
     inputs = [keras.KerasTensor(shape, dtype=layer.compute_dtype) for shape in input_shapes]
+    inputs = inputs[0] if len(inputs) == 1 else inputs
     kwargs = {"training": False} if "training" in inspect.signature(layer.call).parameters else {}
-    try:
-        layer.call(inputs[0] if len(inputs) == 1 else inputs, **kwargs)
-        return [
-            (sub, [tuple(t.shape) for t in node.input_tensors], tuple(node.outputs[0].shape))
-            for sub, inbound, _ in marks
-            for node in sub._inbound_nodes[inbound:]
-        ]
-    finally:
-        for sub, inbound, outbound in marks:
-            del sub._inbound_nodes[inbound:]
-            del sub._outbound_nodes[outbound:]
+    calls = adapter.sublayer_calls(_sublayers(layer), lambda: layer.call(inputs, **kwargs))
+    return [(sub, [tuple(t.shape) for t in sub_inputs], tuple(output.shape)) for sub, sub_inputs, output in calls]
 
 
 def _calls(layer: keras.layers.Layer, input_shapes: list[Shape], batch_size: int):
-    if isinstance(layer, keras.Sequential) and layer._functional is not None:
-        layer = layer._functional
-    if hasattr(layer, "_nodes_by_depth"):
-        return _graph_calls(layer, batch_size)
+    graph = adapter.functional_graph(layer)
+    if graph is not None:
+        return _graph_calls(graph, batch_size)
     return _symbolic_calls(layer, input_shapes)
 
 
@@ -106,7 +95,7 @@ def _sublayers(layer) -> list[keras.layers.Layer]:
     """Direct sublayers of a layer; none for a plain Keras operation (keras.ops in a functional graph)."""
     if not isinstance(layer, keras.layers.Layer):
         return []
-    return layer._flatten_layers(include_self=False, recursive=False)
+    return adapter.flatten_layers(layer, include_self=False, recursive=False)
 
 
 def _own_params(layer) -> int:

@@ -21,50 +21,24 @@ Hout Wout = Hin Win S^2 ("same" padding).
 
 The profiler route takes about 1 s for MobileNet and tens of seconds for
 VGG16; `search.cost` computes the same numbers from shapes in milliseconds.
+The replaced lowering, the freezing and TensorFlow's deprecation notices are
+`search.adapter`'s (TensorFlow and Keras internals).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import keras
 
+from convnas.search import adapter
 from convnas.search.cost import Cost
 
 # Layer types whose operations TensorFlow registers no flops statistic for.
 PROFILER_BLIND = frozenset({"GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "UpSampling2D"})
 
 
-@contextlib.contextmanager
-def plain_convolutions() -> Iterator[None]:
-    """While active, Keras's TensorFlow `conv` traces as a single Conv2D op, grouped or dilated."""
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import nn as tensorflow_nn
-
-    original = tensorflow_nn.conv
-
-    def plain_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-        rank = len(inputs.shape) - 2
-        data_format = tensorflow_nn._convert_data_format(data_format, len(inputs.shape))
-        if rank == 2:
-            return tf.nn.conv2d(inputs, kernel, strides, padding.upper(), data_format=data_format, dilations=dilation_rate)
-        if rank == 1:
-            return tf.nn.conv1d(inputs, kernel, strides, padding.upper(), data_format=data_format, dilations=dilation_rate)
-        return original(inputs, kernel, strides, padding, data_format, dilation_rate)
-
-    tensorflow_nn.conv = plain_conv
-    try:
-        yield
-    finally:
-        tensorflow_nn.conv = original
-
-
 def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
     """Floating-point operations TensorFlow's profiler counts for one inference at `batch_size`."""
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    from tensorflow.python.util import deprecation
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -75,12 +49,12 @@ def profiler_flops(model: keras.Model, batch_size: int = 1) -> int:
     def forward(*inputs):
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
 
-    with plain_convolutions():
+    with adapter.plain_tensorflow_convolutions():
         concrete = tf.function(forward).get_concrete_function(*specs)
-    graph = convert_variables_to_constants_v2(concrete).graph
+    graph = adapter.frozen_graph(concrete)
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
-    with deprecation.silence():  # the registry's shape helper is a deprecated TF1 API
+    with adapter.silenced_deprecations():  # the registry's shape helper is a deprecated TF1 API
         profile = tf.compat.v1.profiler.profile(
             graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="scope", options=options
         )

@@ -19,22 +19,23 @@ its user has it. The names are:
   every load). 5000 training and 2000 test canvases, drawn from disjoint
   source images; the test set is fixed (the same for every seed).
 * ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``, ``"cifar100"``: the
-  `keras.datasets` loaders, which download on first use into the Keras cache
-  (``$KERAS_HOME/datasets`` when ``KERAS_HOME`` was set when Keras was
-  imported, else ``~/.keras/datasets``, or ``/tmp/.keras/datasets`` when that
-  is not writable) and read from the cache afterwards. The official test set
-  is the test split. Offline, they work only once cached: mnist and the CIFARs
-  check the cached file's hash, Fashion-MNIST's four gz files are read as they
-  are.
+  `keras.datasets` loaders (`search.data.keras_datasets`), which download on
+  first use into the Keras cache (``$KERAS_HOME/datasets`` when
+  ``KERAS_HOME`` was set when Keras was imported, else ``~/.keras/datasets``,
+  or ``/tmp/.keras/datasets`` when that is not writable) and read from the
+  cache afterwards. The official test set is the test split. Offline, they
+  work only once cached: mnist and the CIFARs check the cached file's hash,
+  Fashion-MNIST's four gz files are read as they are.
   Offline and not cached, they fail with one line naming the URL to fetch
   and the file to save it as (Keras's "Downloading data from" line is held
   back until the download has started).
 * ``"npz:PATH"``: a NumPy ``.npz`` file with arrays ``x_train``, ``y_train``
   and optionally ``x_test``, ``y_test``; uint8 images have scale 1/255, float
-  images scale 1.
+  images scale 1 (`search.data.user_files`).
 * ``"dir:PATH"``: an image folder with one subfolder per class, read with
   `keras.utils.image_dataset_from_directory`, all of one size; there is no
-  test split. The subfolder names are `Dataset.class_names`.
+  test split. The subfolder names are `Dataset.class_names`
+  (`search.data.user_files`).
 
 In every case the validation split is carved out of the training images,
 stratified by class (scikit-learn's `train_test_split`) and seeded: the same
@@ -56,23 +57,13 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import numbers
 import os
-import pickle
-import re
-import sys
-import tempfile
-import zipfile
-from collections.abc import Callable
 from typing import NamedTuple
 
-import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -84,9 +75,6 @@ from convnas.search.data.cluttered_digits import make_cluttered_digits
 # searches run with different seeds are measured on the same images.
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_TEST_SEED = 0
-
-# Image files `image_dataset_from_directory` reads (its ALLOWLIST_FORMATS).
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 DIGITS_SCALE = 1 / 16  # scikit-learn's digits are 0..16
 BYTE_SCALE = 1 / 255  # 8-bit images are 0..255
@@ -209,19 +197,6 @@ def digits_source(name: str) -> Source:
 
 def cluttered_digits_source(name: str) -> Source:
     return Source(*make_cluttered_digits(), 1.0)  # generated in [0, 1], no download
-
-
-def keras_source(name: str) -> Source:
-    return Source(*_load_keras_dataset(name), BYTE_SCALE)  # every keras.datasets image set is uint8
-
-
-def npz_source(path: str) -> Source:
-    return Source(*_load_npz(path))
-
-
-def image_dir_source(path: str) -> Source:
-    train, class_names = _load_image_dir(path)
-    return Source(train, None, BYTE_SCALE, class_names)
 
 
 def from_arrays(
@@ -388,148 +363,6 @@ def _load_digits() -> tuple[_Arrays, _Arrays]:
     return (x[rest], y[rest]), (x[test], y[test])
 
 
-def _keras_cache_base() -> str:
-    """The folder `keras.utils.get_file` caches under, decided as it decides it.
-
-    Keras reads KERAS_HOME once, when it is imported, into
-    `keras.src.backend.config.keras_home()`; `get_file` falls back to
-    /tmp/.keras when that folder is not writable (or does not exist).
-    """
-    from keras.src.backend import config  # private accessor; no public API gives it
-
-    base = os.path.expanduser(config.keras_home())
-    if not os.access(base, os.W_OK):
-        base = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
-    return base
-
-
-_FASHION_FILES = (
-    "train-labels-idx1-ubyte.gz",
-    "train-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-)
-
-
-def _keras_cache_path(name: str) -> str:
-    """The file `keras.datasets.<name>.load_data()` looks for in the cache.
-
-    For Fashion-MNIST, the first of its four files that is missing (the one
-    `get_file` would download next), or its folder when none is.
-    """
-    datasets_dir = os.path.join(_keras_cache_base(), "datasets")
-    if name == "mnist":
-        return os.path.join(datasets_dir, "mnist.npz")
-    if name == "fashion_mnist":
-        folder = os.path.join(datasets_dir, "fashion-mnist")
-        for fname in _FASHION_FILES:
-            if not os.path.exists(os.path.join(folder, fname)):
-                return os.path.join(folder, fname)
-        return folder
-    # get_file(fname="cifar-10-batches-py-target", extract=True) caches the
-    # archive as "<fname>_archive" and extracts it into "<fname>".
-    dirname = {"cifar10": "cifar-10-batches-py-target", "cifar100": "cifar-100-python-target"}[name]
-    return os.path.join(datasets_dir, f"{dirname}_archive")
-
-
-def _is_load_error(error: Exception) -> bool:
-    """Whether `error` is one a `keras.datasets` loader raises for a missing or bad file.
-
-    Offline, `get_file` turns urllib's URLError / HTTPError into a plain
-    `Exception("URL fetch failure on ...")`; a download whose hash does not
-    match raises ValueError; reading a damaged cached file raises OSError
-    (e.g. gzip.BadGzipFile), EOFError, zipfile.BadZipFile, ValueError or
-    pickle.UnpicklingError. Anything else is a bug and propagates.
-    """
-    return type(error) is Exception or isinstance(
-        error, (OSError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
-    )
-
-
-class _HeldNotices(io.TextIOBase):
-    """Stands in for stdout while a `keras.datasets` loader runs: Keras's notices before a download are held back.
-
-    `keras.utils.get_file` prints "Downloading data from URL" (after "A local
-    file was found, but ..." for a cached file with the wrong hash) before it
-    connects. Those lines are held; anything else written (the progress bar:
-    the download is under way) writes them out and passes through. A loader
-    that returns writes out what is still held; one that fails drops it, and
-    its error says what the notices said.
-    """
-
-    NOTICES = ("Downloading data from ", "A local file was found")
-
-    def __init__(self, target):
-        super().__init__()
-        self.target, self.held = target, []
-
-    def write(self, text: str) -> int:
-        if self.held is not None and text.startswith(self.NOTICES):
-            self.held.append(text)
-        else:
-            self.release()
-            self.target.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-    def isatty(self) -> bool:  # Keras's progress bar redraws in place on a terminal
-        return self.target.isatty()
-
-    @property
-    def encoding(self) -> str | None:
-        return getattr(self.target, "encoding", None)
-
-    def release(self) -> None:
-        for text in self.held or ():
-            self.target.write(text)
-        self.held = None
-
-    def origin(self) -> str | None:
-        """The URL of the download Keras announced, if one was."""
-        found = re.search(r"Downloading data from (\S+)", "".join(self.held or ()))
-        return found.group(1) if found else None
-
-
-def _load_keras_dataset(name: str) -> tuple[_Arrays, _Arrays]:
-    loader: Callable[[], tuple[_Arrays, _Arrays]] = getattr(keras.datasets, name).load_data
-    path = _keras_cache_path(name)
-    was_cached = os.path.isfile(path)
-    held = _HeldNotices(sys.stdout)
-    try:
-        with contextlib.redirect_stdout(held):
-            (x_train, y_train), (x_test, y_test) = loader()
-    except Exception as error:  # filtered below: get_file raises a plain Exception offline
-        if not _is_load_error(error):
-            raise
-        raise _keras_load_error(name, path, was_cached, error, held.origin()) from error
-    held.release()
-    return (_images(x_train), _labels(y_train)), (_images(x_test), _labels(y_test))
-
-
-def _keras_load_error(name: str, path: str, was_cached: bool, error: Exception, origin: str | None) -> DatasetError:
-    """The one-line DatasetError of a `keras.datasets` loader that failed: what to download, and where to put it."""
-    fetch = re.fullmatch(r"URL fetch failure on (\S+): (.*)", " ".join(str(error).split()))
-    reason = " ".join(str(error).split()) or type(error).__name__
-    if fetch is None and not (was_cached and origin):  # a cached file that could not be read
-        return DatasetError(f"dataset {name!r} could not be loaded from the Keras cache ({path}): {reason}")
-    if fetch is not None:
-        origin = fetch.group(1)
-        reason = fetch.group(2).split(" -- ")[-1]  # "None -- [Errno 111] Connection refused": errno, then reason
-    where = f"download {origin} and save it as {path}" if origin else f"place the file at {path}"
-    if name == "fashion_mnist":
-        where += f" (Fashion-MNIST needs all of {', '.join(_FASHION_FILES)} in that folder, from one URL folder)"
-    if was_cached:
-        state = f"dataset {name!r}: its cached file did not match Keras's checksum (Keras removed it) and a new copy"
-    else:
-        state = f"dataset {name!r} is not in the Keras cache and"
-    return DatasetError(
-        f"{state} could not be downloaded ({reason}): {where}; the Keras cache is $KERAS_HOME/datasets, "
-        "else ~/.keras/datasets"
-    )
-
-
 def _resolve(path: str, data_dir: str | None) -> str:
     path = os.path.expanduser(path)
     if data_dir is not None and not os.path.isabs(path):
@@ -537,27 +370,9 @@ def _resolve(path: str, data_dir: str | None) -> str:
     return path
 
 
-def _load_npz(path: str) -> tuple[_Arrays, _Arrays | None, float]:
-    if not os.path.isfile(path):
-        raise DatasetError(f"npz dataset file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test") if key in archive}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as error:
-        # np.load returns a bare array (no context manager: AttributeError)
-        # for a .npy file, and raises ValueError for pickled object arrays.
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise DatasetError(f"npz dataset file {path} could not be read as .npz: {reason}") from error
-    for key in ("x_train", "y_train"):
-        if key not in arrays:
-            raise DatasetError(f"npz dataset file {path} has no array {key!r}")
-    if ("x_test" in arrays) != ("y_test" in arrays):
-        raise DatasetError(f"npz dataset file {path} must have both 'x_test' and 'y_test' or neither")
-    return checked_arrays(f"npz dataset file {path}", arrays["x_train"], arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"))
-
-
 def checked_arrays(source: str, x_train, y_train, x_test=None, y_test=None) -> tuple[_Arrays, _Arrays | None, float]:
-    """Training (and test) images and labels as a search trains on them, and their scale; DatasetError naming `source` otherwise.
+    """Training (and test) images and labels as a search trains on them, and their scale; DatasetError naming
+    `source` otherwise.
 
     Images are (N, H, W) or (N, H, W, C), uint8 (scale 1/255) or float
     (scale 1), returned as float32 with their values unchanged; labels are
@@ -571,9 +386,13 @@ def checked_arrays(source: str, x_train, y_train, x_test=None, y_test=None) -> t
         return train, None, scale
     test = _checked_split(source, "test", x_test, np.asarray(y_test))
     if test[0].shape[1:] != train[0].shape[1:]:
-        raise DatasetError(f"{source}: 'x_test' images have shape {test[0].shape[1:]}, 'x_train' images {train[0].shape[1:]}")
+        raise DatasetError(
+            f"{source}: 'x_test' images have shape {test[0].shape[1:]}, 'x_train' images {train[0].shape[1:]}"
+        )
     if (x_test.dtype == np.uint8) != (x_train.dtype == np.uint8):
-        raise DatasetError(f"{source}: 'x_test' is {x_test.dtype} and 'x_train' {x_train.dtype}; both must be uint8 or both float")
+        raise DatasetError(
+            f"{source}: 'x_test' is {x_test.dtype} and 'x_train' {x_train.dtype}; both must be uint8 or both float"
+        )
     return train, test, scale
 
 
@@ -594,75 +413,6 @@ def _checked_split(source: str, split: str, x: np.ndarray, y: np.ndarray) -> _Ar
     if y.size and y.min() < 0:
         raise DatasetError(f"{source}: 'y_{split}' has a negative label {int(y.min())}")
     return _images(x), _labels(y)
-
-
-def _image_files(directory: str) -> list[str]:
-    """The image files of the class subfolders, in the order `image_dataset_from_directory` reads them."""
-    found = []
-    for sub in sorted(os.listdir(directory)):
-        root = os.path.join(directory, sub)
-        if not os.path.isdir(root):
-            continue
-        for folder, dirs, files in os.walk(root):
-            dirs.sort()
-            found += [os.path.join(folder, fname) for fname in sorted(files) if fname.lower().endswith(IMAGE_SUFFIXES)]
-    return found
-
-
-def _image_size(directory: str, files: list[str]) -> tuple[int, int]:
-    """The one (height, width) of every image in `files`, read from the file headers (Pillow decodes nothing here);
-    DatasetError on mixed sizes."""
-    examples: dict[tuple[int, int], str] = {}
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except (OSError, UnidentifiedImageError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise DatasetError(f"image folder {directory} could not be read: {reason}") from error
-        examples.setdefault((height, width), path)
-    if len(examples) > 1:
-        sizes = ", ".join(f"{h}x{w} (e.g. {os.path.relpath(path, directory)})" for (h, w), path in examples.items())
-        raise DatasetError(
-            f"image folder {directory} has images of {len(examples)} sizes (height x width), which cannot be batched "
-            f"together: {sizes}; resize them to one size"
-        )
-    return next(iter(examples))
-
-
-def _load_image_dir(directory: str) -> tuple[_Arrays, tuple[str, ...]]:
-    """Reads every image under `directory`, one subfolder per class, as RGB 0..255; the class names too.
-
-    The images must all have one size: a model takes one input size, and
-    resizing them here would change them out of sight.
-    """
-    if not os.path.isdir(directory):
-        raise DatasetError(f"image folder not found: {directory}")
-    files = _image_files(directory)
-    if not files:
-        raise DatasetError(
-            f"image folder {directory} has no {'/'.join(IMAGE_SUFFIXES)} images in class subfolders"
-        )
-    height, width = _image_size(directory, files)
-    try:
-        images = keras.utils.image_dataset_from_directory(
-            directory,
-            labels="inferred",
-            label_mode="int",
-            color_mode="rgb",
-            batch_size=256,
-            image_size=(height, width),  # every image's own size: nothing is resized
-            shuffle=False,
-            verbose=False,
-        )
-        class_names = tuple(images.class_names)
-        batches = list(images.as_numpy_iterator())
-    except (ValueError, tf.errors.OpError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise DatasetError(f"image folder {directory} could not be read: {reason}") from error
-    x = np.concatenate([batch[0] for batch in batches]).astype(np.float32)
-    y = np.concatenate([batch[1] for batch in batches]).astype(np.int32)
-    return (x, y), class_names
 
 
 def _images(x: np.ndarray) -> np.ndarray:

@@ -51,8 +51,8 @@ papers' scores are already so (``jacob_cov``'s
 leading minus sign is part of its definition).
 
 Convnas blocks nest their layers (BatchNorm and ReLU inside a residual cell):
-they are reached with Keras's private `Layer._flatten_layers`, listed in
-`search.private_api`.
+they are reached with `search.adapter.flatten_layers` (a private Keras hook,
+listed in `search.private_api`).
 
 Every proxy works on a copy of the model (`keras.models.clone_model`, the
 same weights, the final softmax removed), so the model itself, its weights
@@ -70,7 +70,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from convnas.search import choices
+from convnas.search import adapter, choices
 
 # The variables summed as "weights": Keras's names for the kernels of conv and dense layers.
 WEIGHT_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
@@ -164,7 +164,7 @@ def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> flo
     copy = _scoring_copy(model, dtype="float64")
     for variable in copy.weights:
         variable.assign(keras.ops.abs(variable))
-    for layer in copy._flatten_layers(include_self=False):
+    for layer in adapter.flatten_layers(copy, include_self=False):
         if isinstance(layer, keras.layers.BatchNormalization):  # (x - 0) / sqrt(1 - eps + eps) * 1 + 0 = x
             for weight, value in ((layer.gamma, 1.0), (layer.beta, 0.0), (layer.moving_mean, 0.0)):
                 if weight is not None:
@@ -312,7 +312,9 @@ def _loss_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[l
     copy = _scoring_copy(model)
     classes = copy.outputs[0].shape[-1]
     if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"`y` must be labels from 0 to {classes - 1}. Received: y from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"`y` must be labels from 0 to {classes - 1}. Received: y from {labels.min()} to {labels.max()}"
+        )
     weights = _weights(copy)
     with tf.GradientTape() as tape:
         logits = copy(inputs, training=True)
@@ -390,8 +392,8 @@ def _produces(layer: keras.layers.Layer, tensor) -> bool:
 def _relu_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The innermost layers of `model` whose output is a ReLU's: ReLU layers, and layers with a ReLU activation."""
     found = []
-    for layer in model._flatten_layers(include_self=False):
-        if layer._flatten_layers(include_self=False, recursive=False):
+    for layer in adapter.flatten_layers(model, include_self=False):
+        if adapter.flatten_layers(layer, include_self=False, recursive=False):
             continue  # a block: its ReLUs are its sublayers'
         if isinstance(layer, (keras.layers.ReLU, keras.layers.LeakyReLU)):
             found.append(layer)

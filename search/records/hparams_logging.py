@@ -19,7 +19,8 @@ and test accuracy, parameters, FLOPs, latency), marks `differs` on the
 SHOWN featured architecture choices (the number of stages, then each
 stage's cell, block and filters), and leaves out constants (a fixed
 hyperparameter, or one with a single possible value): a constant never
-takes a column.
+takes a column. keras-tuner converts the space to HParams columns
+(`search.adapter.hparams_columns`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from convnas.search import adapter
 
 SHOWN = 5  # the hyperparameters and the metrics TensorBoard's HParams pane ticks by default
 
@@ -60,7 +63,8 @@ def write_config(root: str | os.PathLike, hparams: list, metrics, featured=()) -
     from tensorboard.plugins.hparams import api as hparams_api
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    summary = hparams_api.hparams_config_pb(hparams=hparams, metrics=[hparams_api.Metric(tag, display_name=name) for tag, name in metrics])
+    columns = [hparams_api.Metric(tag, display_name=name) for tag, name in metrics]
+    summary = hparams_api.hparams_config_pb(hparams=hparams, metrics=columns)
     content = summary.value[0].metadata.plugin_data
     data = plugin_data_pb2.HParamsPluginData.FromString(content.content)
     for info in data.experiment.hparam_infos:
@@ -104,16 +108,13 @@ def featured(names) -> list[str]:
 def write_experiment(root: str | os.PathLike, hyperparameters, objectives=(), tested: bool = True) -> None:
     """Writes the search's HParams experiment configuration: every hyperparameter of the space but the constants,
     METRICS (the test columns only if the search is `tested`) and the objectives."""
-    from keras_tuner.src.engine import tuner_utils
-    from tensorboard.plugins.hparams import api as hparams_api
-
     space = hyperparameters.copy()
     for hyperparameter in space.space:  # inactive ones too: every column of the space
         space.values.setdefault(hyperparameter.name, hyperparameter.default)
     names = dict(METRICS)
     metrics = [(tag, names.get(tag, tag.replace("_", " "))) for tag in metric_tags(objectives)
                if tested or not tag.startswith("test_")]
-    hparams = [hparam for hparam in tuner_utils.convert_hyperparams_to_hparams(space, hparams_api) if not constant(hparam)]
+    hparams = [hparam for hparam in adapter.hparams_columns(space) if not constant(hparam)]
     write_config(root, hparams, metrics, featured([hparam.name for hparam in hparams]))
 
 
