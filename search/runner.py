@@ -16,7 +16,8 @@ Re-running the same search on the same LOGDIR resumes it: keras-tuner keeps
 its completed trials and re-runs the interrupted one; the records keep one
 row per trial. The search is a user of the drop-in tuners
 (`convnas.search.RandomSearch`, ...) with LOGDIR as their
-`directory/project_name`: one trial path.
+`directory/project_name`, made by `search.tuners.setup.make_tuner`: one trial
+path, one setup path (a distributed chief `serve`s where a search `search`es).
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras_tuner
-
+from convnas.search import adapter
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import refuse_changed
 from convnas.search.common.tables import human
@@ -39,14 +39,8 @@ from convnas.search.records.trial_records import TrialRecords, describe
 from convnas.search.space.hypermodel import ConvNetHyperModel
 from convnas.search.space.spec import SearchSpec
 from convnas.search.tuners import distributed
-from convnas.search.tuners.sampler import NoFeasibleCandidate, describe_cost
-from convnas.search.tuners.tuner import TRADEOFF, make_tuner
-
-OBJECTIVES = {
-    "val_accuracy": keras_tuner.Objective("val_accuracy", "max"),
-    "val_loss": keras_tuner.Objective("val_loss", "min"),
-    "pareto": keras_tuner.Objective(TRADEOFF, "max"),
-}
+from convnas.search.tuners.sampler import NoFeasibleCandidate
+from convnas.search.tuners.setup import make_tuner
 
 
 class SearchStopped(RuntimeError):
@@ -75,7 +69,9 @@ class Progress:
             if record["status"] == "COMPLETED"
             else f"{record['reason']}"
         )
-        cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs" if record.get("params") else "cost n/a"
+        cost = "cost n/a"
+        if record.get("params"):
+            cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs"
         best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
         self.write(
             f"trial {self.done}/{self.total} [{record['trial_id']}]{schedule(record, self.epochs)} {record['status']}: "
@@ -92,7 +88,8 @@ class Progress:
 
 
 def schedule(record: dict, epochs: int | None) -> str:
-    """" (epochs 3-9, continues trial 02)" for a trial that trains other than the search's epochs from scratch; else ""."""
+    """" (epochs 3-9, continues trial 02)" for a trial that trains other than the search's epochs from scratch;
+    else ""."""
     start, end = record.get("initial_epoch") or 0, record.get("epochs")
     parts = []
     if start or record.get("continues") is not None or (epochs is not None and end is not None and end != epochs):
@@ -142,30 +139,8 @@ def run_search(
         durable_io.write_json(logdir / "class_names.json", list(data.class_names), indent=2)
     records = TrialRecords(logdir)
     progress = Progress(spec.max_trials, len(records.read()), write, spec.epochs)
-    location = logdir.resolve()
-    tuner = make_tuner(
-        spec.tuner,
-        spec.max_trials,
-        spec.epochs,
-        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale,
-                                     class_names=data.class_names),
-        objective=OBJECTIVES[spec.objective],
-        seed=spec.seed,
-        directory=str(location.parent),
-        project_name=location.name,
-        overwrite=False,
-        max_flops=spec.max_flops,
-        max_params=spec.max_params,
-        max_latency_ms=spec.max_latency_ms,
-        cost_weight=spec.cost_weight,
-        on_record=None if distributed.is_chief() or distributed.is_worker() else progress.report,  # the chief follows
-        prescreen=spec.prescreen,
-        proxy=spec.proxy,
-        pareto_cost=spec.pareto_cost,
-        hypervolume_reference=reference,
-        max_redraws=spec.max_redraws,
-        **({"pareto": spec.objective == "pareto"} if spec.tuner == "evolution" else {}),
-    )
+    on_record = None if distributed.is_chief() or distributed.is_worker() else progress.report  # the chief follows
+    tuner = search_tuner(spec, data, reference, on_record)
     progress.better = tuner.better
     write(
         f"search: {spec.tuner} tuner, up to {spec.max_trials} trials of {spec.epochs} epochs on {data.name} "
@@ -174,18 +149,15 @@ def run_search(
     )
     try:
         if distributed.is_chief():
-            tuner.full_epochs = spec.epochs
-            tuner.prepare_sampler((None, *data.input_shape), (data.x_train, data.y_train))
-            tuner.write_hparams_config(tested=data.x_test is not None)
-            tuner.oracle.verbose = 0  # keras-tuner's per-trial tables
-            tuner.save()
             progress.follow(records)
-            distributed.serve_chief(tuner.oracle, lost_worker_timeout, tuner.record_lost, lambda: progress.follow(records))
+            tuner.serve(spec.epochs, (None, *data.input_shape), (data.x_train, data.y_train), data.x_test is not None,
+                        lost_worker_timeout, lambda: progress.follow(records))
         else:
             tuner.search(
                 datasets.make_pipeline(data.x_train, data.y_train, spec.batch_size, shuffle=True, seed=spec.seed),
                 validation_data=datasets.make_pipeline(data.x_val, data.y_val, spec.batch_size, shuffle=False),
-                test_data=None if data.x_test is None else datasets.make_pipeline(data.x_test, data.y_test, spec.batch_size, shuffle=False),
+                test_data=None if data.x_test is None
+                else datasets.make_pipeline(data.x_test, data.y_test, spec.batch_size, shuffle=False),
                 epochs=spec.epochs,
                 shuffle=False,  # the training pipeline shuffles
                 verbose=0,
@@ -195,7 +167,7 @@ def run_search(
             write(summary(records.read(), tuner.write_fronts(), tuner, logdir))
         raise
     except RuntimeError as error:
-        if "consecutive failures" not in str(error):
+        if not adapter.stopped_by_failures(error):
             raise
         raise SearchStopped(
             f"keras-tuner stopped the search after {tuner.oracle.max_consecutive_failed_trials} consecutive failed "
@@ -210,20 +182,50 @@ def run_search(
     return result
 
 
+def search_tuner(spec: SearchSpec, data: datasets.Dataset, reference: Reference,
+                 on_record: Callable[[dict], None] | None = None):
+    """The tuner of the search `spec` on `data` (search.tuners.setup.make_tuner), LOGDIR its project folder.
+
+    `reference` is the hypervolume's reference point; `on_record` is called with each trial's record.
+    """
+    location = Path(spec.logdir).resolve()
+    return make_tuner(
+        spec.tuner,
+        spec.max_trials,
+        spec.epochs,
+        hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale,
+                                     class_names=data.class_names),
+        objective=spec.objective,
+        seed=spec.seed,
+        directory=str(location.parent),
+        project_name=location.name,
+        overwrite=False,
+        max_flops=spec.max_flops,
+        max_params=spec.max_params,
+        max_latency_ms=spec.max_latency_ms,
+        cost_weight=spec.cost_weight,
+        on_record=on_record,
+        prescreen=spec.prescreen,
+        proxy=spec.proxy,
+        pareto_cost=spec.pareto_cost,
+        hypervolume_reference=reference,
+        max_redraws=spec.max_redraws,
+    )
+
+
 def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
-    """Leaderboard (top 5), rejected draws, the Pareto fronts and their hypervolume, the files written, the dashboard."""
+    """Leaderboard (top 5), rejected draws, the Pareto fronts and their hypervolume, the files written, the
+    dashboard."""
     completed = [r for r in records if r["status"] == "COMPLETED"]
     completed.sort(key=tuner.score, reverse=tuner.oracle.objective.direction == "max")
-    counts = {status: sum(r["status"] == status for r in records) for status in ("COMPLETED", "SKIPPED", "INVALID", "FAILED")}
+    statuses = ("COMPLETED", "SKIPPED", "INVALID", "FAILED")
+    counts = {status: sum(r["status"] == status for r in records) for status in statuses}
     lines = ["", "trials: " + ", ".join(f"{count} {status.lower()}" for status, count in counts.items())]
     rejections = tuner.oracle.rejections
     if rejections.total:
-        cheapest = ", ".join(describe_cost(name, value) for name, value in sorted(rejections.cheapest.items()))
-        lines.append(
-            f"rejected before training: {rejections.total} draws ("
-            + ", ".join(f"{count} {kind}" for kind, count in sorted(rejections.counts.items()))
-            + ")" + (f"; the cheapest rejected had {cheapest}" if cheapest else "")
-        )
+        cheapest = rejections.cheapest_text()
+        lines.append(f"rejected before training: {rejections.total} draws ({rejections.counts_text()})"
+                     + (f"; the cheapest rejected had {cheapest}" if cheapest else ""))
         lines += [f"  first {kind}: {reason}" for kind, reason in sorted(rejections.examples.items())]
     lines += ["", "leaderboard:"]
     lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")

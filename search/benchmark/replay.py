@@ -1,12 +1,12 @@
 """Replaying searches on the tabular benchmark: the real oracles, with training replaced by a table lookup.
 
-A replay is one search of `trials` trials over `search.tabular.SUBSPACE`
-driven by a real oracle — keras-tuner's `RandomSearchOracle`,
-`BayesianOptimizationOracle` and `HyperbandOracle` given convnas's screened
-sampling (`search.tuner.convnas_oracle`), or convnas's `EvolutionOracle`
-(Real et al. 2019) — configured as `search.tuner.make_tuner` configures it
-for the CLI's `--objective pareto`. Only training is replaced: a trial's
-validation accuracy is read from the benchmark table (`search.tabular.Table`)
+A replay is one search of `trials` trials over `tabular.SUBSPACE` driven by
+the oracle of the tuner a search makes — keras-tuner's random search,
+Bayesian optimization and Hyperband with convnas's screened sampling, or
+convnas's regularized evolution (Real et al. 2019) — made by
+`search.tuners.setup.make_tuner` for the CLI's `--objective pareto`: the
+oracle the users run. Only training is replaced: a trial's
+validation accuracy is read from the benchmark table (`tabular.Table`)
 after the epochs the oracle asked for, with one of the table's training
 seeds, drawn once per (repetition, architecture), so that Hyperband
 continuing a candidate reads on along the same seed's learning curve.
@@ -15,10 +15,10 @@ What the oracle is told, per trial, is what a convnas trial reports:
 `tradeoff_score` = val_accuracy - `COST_WEIGHT` * log10(FLOPs) (the
 objective), `val_accuracy`, `flops` and `params` (evolution's Pareto
 tournaments read the last two). Prescreening (`prescreen` K > 1) is the
-sampler's own (`search.sampler`): each random draw and each evolution mutant
-is the best of K candidates by the table's score for `proxy`.
+sampler's own (`search.tuners.sampler`): each random draw and each evolution
+mutant is the best of K candidates by the table's score for `proxy`.
 
-The measure is the hypervolume (`search.hypervolume`) of the accuracy/FLOPs
+The measure is the hypervolume (`search.records.hypervolume`) of the accuracy/FLOPs
 front of the trials trained for the full `tabular.EPOCHS` after each trial,
 against `REFERENCE`, fixed in advance: chance accuracy on 10 classes and a
 ceiling of 1e8 FLOPs, a round number above the sub-space's most expensive
@@ -33,10 +33,12 @@ default random search's (without prescreening) median after all its trials.
 `paired` compares each configuration with random search repetition by
 repetition (the same seeds), with a signed-rank test.
 
-A replay writes nothing: the oracle's project folder is a temporary folder
-and its `save` and `_save_trial` are no-ops on the instance (keras-tuner
-otherwise rewrites oracle.json and a trial.json at every step, which would
-dominate the replay's time), and its console display is silenced.
+A replay writes nothing: the oracle's project folder is a temporary folder,
+it is told not to write its files (`writes_files`: keras-tuner otherwise
+rewrites oracle.json and a trial.json at every step, which would dominate the
+replay's time), and its console display is silenced. Grid search is not
+replayed: it walks the same grid whatever the seed, so its repetitions would
+be one replay.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from __future__ import annotations
 import math
 import random
 import tempfile
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import keras_tuner
@@ -51,39 +54,34 @@ import numpy as np
 from scipy import stats
 
 from convnas.blocks import validation
-from convnas.search import private_api
+from convnas.search import choices
 from convnas.search.benchmark import tabular
+from convnas.search.choices import COST_WEIGHT, TRADEOFF
 from convnas.search.records.hypervolume import Reference, hypervolume
 from convnas.search.space.hypermodel import ConvNetHyperModel
-from convnas.search.tuners import sampler
-from convnas.search.tuners.evolution import EvolutionOracle
-from convnas.search.tuners.tuner import COST_WEIGHT, TRADEOFF, convnas_oracle
+from convnas.search.tuners import sampler, setup
 
-TUNERS = ("random", "bayesian", "hyperband", "evolution")
+TUNERS = tuple(name for name in choices.TUNERS if name != "grid")  # see the module docstring
 REFERENCE = Reference(accuracy=0.1, cost="flops", ceiling=1e8)
 INPUT_SHAPE = (8, 8, 1)  # digits
 NUM_CLASSES = 10
-HYPERBAND_FACTOR = 3
-POPULATION_SIZE = 20  # Real et al.'s P and S, as make_tuner uses them from 80 trials up
-SAMPLE_SIZE = 5
+OBJECTIVE = "pareto"  # tradeoff_score, maximized
 TUNER_ID = "replay"
 
 
 def make_oracle(name: str, max_trials: int, seed: int) -> keras_tuner.Oracle:
-    """The oracle of tuner `name`, configured as `search.tuner.make_tuner` configures it for `--objective pareto`.
+    """The oracle of the tuner `name` that `search.tuners.setup.make_tuner` makes for `--objective pareto`.
 
-    The objective is `tradeoff_score` (max); keras-tuner receives `seed` + 1 (it
-    treats a falsy seed as none). Hyperband runs `max_epochs` =
-    `tabular.EPOCHS`, factor 3, as many iterations as `max_trials` allows, and
-    `max_trials` ends it; evolution has a population of 20, tournaments of 5
-    and Pareto selection on FLOPs. keras-tuner's oracles get convnas's atomic
-    writes and screened sampling (`convnas_oracle`). The space is
-    `tabular.SUBSPACE` declared by `ConvNetHyperModel` (nothing is built).
+    It is the oracle of a search of `max_trials` trials of `tabular.EPOCHS` epochs over
+    `tabular.SUBSPACE` (declared by `ConvNetHyperModel`: nothing is built), seeded with `seed`:
+    the objective is `tradeoff_score` (max); keras-tuner receives `seed` + 1 (it treats a falsy
+    seed as none); Hyperband runs `max_epochs` = `tabular.EPOCHS`, factor 3, as many iterations
+    as `max_trials` allows, and `max_trials` ends it; evolution has the search's population and
+    tournaments (20 and 5 from 80 trials up) and Pareto selection on FLOPs.
 
     To keep replays fast, the project folder is a fresh temporary folder
-    (removed with the oracle), the oracle's `save` and `_save_trial` are
-    replaced by no-ops on this instance, so it writes no files, and its
-    console display is off. The oracle has no screen yet (see `screen_for`).
+    (removed with the oracle), the oracle writes no files (`writes_files`)
+    and its console display is off. It has no screen yet (see `screen_for`).
 
     Args:
         name: one of `TUNERS`.
@@ -96,29 +94,12 @@ def make_oracle(name: str, max_trials: int, seed: int) -> keras_tuner.Oracle:
     validation.one_of("name", name, TUNERS)
     validation.positive_int("max_trials", max_trials)
     validation.non_negative_int("seed", seed)
-    private_api.require()
-    objective = keras_tuner.Objective(TRADEOFF, "max")
-    if name == "evolution":
-        oracle = EvolutionOracle(objective, max_trials, population_size=POPULATION_SIZE, sample_size=SAMPLE_SIZE,
-                                 selection_cost="flops", seed=seed + 1)
-    else:
-        if name == "random":
-            oracle = keras_tuner.oracles.RandomSearchOracle(objective, max_trials=max_trials, seed=seed + 1)
-        elif name == "bayesian":
-            oracle = keras_tuner.oracles.BayesianOptimizationOracle(objective, max_trials=max_trials, seed=seed + 1)
-        else:
-            oracle = keras_tuner.oracles.HyperbandOracle(objective, max_epochs=tabular.EPOCHS, factor=HYPERBAND_FACTOR,
-                                                         hyperband_iterations=max_trials, seed=seed + 1)
-            oracle.max_trials = max_trials
-        convnas_oracle(oracle)
-    hp = keras_tuner.HyperParameters()
-    ConvNetHyperModel(INPUT_SHAPE, NUM_CLASSES, tabular.SUBSPACE).declare_hyperparameters(hp)
-    oracle.update_space(hp)
     folder = tempfile.TemporaryDirectory(prefix="convnas-replay-")
-    oracle._set_project_dir(folder.name, name)
-    oracle._replay_folder = folder  # lives (and is removed) with the oracle
-    oracle.save = lambda: None
-    oracle._save_trial = lambda trial: None
+    hypermodel = ConvNetHyperModel(INPUT_SHAPE, NUM_CLASSES, tabular.SUBSPACE)
+    oracle = setup.make_tuner(name, max_trials, tabular.EPOCHS, objective=OBJECTIVE, hypermodel=hypermodel, seed=seed,
+                              directory=folder.name, project_name=name).oracle
+    weakref.finalize(oracle, folder.cleanup)  # the folder lives (and is removed) with the oracle
+    oracle.writes_files = False
     oracle.verbose = 0
     return oracle
 
@@ -130,7 +111,8 @@ def costs(table: tabular.Table, values: Mapping) -> dict:
 
 
 def screen_for(table: tabular.Table, prescreen: int = 1, proxy: str = "synflow") -> sampler.Screen:
-    """The screen a replayed oracle draws through: costs from `table`, and with `prescreen` > 1 the table's `proxy` score.
+    """The screen a replayed oracle draws through: costs from `table`, and with `prescreen` > 1 the table's
+    `proxy` score.
 
     No candidate of the sub-space is rejected (there is no budget); a value
     outside it raises KeyError, an oracle's bug that a replay must not hide.
@@ -212,7 +194,8 @@ def replay(
 
 
 def padded(curve: Sequence[float], trials: int) -> list[float]:
-    """`curve` extended to `trials` values: a search that stopped early keeps its last hypervolume (0 if it ran none)."""
+    """`curve` extended to `trials` values: a search that stopped early keeps its last hypervolume (0 if it ran
+    none)."""
     values = list(curve[:trials])
     return values + [values[-1] if values else 0.0] * (trials - len(values))
 
@@ -234,7 +217,9 @@ def _checkpoints(checkpoints: Sequence[int], trials: int) -> tuple[int, ...]:
     for checkpoint in checkpoints:
         validation.positive_int("checkpoints", checkpoint)
         if checkpoint > trials:
-            raise ValueError(f"`checkpoints` must not exceed trials ({trials}). Received: checkpoints={tuple(checkpoints)!r}")
+            raise ValueError(
+                f"`checkpoints` must not exceed trials ({trials}). Received: checkpoints={tuple(checkpoints)!r}"
+            )
     return tuple(checkpoints)
 
 
@@ -306,7 +291,9 @@ def paired(
     """
     validation.positive_int("trials", trials)
     if baseline not in curves:
-        raise ValueError(f"`baseline` must be one of the configurations {list(curves)}. Received: baseline={baseline!r}")
+        raise ValueError(
+            f"`baseline` must be one of the configurations {list(curves)}. Received: baseline={baseline!r}"
+        )
     reference = curves[baseline]
     rows = []
     for (name, prescreen), runs in curves.items():
@@ -339,7 +326,8 @@ def run(
     validation.positive_int("repetitions", repetitions)
     checkpoints = _checkpoints(checkpoints, validation.positive_int("trials", trials))
     curves = {
-        (name, prescreen): [replay(name, table, trials, prescreen, proxy, repetition) for repetition in range(repetitions)]
+        (name, prescreen): [replay(name, table, trials, prescreen, proxy, repetition)
+                            for repetition in range(repetitions)]
         for name, prescreen in configs
     }
     return summarize(curves, trials, checkpoints)

@@ -25,7 +25,9 @@ class Budget:
     def check_cost(self, cost: Cost) -> None:
         """Raises OverBudget if the FLOPs or parameters exceed their bound."""
         if self.max_flops is not None and cost.flops > self.max_flops:
-            raise OverBudget(f"over budget: {cost.flops:,} FLOPs > max_flops {self.max_flops:,.0f}", {"flops": cost.flops})
+            raise OverBudget(
+                f"over budget: {cost.flops:,} FLOPs > max_flops {self.max_flops:,.0f}", {"flops": cost.flops}
+            )
         if self.max_params is not None and cost.params > self.max_params:
             raise OverBudget(
                 f"over budget: {cost.params:,} parameters > max_params {self.max_params:,.0f}", {"params": cost.params}
@@ -35,7 +37,8 @@ class Budget:
         """Raises OverBudget if the measured latency exceeds its bound."""
         if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
             raise OverBudget(
-                f"over budget: latency {latency_ms:.2f} ms > max_latency_ms {self.max_latency_ms:g}", {"latency_ms": latency_ms}
+                f"over budget: latency {latency_ms:.2f} ms > max_latency_ms {self.max_latency_ms:g}",
+                {"latency_ms": latency_ms},
             )
 
     def describe(self) -> str:

@@ -27,7 +27,6 @@ over all workers, one summary. The supervisor sends each worker's own output
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -35,8 +34,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent import futures
 from pathlib import Path
+
+from convnas.search import adapter
 
 ID, IP, PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 CHIEF = "chief"
@@ -80,86 +80,32 @@ def serve_chief(
 
     `on_lost(trial, reason)` records such a trial (it has been ended already).
     `each_poll()` is called every `poll` seconds and once more at the end
-    (the chief reports the workers' new trial records there).
+    (the chief reports the workers' new trial records there). keras-tuner's
+    service is reached through `search.adapter.OracleService`.
     """
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
-    from keras_tuner.src.engine import trial as trial_module
-
     console = threading.Lock()  # held by a request's handler, and by the chief's own lines (`each_poll`)
-
-    class Servicer(oracle_chief.OracleServicer):
-        """keras-tuner's servicer, noting when each worker was last heard from, its handlers' prints dropped.
-
-        keras-tuner 1.4.8 prints the first value of every hyperparameter
-        condition whenever it sends a trial or the space (a `print` in
-        `conditions.Parent.to_proto`): hundreds of bare values per search. The
-        handlers run with stdout sent to os.devnull, under `console`, so that
-        the chief's own lines are never sent there.
-        """
-
-        def __init__(self, oracle):
-            super().__init__(oracle)
-            self.heard = {}
-
-        def _hear(self, tuner_id=None, trial_id=None):
-            if tuner_id is None:
-                tuner_id = next((t for t, trial in self.oracle.ongoing_trials.items() if trial.trial_id == trial_id), None)
-            if tuner_id is not None:
-                self.heard[tuner_id] = time.monotonic()
-
-        @staticmethod
-        def _quietly(handler, request, context):
-            with console, open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
-                return handler(request, context)
-
-        def GetSpace(self, request, context):
-            return self._quietly(super().GetSpace, request, context)
-
-        def CreateTrial(self, request, context):
-            self._hear(tuner_id=request.tuner_id)
-            return self._quietly(super().CreateTrial, request, context)
-
-        def UpdateTrial(self, request, context):
-            self._hear(trial_id=request.trial_id)
-            return self._quietly(super().UpdateTrial, request, context)
-
-        def GetTrial(self, request, context):
-            self._hear(trial_id=request.trial_id)
-            return self._quietly(super().GetTrial, request, context)
-
-        def GetBestTrials(self, request, context):
-            return self._quietly(super().GetBestTrials, request, context)
-
-    servicer = Servicer(oracle)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    server.add_insecure_port(f"{os.environ[IP]}:{os.environ[PORT]}")
-    server.start()
+    service = adapter.OracleService(oracle, f"{os.environ[IP]}:{os.environ[PORT]}", console)
     started, stopped_at = time.monotonic(), None
     try:
         while True:
             time.sleep(poll)
             now = time.monotonic()
-            for tuner_id, trial in list(oracle.ongoing_trials.items()):
-                silent = now - servicer.heard.get(tuner_id, started)
+            for tuner_id, trial in oracle.ongoing().items():
+                silent = now - service.heard.get(tuner_id, started)
                 if silent > lost_worker_timeout:
                     reason = f"worker {tuner_id} lost: not heard from for {silent:.0f}s"
-                    trial.status, trial.message = trial_module.TrialStatus.FAILED, reason
-                    oracle.end_trial(trial)
-                    oracle.tuner_ids.discard(tuner_id)
+                    oracle.fail_lost_trial(tuner_id, trial, reason)
                     on_lost(trial, reason)
             with console:
                 each_poll()
-            if servicer.stop_triggered and not oracle.ongoing_trials:
+            if service.stop_requested() and not oracle.ongoing():
                 # Every trial is done. Live workers ask once more and are told to stop; a worker
                 # that died between trials never asks: wait for it no longer than for a lost one.
                 stopped_at = stopped_at or now
-                if not oracle.tuner_ids or now - stopped_at > min(lost_worker_timeout, 30):
+                if not oracle.has_tuners() or now - stopped_at > min(lost_worker_timeout, 30):
                     break
     finally:
-        server.stop(grace=1)
+        service.stop(grace=1)
     with console:
         each_poll()  # a worker writes its record before it ends its trial: every record is in by now
 

@@ -21,9 +21,11 @@ crowding distance. The trials report their costs as metrics for this
 (convnas's tuners do).
 
 Mutants, like every drawn candidate, go through the oracle's screen
-(search.sampler): an invalid or over-budget mutant is redrawn before a
+(search.tuners.sampler): an invalid or over-budget mutant is redrawn before a
 trial exists, and with prescreening the child is the best-scoring of K
-feasible mutants.
+feasible mutants. The oracle reads keras-tuner's state through
+`search.adapter.OracleAdapter`; `EvolutionTuner` is the keras-tuner tuner
+it drives.
 """
 
 from __future__ import annotations
@@ -32,18 +34,14 @@ import random
 
 import keras_tuner
 
+from convnas.search.adapter import OracleAdapter
 from convnas.search.records import pareto
-from convnas.search.tuners.sampler import PRESCREEN_PREFIX, ScreenedSampling
+from convnas.search.tuners.sampler import ScreenedSampling, space_values
 
 MUTATION_TRIES = 50
 
 
-def _own_values(values: dict) -> dict:
-    """The values of the space's hyperparameters, without the tuner's bookkeeping (tuner/..., prescreen/...)."""
-    return {name: value for name, value in values.items() if not name.startswith(("tuner/", PRESCREEN_PREFIX))}
-
-
-class EvolutionOracle(ScreenedSampling, keras_tuner.Oracle):
+class EvolutionOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
     """Regularized evolution; see the module docstring.
 
     Args:
@@ -69,19 +67,24 @@ class EvolutionOracle(ScreenedSampling, keras_tuner.Oracle):
     ):
         super().__init__(objective=objective, max_trials=max_trials, **kwargs)
         if not isinstance(population_size, int) or population_size < 2:
-            raise ValueError(f"`population_size` must be an integer of at least 2. Received: population_size={population_size!r}")
+            raise ValueError(
+                f"`population_size` must be an integer of at least 2. Received: population_size={population_size!r}"
+            )
         if not isinstance(sample_size, int) or not 1 <= sample_size <= population_size:
             raise ValueError(
-                f"`sample_size` must be an integer from 1 to population_size ({population_size}). Received: sample_size={sample_size!r}"
+                f"`sample_size` must be an integer from 1 to population_size ({population_size}). "
+                f"Received: sample_size={sample_size!r}"
             )
         if selection_cost not in (None, "flops", "params"):
-            raise ValueError(f"`selection_cost` must be None, 'flops' or 'params'. Received: selection_cost={selection_cost!r}")
+            raise ValueError(
+                f"`selection_cost` must be None, 'flops' or 'params'. Received: selection_cost={selection_cost!r}"
+            )
         self.population_size, self.sample_size = population_size, sample_size
         self.selection_cost, self.accuracy = selection_cost, accuracy
 
     def population(self) -> list:
         """The most recently finished scored trials, at most `population_size`, oldest first."""
-        finished = [self.trials[trial_id] for trial_id in self.end_order]
+        finished = [self.trials[trial_id] for trial_id in self.ended_trial_ids()]
         scored = [t for t in finished if t.status == "COMPLETED" and t.score is not None]
         if self.selection_cost:
             scored = [t for t in scored if t.metrics.exists(self.accuracy) and t.metrics.exists(self.selection_cost)]
@@ -90,13 +93,13 @@ class EvolutionOracle(ScreenedSampling, keras_tuner.Oracle):
     def populate_space(self, trial_id):
         members = self.population()
         if len(members) < self.population_size:
-            values = self._random_values()
+            values = self.random_values()
         else:
             generator = random.Random(f"{self.seed}:{trial_id}")
             values = self.screened(lambda: self._mutant(members, generator))
         if values is not None:
             return {"status": "RUNNING", "values": values}
-        if self.ongoing_trials and not self.rejections.exhausted:
+        if self.ongoing() and not self.rejections.exhausted:
             return {"status": "IDLE", "values": None}
         return {"status": "STOPPED", "values": None}
 
@@ -112,7 +115,8 @@ class EvolutionOracle(ScreenedSampling, keras_tuner.Oracle):
                 if better(members[index].score, members[winner].score):
                     winner = index
             return members[winner]
-        points = [(m.metrics.get_last_value(self.accuracy), m.metrics.get_last_value(self.selection_cost)) for m in members]
+        points = [(m.metrics.get_last_value(self.accuracy), m.metrics.get_last_value(self.selection_cost))
+                  for m in members]
         ranks = pareto.nondominated_ranks(points)
         crowding = [0.0] * len(points)
         for rank in set(ranks):
@@ -126,10 +130,10 @@ class EvolutionOracle(ScreenedSampling, keras_tuner.Oracle):
     def _mutant(self, members: list, generator: random.Random) -> dict | None:
         """A child of a tournament winner that differs in one hyperparameter and was never tried."""
         for _ in range(MUTATION_TRIES):
-            child = self.mutate(_own_values(self.parent(members, generator).hyperparameters.values), generator)
-            if child is not None and not self._duplicate(child):
+            child = self.mutate(space_values(self.parent(members, generator).hyperparameters.values), generator)
+            if child is not None and not self.tried_before(child):
                 return child
-        return keras_tuner.Oracle._random_values(self)  # the neighbourhood is spent: a fresh random candidate
+        return self.fresh_random_values()  # the neighbourhood is spent: a fresh random candidate
 
     def mutate(self, values: dict, generator: random.Random) -> dict | None:
         """`values` with one tunable active hyperparameter changed; newly active ones drawn at random."""

@@ -3,16 +3,17 @@
 An oracle given a `Screen` (by the tuner, once the space and the input shape
 are known) checks each candidate it draws with the analytic cost model (the
 candidate is built, never trained: milliseconds) and draws again while it is
-INVALID or over a budget, up to `Screen.redraws` draws (default `REDRAWS`) or
+INVALID or over a budget, up to `Screen.redraws` draws (default `choices.MAX_REDRAWS`) or
 `REDRAW_SECONDS` seconds per trial. So `max_trials` counts trained candidates, and rejected draws are
 only counted (`Rejections`: per reason, with the cheapest rejected cost),
 never recorded as trials. When the limit passes without a feasible candidate
 the oracle stops the search and keeps why (`Rejections.exhausted`).
 
-Where each tuner draws:
+The screen is a mixin of convnas's oracles (search.tuners.oracles), over
+the public hooks of `search.adapter.OracleAdapter`. Where each tuner draws:
 - random search, Hyperband's new brackets, Bayesian optimization's initial
   points and evolution's initial population draw at random
-  (`_random_values`): every such draw is screened;
+  (`random_values`): every such draw is screened;
 - Bayesian optimization's model-chosen proposal is screened; one that is
   rejected is replaced by a screened random draw;
 - evolution's mutants are screened (search.evolution);
@@ -22,7 +23,8 @@ Prescreening (`Screen.prescreen` = K > 1, with a proxy score): each random
 draw, and each evolution mutant, is the best-scoring of K feasible candidates
 (search.proxies); the score is kept with the trial's values as
 `prescreen/<proxy>`. Grid points and Bayesian's model-chosen proposals are
-not prescreened.
+not prescreened. `space_values` strips that, and Hyperband's ``tuner/...``
+bookkeeping, off a trial's values.
 """
 
 from __future__ import annotations
@@ -32,11 +34,20 @@ import math
 import time
 from collections.abc import Callable
 
+from convnas.search import choices
 from convnas.search.tuners.rejection import CandidateRejected, OverBudget
 
-REDRAWS = 1000
 REDRAW_SECONDS = 120.0
 PRESCREEN_PREFIX = "prescreen/"
+HYPERBAND_PREFIX = "tuner/"  # keras-tuner's Hyperband: tuner/epochs, tuner/initial_epoch, tuner/trial_id, ...
+
+
+def space_values(values: dict) -> dict:
+    """A candidate's values of the space's hyperparameters, without the tuners' bookkeeping (tuner/..., prescreen/...).
+
+    The filter every user of a trial's values applies: its record, its model, evolution's mutations.
+    """
+    return {name: value for name, value in values.items() if not name.startswith((HYPERBAND_PREFIX, PRESCREEN_PREFIX))}
 
 
 class NoFeasibleCandidate(ValueError):
@@ -62,7 +73,7 @@ class Screen:
     prescreen: int = 1
     proxy: str = ""
     score: Callable[[dict], float] | None = None
-    redraws: int = REDRAWS
+    redraws: int = choices.MAX_REDRAWS
 
 
 class Rejections:
@@ -87,8 +98,17 @@ class Rejections:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def counts_text(self) -> str:
+        """The rejected draws per reason, e.g. "3 invalid, 12 over budget"."""
+        return ", ".join(f"{count} {kind}" for kind, count in sorted(self.counts.items()))
+
+    def cheapest_text(self) -> str:
+        """The cheapest rejected cost of each kind, e.g. "12,345 FLOPs, 678 parameters"; "" when none was measured."""
+        return ", ".join(describe_cost(name, value) for name, value in sorted(self.cheapest.items()))
+
     def state(self) -> dict:
-        return {"counts": self.counts, "cheapest": self.cheapest, "examples": self.examples, "exhausted": self.exhausted}
+        return {"counts": self.counts, "cheapest": self.cheapest, "examples": self.examples,
+                "exhausted": self.exhausted}
 
 
 def describe_cost(name: str, value: float) -> str:
@@ -99,7 +119,10 @@ def describe_cost(name: str, value: float) -> str:
 
 
 class ScreenedSampling:
-    """Oracle mixin: screened draws (see the module docstring). Set `screen` before the search draws."""
+    """Oracle mixin over `adapter.OracleAdapter`: screened draws (see the module docstring).
+
+    Set `screen` before the search draws.
+    """
 
     screen: Screen | None = None
 
@@ -117,7 +140,7 @@ class ScreenedSampling:
         self._rejections = Rejections(state.get("rejected_draws"))
 
     def screened(self, draw: Callable[[], dict | None], prescreen: bool = True) -> dict | None:
-        """The first feasible values `draw` returns (the best-scoring of K with prescreening); None when `draw` runs dry.
+        """The first feasible values `draw` returns (the best-scoring of K with prescreening); None when it runs dry.
 
         When no feasible candidate turns up within the limit, `rejections.exhausted` says why and None is returned.
         """
@@ -131,7 +154,7 @@ class ScreenedSampling:
             values = draw()
             if values is None:
                 break
-            fingerprint = self._compute_values_hash(values)
+            fingerprint = self.values_hash(values)
             if fingerprint in seen:
                 continue
             seen.add(fingerprint)
@@ -139,7 +162,7 @@ class ScreenedSampling:
                 self.screen.check(values)
             except CandidateRejected as rejection:
                 self.rejections.add(rejection, rejection.costs)
-                self._tried_so_far.add(fingerprint)  # never drawn again
+                self.mark_tried(fingerprint)  # never drawn again
                 rejected += 1
                 continue
             found.append(values)
@@ -158,16 +181,15 @@ class ScreenedSampling:
         return {**found[best], f"{PRESCREEN_PREFIX}{self.screen.proxy}": float(scores[best])}
 
     def _exhausted_message(self, draws: int, seconds: float) -> str:
-        cheapest = ", ".join(describe_cost(name, value) for name, value in sorted(self.rejections.cheapest.items()))
+        cheapest = self.rejections.cheapest_text()
         wanted = f"within {self.screen.budget}" if self.screen.budget else "that can be built"
-        counts = ", ".join(f"{count} {kind}" for kind, count in sorted(self.rejections.counts.items()))
-        message = f"no candidate {wanted} in {draws} draws ({seconds:.0f} s; {counts} so far)"
+        message = f"no candidate {wanted} in {draws} draws ({seconds:.0f} s; {self.rejections.counts_text()} so far)"
         if cheapest:
             return f"{message}; the cheapest drawn had {cheapest}"
         return f"{message}; first invalid: {self.rejections.examples.get('invalid', '')}"
 
-    def _random_values(self):
-        return self.screened(super()._random_values)
+    def random_values(self):
+        return self.screened(self.fresh_random_values)
 
     def populate_space(self, trial_id):
         response = super().populate_space(trial_id)
@@ -189,8 +211,8 @@ class ScreenedBayesian(ScreenedSampling):
             return response
         except CandidateRejected as rejection:
             self.rejections.add(rejection, rejection.costs)
-            self._tried_so_far.add(self._compute_values_hash(values))
-        replacement = self._random_values()
+            self.mark_tried(self.values_hash(values))
+        replacement = self.random_values()
         if replacement is None:
             return {"status": "STOPPED", "values": None}
         return {"status": "RUNNING", "values": replacement}
@@ -199,16 +221,17 @@ class ScreenedBayesian(ScreenedSampling):
 class ScreenedGrid(ScreenedSampling):
     """Grid search passing over the grid points that are rejected (no prescreening: the grid is walked in order)."""
 
-    def _get_next_combination(self, values):
+    def next_grid_point(self, values):
         def next_point():
             nonlocal values
-            values = super(ScreenedGrid, self)._get_next_combination(values)
+            values = self.grid_successor(values)
             return values
 
         return self.screened(next_point, prescreen=False)
 
     def populate_space(self, trial_id):
-        if not self.start_order and self.screen is not None:  # the first point is the defaults: screened like the rest
+        # The first point is the defaults: screened like the rest.
+        if not self.started_trial_ids() and self.screen is not None:
             defaults = super().populate_space(trial_id)
             values = defaults.get("values")
             try:
@@ -216,7 +239,7 @@ class ScreenedGrid(ScreenedSampling):
                 return defaults
             except CandidateRejected as rejection:
                 self.rejections.add(rejection, rejection.costs)
-            following = self._get_next_combination(values)
+            following = self.next_grid_point(values)
             if following is None:
                 return {"status": "STOPPED", "values": None}
             return {"status": "RUNNING", "values": following}

@@ -1,4 +1,5 @@
-"""Replays of the real oracles on a synthetic tabular benchmark (search.replay): trials, fronts, prescreening, summaries."""
+"""Replays of the real oracles on a synthetic tabular benchmark (search.benchmark.replay): trials, fronts,
+prescreening, summaries, and the oracles themselves: those a search runs."""
 
 import csv
 import math
@@ -7,10 +8,13 @@ import random
 import numpy as np
 import pytest
 
+from convnas.search import choices, runner
 from convnas.search.benchmark import replay, tabular
+from convnas.search.data import datasets
 from convnas.search.records.hypervolume import hypervolume
+from convnas.search.space.spec import build_spec
 
-TRIALS = 30  # past evolution's population of 20: its mutants are replayed too
+TRIALS = 30  # past evolution's population (7 at 30 trials, as a search sets it): its mutants are replayed too
 
 
 def write_table(path, proxy_is_accuracy: bool = False, seed: int = 0) -> tabular.Table:
@@ -236,7 +240,8 @@ def test_paired_differences_against_random_search_repetition_by_repetition():
 
 def test_run_replays_each_configuration_and_random_reaches_its_own_median(table):
     rows = replay.run([("random", 1), ("evolution", 3)], table, repetitions=2, trials=25, checkpoints=(10, 25))
-    assert [(row["tuner"], row["prescreen"], row["repetitions"]) for row in rows] == [("random", 1, 2), ("evolution", 3, 2)]
+    configs = [(row["tuner"], row["prescreen"], row["repetitions"]) for row in rows]
+    assert configs == [("random", 1, 2), ("evolution", 3, 2)]
     assert rows[0]["trials_to_target"] is not None and rows[0]["trials_to_target"] <= 25
     assert rows[0]["q25_25"] <= rows[0]["median_25"] <= rows[0]["q75_25"]
     assert rows[0]["target"] == rows[0]["median_25"] > 0
@@ -251,5 +256,33 @@ def test_bad_arguments_name_the_argument_and_the_value(table):
         replay.replay("random", table, 5, prescreen=2, proxy="flops")
     with pytest.raises(ValueError, match=r"`seed` must be a non-negative integer. Received: seed=-1"):
         replay.make_oracle("random", 10, -1)
-    with pytest.raises(ValueError, match=r"`checkpoints` must not exceed trials \(10\). Received: checkpoints=\(10, 25\)"):
+    refused = r"`checkpoints` must not exceed trials \(10\). Received: checkpoints=\(10, 25\)"
+    with pytest.raises(ValueError, match=refused):
         replay.summarize({("random", 1): [[1.0] * 10]}, 10, (10, 25))
+
+
+def configuration(oracle) -> dict:
+    """What configures an oracle's search: its class, seed, trials, objective, tuner settings and space."""
+    settings = ("max_epochs", "factor", "hyperband_iterations", "population_size", "sample_size", "selection_cost",
+                "num_initial_points", "alpha", "beta")
+    return {"class": type(oracle), "seed": oracle.seed, "max_trials": oracle.max_trials,
+            "objective": (oracle.objective.name, oracle.objective.direction),
+            **{name: getattr(oracle, name) for name in settings if hasattr(oracle, name)},
+            "space": [hp.get_config() for hp in oracle.hyperparameters.space]}
+
+
+@pytest.mark.parametrize("name", choices.TUNERS.names())
+def test_the_replayed_oracle_is_configured_as_a_pareto_searchs(tmp_path, name):
+    if name not in replay.TUNERS:  # grid search: its repetitions would be one replay
+        with pytest.raises(ValueError, match=rf"`name` must be one of .*Received: name='{name}'"):
+            replay.make_oracle(name, 100, seed=3)
+        return
+    spec = build_spec({"space": tabular.SUBSPACE}, {"tuner": name, "objective": "pareto", "max_trials": 100,
+                                                    "epochs": tabular.EPOCHS, "seed": 3, "logdir": str(tmp_path)})
+    search = runner.search_tuner(spec, datasets.load_dataset(tabular.DATASET, seed=3), replay.REFERENCE).oracle
+    replayed = configuration(replay.make_oracle(name, 100, seed=3))
+    assert replayed == configuration(search)
+    assert (replayed["seed"], replayed["max_trials"], replayed["objective"]) == (4, 100, ("tradeoff_score", "max"))
+    expected = {"hyperband": {"max_epochs": tabular.EPOCHS, "factor": 3, "hyperband_iterations": 100},
+                "evolution": {"population_size": 20, "sample_size": 5, "selection_cost": "flops"}}.get(name, {})
+    assert expected.items() <= replayed.items()

@@ -15,7 +15,9 @@ from keras import layers
 from sklearn.datasets import load_digits
 
 import convnas.search
-from convnas.search import cost, private_api
+from convnas.search import cost
+from convnas.search.tuners import oracles
+from convnas.search.tuners.evolution import EvolutionTuner
 
 # keras-tuner's getting-started example (keras.io/keras_tuner/getting_started), verbatim
 # but for the tuner's class; MNIST (a download) is replaced by the bundled digits.
@@ -96,7 +98,8 @@ def test_keras_tuner_getting_started_runs_with_only_the_class_name_changed(getti
     best = tuner.oracle.get_best_trials(1)[0]
     assert best.score == pytest.approx(max(scores.values())) and scores[best.trial_id] == max(scores.values())
     assert tuner.get_best_hyperparameters()[0].values == best.hyperparameters.values
-    assert len(models) == 2 and models[0].count_params() == int(next(r for r in records if r["trial_id"] == best.trial_id)["params"])
+    best_record = next(r for r in records if r["trial_id"] == best.trial_id)
+    assert len(models) == 2 and models[0].count_params() == int(best_record["params"])
     assert printed.count("Score: ") == 3 and f"Score: {best.score}" in printed  # results_summary
     for record in records:  # keras-tuner's hyperparameters, convnas's cost and training columns
         assert int(record["num_layers"]) in (1, 2, 3) and record["activation"] in ("relu", "tanh")
@@ -112,13 +115,15 @@ def test_every_trial_is_costed_exactly(getting_started):
         model = tuner.hypermodel.build(trial.hyperparameters)
         model.build((None, 8, 8))
         counted = cost.count(model)
-        assert (counted.params, counted.macs, counted.flops) == tuple(int(records[trial.trial_id][k]) for k in ("params", "macs", "flops"))
+        recorded = tuple(int(records[trial.trial_id][k]) for k in ("params", "macs", "flops"))
+        assert (counted.params, counted.macs, counted.flops) == recorded
 
 
 def test_records_hparams_pareto_and_best_model_are_written(getting_started):
     namespace, project, _ = getting_started
     x_val, y_val = namespace["x_val"], namespace["y_val"]
-    assert {"trials.csv", "trials.jsonl", "pareto.csv", "pareto.png", "best_model.keras", "oracle.json"} <= set(os.listdir(project))
+    written = {"trials.csv", "trials.jsonl", "pareto.csv", "pareto.png", "best_model.keras", "oracle.json"}
+    assert written <= set(os.listdir(project))
     front = read_csv(project / "pareto.csv")
     assert {row["front"] for row in front} == {"accuracy_vs_flops", "accuracy_vs_params"}
     records = read_csv(project / "trials.csv")
@@ -165,7 +170,8 @@ def test_datasets_budgets_non_finite_losses_and_test_data(tmp_path):
     records = {(r["filters"], r["explode"]): r for r in tuner.records.read()}
     assert set(records) == {(4, False), (4, True)} and len(lines) == 2  # over the budget: drawn, never a trial
     assert records[(4, False)]["status"] == "COMPLETED" and 0 <= records[(4, False)]["test_accuracy"] <= 1
-    assert records[(4, False)]["test_loss"] > 0 and records[(4, False)]["loss"] > 0 and 0 <= records[(4, False)]["accuracy"] <= 1
+    completed = records[(4, False)]
+    assert completed["test_loss"] > 0 and completed["loss"] > 0 and 0 <= completed["accuracy"] <= 1
     assert tuner.oracle.rejections.counts == {"over budget": 2}  # the grid's two 256-filter points
     assert tuner.oracle.rejections.cheapest["params"] > 2000 and len(tuner.oracle.trials) == 2
     failed = records[(4, True)]
@@ -222,19 +228,28 @@ def test_oracle_files_are_written_atomically_by_convnas_tuners_only(tmp_path):
                                      directory=str(tmp_path), project_name="plain")
     assert type(plain.oracle).save is keras_tuner.oracles.RandomSearchOracle.save
     tuner.oracle.save()
-    assert json.loads((tmp_path / "atomic" / "oracle.json").read_text())["hyperparameters"]["space"][0]["config"]["name"] == "units"
+    state = json.loads((tmp_path / "atomic" / "oracle.json").read_text())
+    assert state["hyperparameters"]["space"][0]["config"]["name"] == "units"
     assert not [name for name in os.listdir(tmp_path / "atomic") if ".tmp" in name]
 
 
-def test_every_private_hook_exists_in_the_installed_versions():
-    assert private_api.missing() == []
-
-
-def test_a_missing_private_hook_is_named(monkeypatch):
-    monkeypatch.delattr(keras_tuner.Tuner, "_configure_tensorboard_dir")
-    with pytest.raises(RuntimeError, match=r"lack: keras_tuner\.Tuner\._configure_tensorboard_dir\. Install"):
-        convnas.search.RandomSearch(build_dense, "val_accuracy", max_trials=1, directory="unused")
-    assert "keras_tuner.Tuner._configure_tensorboard_dir" in private_api.missing()
+@pytest.mark.parametrize("drop_in, reference", [
+    (convnas.search.RandomSearch, keras_tuner.RandomSearch),
+    (convnas.search.GridSearch, keras_tuner.GridSearch),
+    (convnas.search.BayesianOptimization, keras_tuner.BayesianOptimization),
+    (convnas.search.Hyperband, keras_tuner.Hyperband),
+    (convnas.search.Evolution, EvolutionTuner),
+])
+def test_a_drop_in_makes_its_own_oracle_as_the_tuner_it_replaces_configures_its(tmp_path, drop_in, reference):
+    # The third positional argument is max_trials (max_epochs for Hyperband); keras-tuner gets seed + 1.
+    ours = drop_in(build_dense, "val_accuracy", 7, seed=4, directory=str(tmp_path), project_name="ours")
+    theirs = reference(build_dense, "val_accuracy", 7, seed=5, directory=str(tmp_path), project_name="theirs")
+    assert type(ours.oracle) is getattr(oracles, type(theirs.oracle).__name__)
+    assert isinstance(ours.oracle, type(theirs.oracle)) and type(theirs.oracle) is not type(ours.oracle)
+    state, reference = ours.oracle.get_state(), theirs.oracle.get_state()
+    assert state.pop("rejected_draws") == {"counts": {}, "cheapest": {}, "examples": {}, "exhausted": ""}
+    reference.pop("rejected_draws", None)  # convnas's own evolution oracle screens its draws too
+    assert state == reference
 
 
 def test_cost_budget_arguments_are_checked():
@@ -244,7 +259,7 @@ def test_cost_budget_arguments_are_checked():
 
 def test_input_shape_of_unbuilt_models_comes_from_the_data():
     x = np.zeros((5, 8, 8), "float32")
-    from convnas.search.tuners.tuner import _input_shape
+    from convnas.search.tuners.trials import _input_shape
 
     assert _input_shape((x,), {}) == (None, 8, 8)
     assert _input_shape((), {"x": tf.data.Dataset.from_tensor_slices((x, x)).batch(2)}) == (None, 8, 8)

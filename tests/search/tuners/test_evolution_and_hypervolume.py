@@ -7,7 +7,7 @@ import keras_tuner
 import pytest
 
 from convnas.search.records import pareto
-from convnas.search.tuners import sampler
+from convnas.search.tuners import oracles, sampler
 from convnas.search.tuners.evolution import EvolutionOracle
 from convnas.search.tuners.rejection import InvalidCandidate, OverBudget
 
@@ -89,8 +89,10 @@ def test_evolution_samples_at_random_then_mutates_the_tournament_winner(tmp_path
         def changes(parent):
             return {name for name in set(parent) | set(tried[index]) if parent.get(name) != tried[index].get(name)}
 
-        assert any(1 <= len(changes(parent)) <= 2 for parent in parents), (parents, tried[index])  # a cell brings its block
-    assert len(oracle.population()) == 4 and [t.trial_id for t in oracle.population()] == [f"{i:03d}" for i in range(26, 30)]
+        # a cell brings its block
+        assert any(1 <= len(changes(parent)) <= 2 for parent in parents), (parents, tried[index])
+    assert len(oracle.population()) == 4
+    assert [t.trial_id for t in oracle.population()] == [f"{i:03d}" for i in range(26, 30)]
 
 
 def test_pareto_tournament_prefers_the_front_then_the_sparse_region(tmp_path):
@@ -109,15 +111,16 @@ def test_pareto_tournament_prefers_the_front_then_the_sparse_region(tmp_path):
 
 
 def test_evolution_arguments_are_checked():
-    with pytest.raises(ValueError, match=r"`sample_size` must be an integer from 1 to population_size \(4\). Received: sample_size=5"):
+    refused = r"`sample_size` must be an integer from 1 to population_size \(4\). Received: sample_size=5"
+    with pytest.raises(ValueError, match=refused):
         EvolutionOracle(objective="val_accuracy", population_size=4, sample_size=5)
-    with pytest.raises(ValueError, match=r"`selection_cost` must be None, 'flops' or 'params'. Received: selection_cost='latency'"):
+    refused = r"`selection_cost` must be None, 'flops' or 'params'. Received: selection_cost='latency'"
+    with pytest.raises(ValueError, match=refused):
         EvolutionOracle(objective="val_accuracy", selection_cost="latency")
 
 
 def screened_random(tmp_path, check, **screen):
-    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=50, seed=1, hyperparameters=space())
-    oracle.__class__ = type("Screened", (sampler.ScreenedSampling, type(oracle)), {})
+    oracle = oracles.RandomSearchOracle(objective="val_accuracy", max_trials=50, seed=1, hyperparameters=space())
     oracle._set_project_dir(str(tmp_path), "random")
     oracle.screen = sampler.Screen(check, **screen)
     return oracle
