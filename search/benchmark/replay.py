@@ -169,7 +169,7 @@ def replay(
         if trial.status != "RUNNING":  # IDLE: a sequential replay has no trial running
             raise RuntimeError(f"oracle {name!r} answered {trial.status} with no trial running")
         values = trial.hyperparameters.values
-        epochs = int(values.get("tuner/epochs", tabular.EPOCHS))
+        epochs = int(values.get(f"{sampler.HYPERBAND_PREFIX}epochs", tabular.EPOCHS))
         architecture = tabular.key(values)
         row = table.row(values)
         seed = training_seed(repetition, architecture)
