@@ -63,11 +63,13 @@ def write_search_records(logdir: Path, trials: int = 20) -> None:
                   "stem_filters": 16, "head": "global_average_pooling", "head_units": 0, "optimizer": "adam",
                   "learning_rate": 0.001 + index / 10_000, "batch_norm_momentum": 0.9}
         for stage in range(1, record["stages"] + 1):
-            record.update({f"stage{stage}_cell": "plain", f"stage{stage}_block": "conv", f"stage{stage}_filters": 16 * stage,
-                           f"stage{stage}_blocks": 1, f"stage{stage}_kernel_size": 3, f"stage{stage}_strides": 1,
+            record.update({f"stage{stage}_cell": "plain", f"stage{stage}_block": "conv",
+                           f"stage{stage}_filters": 16 * stage, f"stage{stage}_blocks": 1,
+                           f"stage{stage}_kernel_size": 3, f"stage{stage}_strides": 1,
                            f"stage{stage}_downsampling": "max"})
         if index % 7 == 3:
-            record.update(status="SKIPPED", reason="over budget: flops 2.4M > max_flops 2.0M", params=21_000, flops=2.4e6)
+            record.update(status="SKIPPED", reason="over budget: flops 2.4M > max_flops 2.0M", params=21_000,
+                          flops=2.4e6)
         else:
             record.update(loss=0.2, accuracy=0.95, val_accuracy=0.9 + index / 1000, val_loss=0.3, test_accuracy=0.89,
                           params=12_000 + index, macs=600_000, flops=1_250_000, activation_bytes=40_000,
@@ -85,8 +87,9 @@ def write_study_runs(logdir: Path) -> None:
     for number, variant in enumerate(study.variant_names()):
         for seed in study.seeds:
             runs.append({"run": f"{variant}/seed{seed}", "variant": variant, "seed": seed, "status": "COMPLETED",
-                         "params": 20_000 + 1_000 * number, "macs": 1_000_000 * (1 + number), "flops": 2_000_000 * (1 + number),
-                         "receptive_field": 18, "test_accuracy": 0.95 - number / 100 + seed / 1000,
+                         "params": 20_000 + 1_000 * number, "macs": 1_000_000 * (1 + number),
+                         "flops": 2_000_000 * (1 + number), "receptive_field": 18,
+                         "test_accuracy": 0.95 - number / 100 + seed / 1000,
                          "val_accuracy": 0.95, "val_loss": 0.2, "train_seconds": 9.0 + seed, "epochs": study.epochs})
     (logdir / "runs.jsonl").write_text("".join(json.dumps(run) + "\n" for run in runs))
 
@@ -98,7 +101,8 @@ def timed(command: list[str], expected_status: int, cwd: Path) -> float:
     result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != expected_status:
-        raise SystemExit(f"{' '.join(command)} exited with {result.returncode}, not {expected_status}:\n{result.stderr}")
+        raise SystemExit(f"{' '.join(command)} exited with {result.returncode}, not {expected_status}:\n"
+                         f"{result.stderr}")
     return seconds
 
 
@@ -120,7 +124,8 @@ def main() -> None:
             "convnas search --epochs 0 (flag error)": ([python, "-m", "convnas", "search", "--epochs", "0"], 2),
             "convnas trials LOGDIR (20 trials)": ([python, "-m", "convnas", "trials", str(root / "search")], 0),
             "convnas table LOGDIR (4 variants x 3 seeds)": ([python, "-m", "convnas", "table", str(root / "study")], 0),
-            "spec validation (6 studies quick and full, 1 search spec)": ([python, "-c", VALIDATE, str(root / "search.yaml")], 0),
+            "spec validation (6 studies quick and full, 1 search spec)": (
+                [python, "-c", VALIDATE, str(root / "search.yaml")], 0),
         }
         times = {name: [] for name in commands}
         for _ in range(args.repeats):
@@ -129,12 +134,14 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     reference = medians[REFERENCE]
     print(f"TensorFlow {metadata.version('tensorflow')}, Keras {metadata.version('keras')}, "
-          f"Python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}); median of {args.repeats} runs each")
+          f"Python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}); "
+          f"median of {args.repeats} runs each")
     print()
     print("| command | median (s) | vs import tensorflow | fastest (s) | slowest (s) |")
     print("|---|---:|---:|---:|---:|")
     for name, values in times.items():
-        print(f"| {name} | {medians[name]:.3f} | {medians[name] / reference:.3f}x | {min(values):.3f} | {max(values):.3f} |")
+        print(f"| {name} | {medians[name]:.3f} | {medians[name] / reference:.3f}x | "
+              f"{min(values):.3f} | {max(values):.3f} |")
     print()
     slowest = max((name for name in commands if name != REFERENCE), key=medians.get)
     verdict = "met" if medians[slowest] / reference <= GOAL else "NOT met"

@@ -48,8 +48,9 @@ def main() -> None:
         profiler_seconds = time.perf_counter() - start
         ours = profiler.comparable_flops(counted)
         print(
-            f"| {name} | {count_seconds * 1000:.1f} | {profiler_seconds:.2f} | {profiler_seconds / count_seconds:,.0f}x "
-            f"| {ours:,} | {reference:,} | {abs(ours - reference) / reference:.4%} |"
+            f"| {name} | {count_seconds * 1000:.1f} | {profiler_seconds:.2f} | "
+            f"{profiler_seconds / count_seconds:,.0f}x | {ours:,} | {reference:,} | "
+            f"{abs(ours - reference) / reference:.4%} |"
         )
 
 

@@ -32,12 +32,12 @@ space:
 
 
 def search(workers: int, trials: int, epochs: int, directory: Path) -> tuple[float, float]:
-    """Wall time of the whole command, and the steady-state rate: trials per second between the first and last record."""
+    """Wall time of the whole command, and the steady-state rate: trials per second between first and last record."""
     spec = directory / "spec.yaml"
     spec.write_text(SPEC)
     logdir = directory / f"workers{workers}"
-    command = [sys.executable, "-m", "convnas", "search", str(spec), "--workers", str(workers), "--max-trials", str(trials),
-               "--epochs", str(epochs), "--logdir", str(logdir)]
+    command = [sys.executable, "-m", "convnas", "search", str(spec), "--workers", str(workers),
+               "--max-trials", str(trials), "--epochs", str(epochs), "--logdir", str(logdir)]
     shutil.rmtree(logdir, ignore_errors=True)  # afresh, before the first poll
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

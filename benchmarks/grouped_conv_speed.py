@@ -56,7 +56,8 @@ def main() -> None:
     baseline = timed(dense, x, args.repeats)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; median of {args.repeats} forward+backward passes\n")
     print("| layer | median (ms) | vs dense Conv2D |\n|---|---:|---:|")
-    for name, layer in (("Conv2D, groups=1 (dense)", dense), ("Conv2D, groups=4", grouped), ("GroupwiseConv2D, groups=4", groupwise)):
+    for name, layer in (("Conv2D, groups=1 (dense)", dense), ("Conv2D, groups=4", grouped),
+                        ("GroupwiseConv2D, groups=4", groupwise)):
         seconds = baseline if layer is dense else timed(layer, x, args.repeats)
         print(f"| {name} | {1000 * seconds:.2f} | {seconds / baseline:.2f}x |")
     print(f"\nlargest output difference, Conv2D(groups=4) vs GroupwiseConv2D: {difference:.2e}")

@@ -85,7 +85,8 @@ class Replay(keras_tuner.HyperModel):
 def plain_keras_tuner(data, candidates, hypermodel, batch_size, epochs, directory):
     start = time.perf_counter()
     tuner = keras_tuner.GridSearch(Replay(hypermodel, candidates), objective="val_accuracy",
-                                   max_trials=len(candidates), directory=directory, project_name="plain", overwrite=True)
+                                   max_trials=len(candidates), directory=directory, project_name="plain",
+                                   overwrite=True)
     tuner.search(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
                  validation_data=(data.x_val, data.y_val), verbose=0,
                  callbacks=[keras.callbacks.TensorBoard(os.path.join(directory, "tensorboard"), write_graph=False)])
@@ -108,8 +109,10 @@ def main() -> None:
     spec = build_spec({}, {"max_trials": args.trials, "epochs": args.epochs, "batch_size": args.batch_size,
                            "seed": args.seed, "logdir": str(work / "convnas"), "overwrite": True})
     # Warm-up: TensorFlow's first graph building and kernel selection are paid once, outside the timings.
-    bare_loop(data, candidate_values(run_search(build_spec({}, {"max_trials": 1, "epochs": 1, "logdir": str(work / "warm")}),
-                                                write=lambda line: None)), hypermodel, args.batch_size, 1)
+    bare_loop(data,
+              candidate_values(run_search(build_spec({}, {"max_trials": 1, "epochs": 1, "logdir": str(work / "warm")}),
+                                          write=lambda line: None)),
+              hypermodel, args.batch_size, 1)
     times = {"convnas": [], "bare": [], "keras-tuner": []}
     for _ in range(args.repeats):
         seconds, records = convnas(spec)
@@ -117,7 +120,8 @@ def main() -> None:
         candidates = candidate_values(records)
         seconds, fitting = bare_loop(data, candidates, hypermodel, args.batch_size, args.epochs)
         times["bare"].append(seconds)
-        times["keras-tuner"].append(plain_keras_tuner(data, candidates, hypermodel, args.batch_size, args.epochs, str(work)))
+        times["keras-tuner"].append(
+            plain_keras_tuner(data, candidates, hypermodel, args.batch_size, args.epochs, str(work)))
     best = {name: min(values) for name, values in times.items()}
     completed = [r for r in records if r["status"] == "COMPLETED"]
     samples = len(data.x_train) * args.epochs * len(completed)
@@ -129,7 +133,8 @@ def main() -> None:
           f"({len(data.x_train)} training images), batch {args.batch_size}, best of {args.repeats} runs\n")
     print("| variant | wall time (s) | vs bare loop | runs (s) |")
     print("|---|---:|---:|---|")
-    for name, label in (("bare", "bare build-and-fit loop"), ("keras-tuner", "plain keras-tuner"), ("convnas", "convnas search")):
+    for name, label in (("bare", "bare build-and-fit loop"), ("keras-tuner", "plain keras-tuner"),
+                        ("convnas", "convnas search")):
         runs = ", ".join(f"{t:.1f}" for t in times[name])
         print(f"| {label} | {best[name]:.1f} | {best[name] / best['bare']:.3f}x | {runs} |")
     print(f"\ntraining throughput (last run): convnas fit {samples / convnas_train:,.0f} samples/s, "

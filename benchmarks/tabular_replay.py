@@ -28,10 +28,11 @@ repetition (the same seeds: `search.replay.paired`), with a Wilcoxon
 signed-rank test and Holm's adjustment; the median seconds per replay; and
 (2) with `--correlations` alone, or after the replays, Spearman's and
 Kendall's rank correlations (scipy.stats) of every proxy, FLOPs and
-parameters with the mean test and the mean validation accuracy over the table's architectures, beside the noise ceiling: the same
-correlations between the seed-0 and the seed-1 accuracies, and the ceiling
-that implies for the two-seed mean (Spearman-Brown); and each proxy's median
-seconds per architecture from the raw proxy file.
+parameters with the mean test and the mean validation accuracy over the
+table's architectures, beside the noise ceiling: the same correlations
+between the seed-0 and the seed-1 accuracies, and the ceiling that implies
+for the two-seed mean (Spearman-Brown); and each proxy's median seconds per
+architecture from the raw proxy file.
 
 Bayesian optimization is slow to replay: keras-tuner fits a Gaussian process
 and runs 50 L-BFGS-B restarts of its acquisition (numerical gradients,
@@ -236,7 +237,8 @@ def report_correlations(table: tabular.Table, raw_proxies: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tuners", nargs="+", choices=replay.TUNERS, default=list(replay.TUNERS))
-    parser.add_argument("--prescreen", type=int, default=10, metavar="K", help="candidates per draw when prescreening (10)")
+    parser.add_argument("--prescreen", type=int, default=10, metavar="K",
+                        help="candidates per draw when prescreening (10)")
     parser.add_argument("--proxy", choices=tabular.PROXY_COLUMNS, default="synflow")
     parser.add_argument("--repetitions", type=int, default=25)
     parser.add_argument("--trials", type=int, default=100)

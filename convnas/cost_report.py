@@ -20,7 +20,9 @@ class ModelError(ValueError):
 
 def application_names() -> list[str]:
     """The architectures of keras.applications (MobileNet, ResNet50, VGG16, ...)."""
-    return sorted(name for name in dir(keras.applications) if name[0].isupper() and callable(getattr(keras.applications, name)))
+    return sorted(
+        name for name in dir(keras.applications) if name[0].isupper() and callable(getattr(keras.applications, name))
+    )
 
 
 def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> keras.Model:
@@ -38,7 +40,9 @@ def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> k
             return keras.saving.load_model(path, safe_mode=True)
         except (ValueError, OSError, zipfile.BadZipFile, KeyError, TypeError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelError(f"MODEL could not be loaded as a Keras model: {first_line}. Received: MODEL={model!r}") from None
+            raise ModelError(
+                f"MODEL could not be loaded as a Keras model: {first_line}. Received: MODEL={model!r}"
+            ) from None
     names = application_names()
     if model not in names:
         raise ModelError(
@@ -71,7 +75,10 @@ def format_summary(name: str, counted: cost.Cost, batch_size: int) -> str:
 def format_layers(counted: cost.Cost) -> str:
     """One row per counted layer."""
     rows = [
-        (row.name, row.type, "x".join(map(str, row.output_shape[1:])), f"{row.params:,}", f"{row.macs:,}", f"{row.flops:,}")
+        (
+            row.name, row.type, "x".join(map(str, row.output_shape[1:])),
+            f"{row.params:,}", f"{row.macs:,}", f"{row.flops:,}",
+        )
         for row in counted.layers
     ]
     return tables.to_text(("layer", "type", "output", "params", "MACs", "FLOPs"), rows, left_columns=3)

@@ -25,7 +25,9 @@ EXAMPLES = {
     "dilated_conv": [{"filters": 6}, {"filters": 6, "dilation_rate": 3, "padding": "valid"}],
     "flattened_conv": [{"filters": 10}, {"filters": 10, "kernel_size": 5, "strides": 2, "padding": "valid"}],
     "grouped_conv": [{"filters": 6}, {"filters": 12, "groups": 4, "strides": 2, "padding": 2}],
-    "highway": [{}, {"kernel_size": 1, "gate": False}, {"use_batch_norm": True}, {"gate": False, "use_batch_norm": True}],
+    "highway": [
+        {}, {"kernel_size": 1, "gate": False}, {"use_batch_norm": True}, {"gate": False, "use_batch_norm": True},
+    ],
     "im2col_conv": [{"filters": 6}, {"filters": 6, "kernel_size": 4, "strides": 2, "padding": 3}],
     "inception": [
         {},

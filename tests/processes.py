@@ -122,5 +122,5 @@ def no_process_outlives_the_session():
     for pid in left:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    pytest.fail(f"processes started during the tests were still running at the end of the session (now killed): {described}",
-                pytrace=False)
+    pytest.fail("processes started during the tests were still running at the end of the session (now killed): "
+                f"{described}", pytrace=False)

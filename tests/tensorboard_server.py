@@ -52,7 +52,7 @@ def tensorboard(logdir):
 
 
 def wait_for(read, ready, seconds: float = 60.0):
-    """Calls `read()` until `ready(result)` (connection errors while TensorBoard starts are retried); the last result."""
+    """Calls `read()` until `ready(result)`, retrying connection errors while TensorBoard starts; the last result."""
     deadline, result = time.monotonic() + seconds, None
     while time.monotonic() < deadline:
         try:

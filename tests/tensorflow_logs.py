@@ -1,4 +1,4 @@
-"""The markers of TensorFlow's C++ log lines, which no command's output may carry (test_cli_quiet, test_cli_distributed)."""
+"""Markers of TensorFlow's C++ log lines, which no command's output may carry (test_cli_quiet, test_cli_distributed)."""
 
 TENSORFLOW_LOG_LINES = (
     "failed call to cuInit",  # first device use on a machine without a GPU

@@ -32,7 +32,9 @@ def run_session(folder: Path, tests: str, *flags: str) -> subprocess.CompletedPr
 
 
 def sleeping(seconds: str) -> list[int]:
-    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if command_line(pid) == f"sleep {seconds}"]
+    return [
+        pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if command_line(pid) == f"sleep {seconds}"
+    ]
 
 
 @pytest.mark.parametrize("flags", [[], ["-n", "2"]], ids=["one-process", "xdist"])

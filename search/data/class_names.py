@@ -36,7 +36,9 @@ class ClassNames(keras.layers.Identity):
 def _names(class_names: Sequence[str]) -> tuple[str, ...]:
     names = tuple(class_names)
     if not names or not all(isinstance(name, str) and name for name in names):
-        raise ValueError(f"`class_names` must be a non-empty list of non-empty strings. Received: class_names={class_names!r}")
+        raise ValueError(
+            f"`class_names` must be a non-empty list of non-empty strings. Received: class_names={class_names!r}"
+        )
     return names
 
 
@@ -46,7 +48,9 @@ def checked(class_names: Sequence[str] | None, num_classes: int) -> tuple[str, .
         return None
     names = _names(class_names)
     if len(names) != num_classes or len(set(names)) != len(names):
-        raise ValueError(f"`class_names` must name each of the {num_classes} classes once. Received: class_names={list(names)!r}")
+        raise ValueError(
+            f"`class_names` must name each of the {num_classes} classes once. Received: class_names={list(names)!r}"
+        )
     return names
 
 

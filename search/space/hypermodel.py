@@ -221,7 +221,7 @@ def _inception_widths(filters: int) -> dict[str, int]:
 
 
 def _block_strides(stage: Stage, index: int) -> int:
-    """Stride of block `index`: the stage's `strides` on its first block, times 2 on its last for "strided" downsampling."""
+    """Stride of block `index`: the stage's `strides` on its first block, x2 on its last for "strided" downsampling."""
     strides = (stage.strides or 1) if index == 0 else 1
     if stage.downsampling == "strided" and index == stage.blocks - 1:
         strides *= 2  # Strided-CNN-C: the pooling's stride moves into the conv before it
@@ -274,7 +274,9 @@ def _cell_block(stage: Stage, index: int) -> list[keras.layers.Layer]:
             stage.filters, stage.kernel_size, strides=_block_strides(stage, index), shortcut=stage.shortcut
         )]
     if stage.cell == "depthwise_separable":
-        return [blocks.get_block("depthwise_separable_conv")(stage.filters, stage.kernel_size, strides=_block_strides(stage, index))]
+        return [blocks.get_block("depthwise_separable_conv")(
+            stage.filters, stage.kernel_size, strides=_block_strides(stage, index)
+        )]
     if stage.cell == "inception":  # without reductions, the pool projection keeps the width at `filters`
         return [blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions)]
     if stage.cell == "highway":
@@ -341,7 +343,9 @@ def apply_stage(stage: Stage, number: int, x):
             for layer in make():
                 x = layer(x)
         except ValueError as error:
-            raise ValueError(f"stage {number} {text}: input is {'x'.join(map(str, inputs.shape[1:]))}: {_reason(error)}") from error
+            raise ValueError(
+                f"stage {number} {text}: input is {'x'.join(map(str, inputs.shape[1:]))}: {_reason(error)}"
+            ) from error
     return x
 
 
@@ -370,7 +374,8 @@ def build_model(
         x = layer(x)
     for number, stage in enumerate(architecture.stages, 1):
         x = apply_stage(stage, number, x)
-    x = keras.layers.GlobalAveragePooling2D()(x) if architecture.head == "global_average_pooling" else keras.layers.Flatten()(x)
+    x = (keras.layers.GlobalAveragePooling2D()(x) if architecture.head == "global_average_pooling"
+         else keras.layers.Flatten()(x))
     if architecture.head_units:
         x = keras.layers.Dense(architecture.head_units, activation="relu")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
@@ -395,7 +400,7 @@ def _cell_convs(stage: Stage, index: int) -> list[ConvLayer]:
 
 
 def _downsampling_convs(stage: Stage) -> list[ConvLayer]:
-    """The downsampling layer of `stage` as a window for the receptive field ("strided" has none: its last block strides)."""
+    """The downsampling layer of `stage` as a receptive-field window ("strided" has none: its last block strides)."""
     if stage.downsampling in POOLING:
         return [ConvLayer(stage.pool_size, strides=2)]
     if stage.downsampling == "all_conv":

@@ -27,7 +27,9 @@ def test_conv_output_size_textbook_examples(size, kernel, strides, padding, expe
 
 
 def test_conv_output_size_is_the_floor_formula_and_matches_keras():
-    for size, kernel, strides, pad, dilation in itertools.product((5, 8, 11), (1, 2, 3, 5), (1, 2, 3), (0, 1, 2), (1, 2)):
+    for size, kernel, strides, pad, dilation in itertools.product(
+        (5, 8, 11), (1, 2, 3, 5), (1, 2, 3), (0, 1, 2), (1, 2)
+    ):
         if dilation > 1 and strides > 1:
             continue
         extent = dilation * (kernel - 1) + 1
@@ -52,7 +54,9 @@ def test_transposed_output_size_matches_keras_for_every_mode():
         for output_padding in (None, *range(strides)):
             if padding == "same" and kernel % 2 == 0 and output_padding == 0:
                 continue  # TensorFlow cannot run this case (see test_errors)
-            layer = keras.layers.Conv2DTranspose(1, kernel, strides=strides, padding=padding, output_padding=output_padding)
+            layer = keras.layers.Conv2DTranspose(
+                1, kernel, strides=strides, padding=padding, output_padding=output_padding
+            )
             actual = layer(np.zeros((1, size, size, 1), "float32")).shape[1]
             assert arithmetic.transposed_conv_output_size(size, kernel, strides, padding, output_padding) == actual
 
@@ -116,7 +120,8 @@ def test_stack_costs_match_a_real_keras_model():
         ([ConvLayer(3, dilation_rate=d) for d in (1, 2, 4)], 15),  # Yu & Koltun: 2^(i+2) - 1
         ([ConvLayer(3, dilation_rate=d) for d in (1, 2, 4, 8)], 31),
         ([ConvLayer(7, strides=2), ConvLayer(3, strides=2), ConvLayer(3)], 7 + 2 * 2 + 2 * 4),
-        ([ConvLayer(11, strides=4), ConvLayer(3, strides=2), ConvLayer(5)], 11 + 2 * 4 + 4 * 8),  # AlexNet conv1-pool1-conv2
+        # AlexNet conv1-pool1-conv2
+        ([ConvLayer(11, strides=4), ConvLayer(3, strides=2), ConvLayer(5)], 11 + 2 * 4 + 4 * 8),
     ],
 )
 def test_receptive_field(layers, expected):
@@ -129,7 +134,9 @@ def test_receptive_field_rejects_transposed_layers():
 
 
 def test_kernel_larger_than_padded_input():
-    with pytest.raises(ValueError, match=r"`kernel_size` must not exceed the padded input size. Received: kernel_size=7"):
+    with pytest.raises(
+        ValueError, match=r"`kernel_size` must not exceed the padded input size. Received: kernel_size=7"
+    ):
         arithmetic.conv_output_size(4, 7, padding=1)
     with pytest.raises(ValueError, match=r"extent 5 with dilation_rate=2"):
         arithmetic.conv_output_size(4, 3, dilation_rate=2)
@@ -137,5 +144,7 @@ def test_kernel_larger_than_padded_input():
 
 
 def test_output_padding_must_be_smaller_than_strides():
-    with pytest.raises(ValueError, match=r"`output_padding` must be smaller than `strides`. Received: output_padding=2, strides=2"):
+    with pytest.raises(
+        ValueError, match=r"`output_padding` must be smaller than `strides`. Received: output_padding=2, strides=2"
+    ):
         arithmetic.transposed_conv_output_size(4, 3, 2, "same", output_padding=2)

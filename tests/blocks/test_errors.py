@@ -8,7 +8,9 @@ import pytest
 
 from convnas import blocks
 
-WITH_FILTERS = [n for n in blocks.list_blocks() if "filters" in inspect.signature(blocks.get_block(n).__init__).parameters]
+WITH_FILTERS = [
+    n for n in blocks.list_blocks() if "filters" in inspect.signature(blocks.get_block(n).__init__).parameters
+]
 
 
 @pytest.mark.parametrize("name", WITH_FILTERS)
@@ -43,7 +45,9 @@ def test_channel_shuffle_and_shuffle_unit_groups():
 @pytest.mark.parametrize("name", ["conv", "true_conv", "im2col_conv", "nin", "spatially_separable_conv"])
 def test_kernel_larger_than_padded_input(name):
     block = blocks.get_block(name)(4, kernel_size=5, padding="valid")
-    with pytest.raises(ValueError, match=r"`kernel_size` must not exceed the padded input size. Received: kernel_size=5"):
+    with pytest.raises(
+        ValueError, match=r"`kernel_size` must not exceed the padded input size. Received: kernel_size=5"
+    ):
         block(np.zeros((1, 3, 3, 2), "float32"))
 
 
@@ -54,7 +58,9 @@ def test_kernel_larger_than_input_in_a_model_fails_at_construction():
 
 
 def test_unknown_pooling_mode():
-    with pytest.raises(ValueError, match=r"`mode` must be one of 'max', 'avg', 'none', 'strided_conv'. Received: mode='median'"):
+    with pytest.raises(
+        ValueError, match=r"`mode` must be one of 'max', 'avg', 'none', 'strided_conv'. Received: mode='median'"
+    ):
         blocks.get_block("pool")(mode="median")
 
 
@@ -70,22 +76,53 @@ def test_unknown_block_name_lists_the_valid_names():
 @pytest.mark.parametrize(
     "name, kwargs, pattern",
     [
-        ("conv", {"filters": 4, "padding": "full"}, r"`padding` must be 'same', 'valid' or a non-negative integer. Received: padding='full'"),
+        (
+            "conv", {"filters": 4, "padding": "full"},
+            r"`padding` must be 'same', 'valid' or a non-negative integer. Received: padding='full'",
+        ),
         ("conv", {"filters": 4, "padding": -1}, r"Received: padding=-1"),
-        ("conv", {"filters": 4, "kernel_size": (3, 0)}, r"`kernel_size` must be a positive integer or a sequence of 2 positive integers. Received: kernel_size=\(3, 0\)"),
-        ("conv", {"filters": 4, "strides": 2, "dilation_rate": 2}, r"`strides` must be 1 when `dilation_rate` is greater than 1"),
-        ("conv", {"filters": 4, "activation": "nope"}, r"`activation` must be None or the name of a Keras activation. Received: activation='nope'"),
-        ("upsample_conv", {"filters": 4, "interpolation": "cubic"}, r"`interpolation` must be one of 'nearest', 'bilinear'. Received: interpolation='cubic'"),
-        ("transposed_conv", {"filters": 4, "strides": 2, "output_padding": 2}, r"`output_padding` must be smaller than `strides`"),
-        ("transposed_conv", {"filters": 4, "kernel_size": 4, "output_padding": 0}, r"`output_padding` must be at least 1 \(or None\) with padding='same' and an even kernel_size"),
-        ("residual", {"filters": 4, "variant": "wide"}, r"`variant` must be one of 'basic', 'bottleneck'. Received: variant='wide'"),
-        ("residual", {"filters": 6, "variant": "bottleneck"}, r"`expansion` must divide filters \(6\). Received: expansion=4"),
+        (
+            "conv", {"filters": 4, "kernel_size": (3, 0)},
+            r"`kernel_size` must be a positive integer or a sequence of 2 positive integers. "
+            r"Received: kernel_size=\(3, 0\)",
+        ),
+        (
+            "conv", {"filters": 4, "strides": 2, "dilation_rate": 2},
+            r"`strides` must be 1 when `dilation_rate` is greater than 1",
+        ),
+        (
+            "conv", {"filters": 4, "activation": "nope"},
+            r"`activation` must be None or the name of a Keras activation. Received: activation='nope'",
+        ),
+        (
+            "upsample_conv", {"filters": 4, "interpolation": "cubic"},
+            r"`interpolation` must be one of 'nearest', 'bilinear'. Received: interpolation='cubic'",
+        ),
+        (
+            "transposed_conv", {"filters": 4, "strides": 2, "output_padding": 2},
+            r"`output_padding` must be smaller than `strides`",
+        ),
+        (
+            "transposed_conv", {"filters": 4, "kernel_size": 4, "output_padding": 0},
+            r"`output_padding` must be at least 1 \(or None\) with padding='same' and an even kernel_size",
+        ),
+        (
+            "residual", {"filters": 4, "variant": "wide"},
+            r"`variant` must be one of 'basic', 'bottleneck'. Received: variant='wide'",
+        ),
+        (
+            "residual", {"filters": 6, "variant": "bottleneck"},
+            r"`expansion` must divide filters \(6\). Received: expansion=4",
+        ),
         ("residual", {"filters": 4, "shortcut": "yes"}, r"`shortcut` must be True or False. Received: shortcut='yes'"),
         ("shuffle_unit", {"filters": 8, "strides": 3}, r"`strides` must be one of 1, 2. Received: strides=3"),
         ("highway", {"gate_bias": "low"}, r"`gate_bias` must be a number. Received: gate_bias='low'"),
         ("pool", {"mode": "max", "filters": 8}, r"`filters` applies only to mode='strided_conv'"),
         ("textcnn", {"kernel_sizes": ()}, r"`kernel_sizes` must be a non-empty sequence"),
-        ("inception", {"filters_3x3_reduce": 0}, r"`filters_3x3_reduce` must be a positive integer. Received: filters_3x3_reduce=0"),
+        (
+            "inception", {"filters_3x3_reduce": 0},
+            r"`filters_3x3_reduce` must be a positive integer. Received: filters_3x3_reduce=0",
+        ),
     ],
 )
 def test_bad_arguments(name, kwargs, pattern):
@@ -97,8 +134,14 @@ def test_bad_arguments(name, kwargs, pattern):
     "name, kwargs, shape, pattern",
     [
         ("shuffle_unit", {"filters": 16}, (1, 4, 4, 8), r"`filters` must equal the input channels when strides=1"),
-        ("shuffle_unit", {"filters": 8, "strides": 2}, (1, 4, 4, 8), r"`filters` must exceed the input channels when strides=2"),
-        ("residual", {"filters": 4, "strides": 2, "shortcut_type": "zero_pad"}, (1, 4, 4, 8), r"'zero_pad' needs filters >= the input channels"),
+        (
+            "shuffle_unit", {"filters": 8, "strides": 2}, (1, 4, 4, 8),
+            r"`filters` must exceed the input channels when strides=2",
+        ),
+        (
+            "residual", {"filters": 4, "strides": 2, "shortcut_type": "zero_pad"}, (1, 4, 4, 8),
+            r"'zero_pad' needs filters >= the input channels",
+        ),
         ("textcnn", {}, (1, 4, 8), r"`kernel_sizes` must not exceed the sequence length"),
         ("conv", {"filters": 4}, (1, 8, 3), r"`input_shape` of conv must have rank 4"),
         ("conv1d", {"filters": 4}, (1, 8, 8, 3), r"`input_shape` of conv1d must have rank 3"),

@@ -1,4 +1,4 @@
-"""Blocks against numpy references and closed forms: im2col, true convolution, shuffle, highway, inception, upsampling."""
+"""Blocks against numpy references and closed forms: im2col, true conv, shuffle, highway, inception, upsampling."""
 
 import keras
 import numpy as np
@@ -97,14 +97,17 @@ def test_highway_with_batch_norm_is_relu_of_bn_of_a_biasless_conv():
     highway = blocks.get_block("highway")(kernel_size=3, gate_bias=-2.0, use_batch_norm=True)
     highway.build(inputs.shape)
     k, c = 3, 4
-    assert highway.count_params() == (k * k * c * c + 4 * c) + (k * k * c * c + c)  # no transform bias; BN's 4 per channel
+    # no transform bias; BN's 4 per channel
+    assert highway.count_params() == (k * k * c * c + 4 * c) + (k * k * c * c + c)
     assert highway.transform.bias is None and highway.transform_gate.get_weights()[1].tolist() == [-2.0] * c
     norm = highway.normalization[0]
     gamma, beta, mean, variance = (rng.uniform(0.5, 1.5, size=c).astype("float32") for _ in range(4))
     norm.set_weights([gamma, beta, mean, variance])
     kernel = highway.transform.get_weights()[0]
     gate_kernel, gate_bias = highway.transform_gate.get_weights()
-    transformed = np.maximum((cross_correlate(inputs, kernel, padding=1) - mean) / np.sqrt(variance + norm.epsilon) * gamma + beta, 0)
+    transformed = np.maximum(
+        (cross_correlate(inputs, kernel, padding=1) - mean) / np.sqrt(variance + norm.epsilon) * gamma + beta, 0
+    )
     gate = 1 / (1 + np.exp(-(cross_correlate(inputs, gate_kernel, padding=1) + gate_bias)))
     expected = transformed * gate + inputs * (1 - gate)
     np.testing.assert_allclose(numpy_of(highway(inputs, training=False)), expected, atol=1e-5)
@@ -130,7 +133,10 @@ def test_highway_with_batch_norm_round_trips_its_config():
 
 
 def test_inception_without_reductions_keeps_its_width_and_the_naive_module_widens():
-    """Szegedy et al. 2015: dropping the 3x3/5x5 reductions keeps the pool projection (and the width); Fig. 2a drops it too."""
+    """Szegedy et al. 2015: dropping the 3x3/5x5 reductions keeps the pool projection (and the width).
+
+    Fig. 2a drops it too.
+    """
     widths = {"filters_1x1": 16, "filters_3x3_reduce": 16, "filters_3x3": 32, "filters_5x5_reduce": 8, "filters_5x5": 8,
               "filters_pool_proj": 8}
     inputs, c = np.zeros((1, 6, 6, 24), "float32"), 24

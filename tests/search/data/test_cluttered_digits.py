@@ -140,8 +140,15 @@ def test_it_is_a_dataset_name_of_specs():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"digit_sizes": (10, 30)}, r"`digit_sizes` must be \(smallest, largest\) with smallest <= largest <= canvas \(28\). Received: digit_sizes=\(10, 30\)"),
-        ({"fragment_sizes": (4, 12)}, r"`fragment_sizes` must be .* <= smallest digit size \(10\). Received: fragment_sizes=\(4, 12\)"),
+        (
+            {"digit_sizes": (10, 30)},
+            r"`digit_sizes` must be \(smallest, largest\) with smallest <= largest <= canvas \(28\). "
+            r"Received: digit_sizes=\(10, 30\)",
+        ),
+        (
+            {"fragment_sizes": (4, 12)},
+            r"`fragment_sizes` must be .* <= smallest digit size \(10\). Received: fragment_sizes=\(4, 12\)",
+        ),
         ({"test_images": 0}, r"`test_images` must be a positive integer. Received: test_images=0"),
         ({"clutter": -1}, r"`clutter` must be a non-negative integer. Received: clutter=-1"),
     ],

@@ -203,7 +203,9 @@ def test_jacob_cov_matches_the_reference_formula():
 
 def test_jacob_cov_needs_two_inputs_and_is_nan_for_a_constant_jacobian():
     model = dense_stack([3, 2], use_bias=True)
-    with pytest.raises(ValueError, match=r"`x` must be a batch of at least 2 inputs of rank 1. Received: x of shape \(1, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"`x` must be a batch of at least 2 inputs of rank 1. Received: x of shape \(1, 3\)"
+    ):
         proxies.jacob_cov(model, np.ones((1, 3)))
     dead = dense_stack([3, 4, 2], activation="relu", use_bias=True)
     for layer in dead.layers[1:]:
