@@ -19,10 +19,11 @@ def run(code: str, cwd: Path) -> str:
 
 def test_the_wheel_has_convnas_as_its_only_top_level_package(tmp_path):
     source = tmp_path / "source"
-    ignored = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "logs", "__pycache__", ".pytest_cache")
+    ignored = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "logs", "__pycache__",
+                                     ".pytest_cache")
     shutil.copytree(ROOT, source, ignore=ignored)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "wheel"), "."],
-                   cwd=source, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "wheel"), "."], cwd=source, check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "wheel").glob("convnas-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
@@ -49,7 +50,8 @@ def test_import_convnas_is_free_of_tensorflow_and_registers_every_block_when_ker
 def test_a_saved_model_loads_after_import_convnas_alone(tmp_path):
     save = (
         "import keras, convnas; from convnas.blocks import get_block;"
-        "x = keras.Input((8, 8, 3)); model = keras.Model(x, get_block('residual')(4)(get_block('conv')(4, kernel_size=3)(x)));"
+        "x = keras.Input((8, 8, 3));"
+        "model = keras.Model(x, get_block('residual')(4)(get_block('conv')(4, kernel_size=3)(x)));"
         "model.save('m.keras'); print(model.count_params())"
     )
     params = run(save, tmp_path).strip()
@@ -61,7 +63,7 @@ def test_a_folder_named_like_a_layer_in_the_working_directory_is_never_imported(
     for name in ("blocks", "search", "experiments"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("raise SystemExit('imported the wrong package')\n")
-    result = subprocess.run([sys.executable, "-m", "convnas", "blocks", "--input-shape", "8,8,4", "--json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "convnas", "blocks", "--input-shape", "8,8,4", "--json"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert '"residual"' in result.stdout

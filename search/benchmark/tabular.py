@@ -97,7 +97,8 @@ def epoch_column(seed: int, epoch: int) -> str:
     return f"val_accuracy_s{seed}_e{epoch}"
 
 
-HYPERPARAMETER_COLUMNS = ("stages", *(f"stage{n}_{name}" for n in (1, 2) for name in ("cell", "block", "filters", "blocks")))
+HYPERPARAMETER_COLUMNS = ("stages",
+                          *(f"stage{n}_{name}" for n in (1, 2) for name in ("cell", "block", "filters", "blocks")))
 COLUMNS = (
     "key",
     *HYPERPARAMETER_COLUMNS,

@@ -139,7 +139,8 @@ def test_npz_with_a_class_of_one_image_is_refused_naming_the_class(tmp_path):
 
 def test_npz_with_one_class_is_refused(tmp_path):
     _write_npz(tmp_path / "one.npz", with_test=False, y_train=np.full(30, 4))
-    with pytest.raises(DatasetError, match=r"^dataset 'npz:.*one\.npz' has 1 class \(label 4\); a classifier needs at least 2 classes$"):
+    refused = r"^dataset 'npz:.*one\.npz' has 1 class \(label 4\); a classifier needs at least 2 classes$"
+    with pytest.raises(DatasetError, match=refused):
         load_dataset(f"npz:{tmp_path / 'one.npz'}")
 
 
@@ -213,7 +214,8 @@ def search_cli(capsys, dataset, logdir):
         ({"cats": 4, "dogs": 1}, None,
          r"dataset 'dir:.*': class 'dogs' has 1 training image; the stratified train/validation split needs at least 2 "
          r"per class \(one for each side\)"),
-        ({"cats": 4, "dogs": 0, "owls": 3}, None, r"dataset 'dir:.*': class 'dogs' has 0 training images; .* at least 2 per class \(one for each side\)"),
+        ({"cats": 4, "dogs": 0, "owls": 3}, None,
+         r"dataset 'dir:.*': class 'dogs' has 0 training images; .* at least 2 per class \(one for each side\)"),
         ({"cats": 3, "dogs": 3}, {("dogs", 1): (8, 8), ("dogs", 2): (8, 8)},
          r"image folder .* has images of 2 sizes \(height x width\), which cannot be batched together: "
          r"6x5 \(e\.g\. cats/0\.png\), 8x8 \(e\.g\. dogs/1\.png\); resize them to one size"),
@@ -286,7 +288,8 @@ def test_keras_dataset_offline_says_what_to_download_and_where_to_save_it(keras_
         load_dataset(name)
     (url,) = calls  # the URL Keras tried
     assert url.startswith("https://")
-    pattern = (rf"dataset '{name}' is not in the Keras cache and could not be downloaded \(\[Errno 111\] Connection refused\): "
+    pattern = (rf"dataset '{name}' is not in the Keras cache and could not be downloaded "
+               r"\(\[Errno 111\] Connection refused\): "
                rf"download {re.escape(url)} and save it as {re.escape(path)}( \(Fashion-MNIST needs all of .*\))?; "
                r"the Keras cache is \$KERAS_HOME/datasets, else ~/\.keras/datasets")
     assert re.fullmatch(pattern, str(info.value)), str(info.value)
@@ -313,7 +316,8 @@ def test_cifar10_without_network_names_the_archive_to_place(tmp_path, monkeypatc
     archive = os.path.join(tmp_path, "datasets", "cifar-10-batches-py-target_archive")
     assert str(info.value).startswith(
         "dataset 'cifar10' is not in the Keras cache and could not be downloaded (")
-    assert f": download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and save it as {archive}; " in str(info.value)
+    url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    assert f": download {url} and save it as {archive}; " in str(info.value)
     assert "\n" not in str(info.value)
     assert "Downloading data from" not in capsys.readouterr().out
 
@@ -326,7 +330,8 @@ def test_mnist_with_wrong_hash_in_cache_is_refetched_then_fails(keras_cache, cap
     os.makedirs(os.path.dirname(path))
     np.savez(path, x_train=np.zeros((4, 28, 28), np.uint8))
     pattern = (r"^dataset 'mnist': its cached file did not match Keras's checksum \(Keras removed it\) and a new copy "
-               rf"could not be downloaded \(\[Errno 111\] Connection refused\): download https://\S+/mnist\.npz and save it as {re.escape(path)}; ")
+               r"could not be downloaded \(\[Errno 111\] Connection refused\): "
+               rf"download https://\S+/mnist\.npz and save it as {re.escape(path)}; ")
     with pytest.raises(DatasetError, match=pattern):
         load_dataset("mnist")
     assert len(calls) == 1 and not os.path.exists(path)
@@ -347,7 +352,8 @@ def test_notices_are_written_once_the_download_starts(keras_cache, capsys, monke
     monkeypatch.setattr(file_utils, "urlretrieve", slow_then_refused)
     with pytest.raises(DatasetError, match=r"could not be downloaded \(\[Errno 104\] Connection reset by peer\)"):
         load_dataset("cifar100")
-    assert re.fullmatch(r"Downloading data from https://\S+cifar-100-python\.tar\.gz\n\[progress\]\n", capsys.readouterr().out)
+    printed = capsys.readouterr().out
+    assert re.fullmatch(r"Downloading data from https://\S+cifar-100-python\.tar\.gz\n\[progress\]\n", printed)
 
 
 def _write_idx(path, array):
@@ -449,7 +455,8 @@ def test_pipeline_rejects_bad_batch_size():
 @pytest.mark.parametrize("name", ["foo", "npz:", "dir:", "MNIST", "", None])
 def test_unknown_dataset_lists_names(name):
     pattern = (
-        r"^`dataset` must be one of digits, cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, npz:PATH, dir:PATH\. "
+        r"^`dataset` must be one of digits, cluttered_digits, mnist, fashion_mnist, cifar10, cifar100, "
+        r"npz:PATH, dir:PATH\. "
         rf"Received: dataset={re.escape(repr(name))}$"
     )
     with pytest.raises(DatasetError, match=pattern):
@@ -458,7 +465,8 @@ def test_unknown_dataset_lists_names(name):
 
 @pytest.mark.parametrize("split", [0, 1, 1.5, -0.1, True, "0.2"])
 def test_bad_validation_split(split):
-    pattern = rf"^`validation_split` must be between 0 and 1 \(exclusive\)\. Received: validation_split={re.escape(repr(split))}$"
+    pattern = (r"^`validation_split` must be between 0 and 1 \(exclusive\)\. "
+               rf"Received: validation_split={re.escape(repr(split))}$")
     with pytest.raises(DatasetError, match=pattern):
         load_dataset("digits", validation_split=split)
 

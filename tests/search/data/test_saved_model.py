@@ -19,14 +19,16 @@ from convnas.search.space.spec import build_spec
 
 ONE_CANDIDATE = {
     "stem_filters": 16, "stages": 1, "cell": "plain", "block": "conv", "filters": 16, "blocks": 1, "kernel_size": 3,
-    "downsampling": "max", "head": "global_average_pooling", "head_units": 0, "optimizer": "adam", "learning_rate": 0.01,
+    "downsampling": "max", "head": "global_average_pooling", "head_units": 0, "optimizer": "adam",
+    "learning_rate": 0.01,
 }
 
 
 @pytest.fixture(scope="module")
 def digits_search(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("digits")
-    spec = build_spec({"space": ONE_CANDIDATE}, {"dataset": "digits", "max_trials": 1, "epochs": 2, "batch_size": 16, "logdir": str(logdir)})
+    spec = build_spec({"space": ONE_CANDIDATE},
+                      {"dataset": "digits", "max_trials": 1, "epochs": 2, "batch_size": 16, "logdir": str(logdir)})
     (record,) = run_search(spec, write=lambda line: None)
     return logdir, record
 
@@ -86,7 +88,8 @@ def test_image_folder_search_writes_class_names_and_its_model_takes_uint8_images
     assert images.dtype == np.uint8  # as the files hold them
     data = datasets.load_dataset(f"dir:{tmp_path / 'images'}")
     searched = {row.tobytes() for row in np.concatenate([data.x_train, data.x_val])}
-    assert all(image.astype(np.float32).tobytes() in searched for image in images)  # what the search fed: the same values
+    # what the search fed: the same values
+    assert all(image.astype(np.float32).tobytes() in searched for image in images)
     np.testing.assert_allclose(model.predict(images, verbose=0), model.predict(images.astype(np.float32), verbose=0),
                                rtol=1e-6)
     # The class names travel inside the model, through re-saving too, and cost nothing.
@@ -111,7 +114,8 @@ def test_a_model_loads_its_class_names_in_a_fresh_process_after_import_convnas(t
     model.save(tmp_path / "m.keras")
     script = ("import convnas, keras, sys; from convnas.search.data.class_names import class_names; "
               "print(class_names(keras.saving.load_model(sys.argv[1])))")
-    shown = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras")], capture_output=True, text=True, timeout=300)
+    shown = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras")], capture_output=True, text=True,
+                           timeout=300)
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert shown.stdout.strip() == "('a', 'b', 'c')"
 
