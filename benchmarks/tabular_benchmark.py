@@ -1,4 +1,4 @@
-"""Generates the tabular benchmark: every architecture of `search.tabular.SUBSPACE`, trained with two seeds on digits.
+"""Generates the tabular benchmark: every architecture of `search.benchmark.tabular.SUBSPACE`, trained twice on digits.
 
     python benchmarks/tabular_benchmark.py train [--shard I/N]   # resumable; run N shards side by side
     python benchmarks/tabular_benchmark.py proxies               # resumable
@@ -15,7 +15,7 @@ benchmarks/tabular/raw/ and skip what is already there, so a killed run
 resumes where it stopped; `train` skips the runs of every raw file, so the
 remaining work can be split anew (a shard's rest as --shard 1/4 and 3/4 after
 --shard 1/2, say). `assemble` joins the raw lines into the CSV, one
-row per architecture (`search.tabular.COLUMNS`), with params, MACs and
+row per architecture (`search.benchmark.tabular.COLUMNS`), with params, MACs and
 FLOPs counted anew by the current cost model (so every row counts the same
 layers, whichever version of the code trained it) and the latency measured
 in training, and prints the compute the raw runs took.

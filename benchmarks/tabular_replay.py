@@ -7,7 +7,7 @@
 For each tuner (keras-tuner's random search, Bayesian optimization and
 Hyperband with convnas's screened sampling, and convnas's regularized
 evolution), with prescreening off (1) and on (K, default 10, ranked by the
-table's `--proxy` score, default synflow), `search.replay.replay` runs R
+table's `--proxy` score, default synflow), `search.benchmark.replay.replay` runs R
 searches (repetitions 0 .. R-1, default 25) of N trials (default 100) on
 benchmarks/tabular/digits.csv, training replaced by the table. Each finished
 replay appends one JSON line — its configuration, repetition, the table's
@@ -24,7 +24,7 @@ median curve needs to reach random search's (no prescreening) median after N
 trials; the goal line, computed from it: does evolution, with or without
 prescreening, reach that target within N / 2 trials (50 of 100)?; each
 configuration against random search after N trials, repetition by
-repetition (the same seeds: `search.replay.paired`), with a Wilcoxon
+repetition (the same seeds: `search.benchmark.replay.paired`), with a Wilcoxon
 signed-rank test and Holm's adjustment; the median seconds per replay; and
 (2) with `--correlations` alone, or after the replays, Spearman's and
 Kendall's rank correlations (scipy.stats) of every proxy, FLOPs and

@@ -84,7 +84,7 @@ class Study:
         build: `build(config)` returns the Keras model of a config (a dict).
             A compiled model is trained as it is (it must report a metric
             named `accuracy`); an uncompiled one is compiled with the study's
-            defaults (`search.training.compile_model`: Adam at
+            defaults (`search.space.training.compile_model`: Adam at
             `learning_rate`, sparse categorical cross-entropy, accuracy,
             BatchNorm momentum 0.9).
         base: The baseline config, the table's "baseline" row.
@@ -95,9 +95,9 @@ class Study:
             cluttered_digits, mnist, fashion_mnist, cifar10, cifar100,
             npz:PATH, dir:PATH), a tuple `(x_train, y_train, x_test, y_test)`
             of images (N, H, W, C) and integer labels, or a loaded
-            `search.datasets.Dataset`. Each run carves its validation set out
+            `search.data.datasets.Dataset`. Each run carves its validation set out
             of the training images with its own seed, stratified, as
-            `search.datasets.load_dataset` carves it; the test set is fixed.
+            `search.data.datasets.load_dataset` carves it; the test set is fixed.
             Images reach the model as the source stores them (digits 0..16,
             8-bit images 0..255, arrays as given): a model rescales them
             itself (`Dataset.scale`), as the study's own designs do.
@@ -127,7 +127,7 @@ class Study:
 
     Raises:
         ValueError: On a bad argument, naming it and the value received
-            (`search.datasets.DatasetError` for data that cannot be loaded).
+            (`search.data.datasets.DatasetError` for data that cannot be loaded).
     """
 
     def __init__(

@@ -25,7 +25,7 @@ class ClassificationTask:
     """Softmax classification on a dataset with a test split (digits, cluttered_digits, cifar10, arrays, ...).
 
     Each run splits the training images into train and validation with its
-    own seed (stratified, as `search.datasets.from_arrays` splits them); the
+    own seed (stratified, as `search.data.datasets.from_arrays` splits them); the
     test set is the same for every run.
     """
 
@@ -65,7 +65,7 @@ class ClassificationTask:
     def prepare(self, model: keras.Model) -> None:
         """Compiles an uncompiled model with the study's defaults; checks that a compiled one reports accuracy.
 
-        The defaults are `search.training.compile_model`'s: Adam at the
+        The defaults are `search.space.training.compile_model`'s: Adam at the
         study's learning rate, sparse categorical cross-entropy, the
         `accuracy` metric, and BatchNorm momentum 0.9. A compiled model keeps
         its own optimizer, loss and BatchNorm momentum, but must report a
@@ -144,7 +144,7 @@ class UpsamplingTask:
         A compiled model is kept as it is.
         """
         if not model.compiled:
-            set_batch_norm_momentum(model)  # search.training's 0.9: Keras's 0.99 lags behind a short training
+            set_batch_norm_momentum(model)  # search.space.training's 0.9: Keras's 0.99 lags behind a short training
             model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
 
     def receptive_field(self, design) -> None:
@@ -206,13 +206,13 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
 
     Args:
         task: "classification" or "upsampling".
-        data: A dataset name (`search.datasets.load_dataset`'s, or "photos"
+        data: A dataset name (`search.data.datasets.load_dataset`'s, or "photos"
             for upsampling); for classification a tuple
             `(x_train, y_train, x_test, y_test)` of images (N, H, W, C) and
             integer labels, whose validation split is carved out of the
             training arrays as `load_dataset` carves it (seed 0; each run
             splits again with its own seed), or a loaded
-            `search.datasets.Dataset`; for upsampling a loaded
+            `search.data.datasets.Dataset`; for upsampling a loaded
             `experiments.upsampling.UpsamplingData`.
 
     Raises:
@@ -228,7 +228,7 @@ def load_data(task: str, data) -> datasets.Dataset | upsampling.UpsamplingData:
     if task == "classification" and isinstance(data, tuple) and len(data) == 4:
         return _split_arrays(*data)
     kinds = {"classification": "a dataset name, a tuple (x_train, y_train, x_test, y_test) of arrays or a "
-                               "search.datasets.Dataset",
+                               "search.data.datasets.Dataset",
              "upsampling": "a dataset name or an experiments.upsampling.UpsamplingData"}
     received = f"a tuple of {len(data)} items" if isinstance(data, tuple) else f"data of type {type(data).__name__}"
     raise datasets.DatasetError(f"`data` must be {kinds[task]} ({task} task). Received: {received}")

@@ -8,7 +8,7 @@ LOGDIR holds everything a search writes:
     oracle.json, trial_*/  keras-tuner's oracle and trial state (resumes a killed search)
     best_model.keras     the best completed candidate; it takes images as the dataset stores them
                          (raw digits 0..16, uint8 images 0..255) and rescales them itself;
-                         trained on an image folder, it carries its class names (`search.class_names`)
+                         trained on an image folder, it carries its class names (`search.data.class_names`)
     class_names.json     the class names, index = label (image folders, `dir:PATH`)
     pareto.csv/.png      the accuracy/FLOPs and accuracy/params fronts
 
@@ -119,7 +119,7 @@ def run_search(
 ) -> list[dict]:
     """Runs (or resumes) the search `spec` describes; returns its trial records.
 
-    In a distributed search (search.distributed.set_role) the chief serves the
+    In a distributed search (search.tuners.distributed.set_role) the chief serves the
     oracle, ends the trials of workers silent for `lost_worker_timeout`
     seconds as FAILED, and writes the summary; a worker runs trials and never
     overwrites.

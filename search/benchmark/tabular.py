@@ -14,7 +14,7 @@ per architecture (`COLUMNS`): its key, its hyperparameters, the validation
 accuracy after every epoch and the test accuracy for each seed, their means,
 params, MACs, FLOPs, batch-1 latency and every proxy's score. `Table` reads
 it back and answers queries by the hyperparameter values a tuner proposes,
-which is how `search.replay` runs the real oracles without training.
+which is how `search.benchmark.replay` runs the real oracles without training.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 `count(model)` walks the model: the layers of a functional or sequential model
 through its graph, and the sublayers of composite layers (convnas blocks,
 nested models) through one symbolic call, so a model made of blocks gets a
-row per sublayer. Each layer's own cost comes from `search.layer_costs`
+row per sublayer. Each layer's own cost comes from `search.cost.layer_costs`
 (the counting convention is stated there). A layer with neither a formula nor
 sublayers is listed in `uncounted`, with a warning, never counted as 0.
 Keras's graph and its layers' recorded calls are read through `search.adapter`.

@@ -2,7 +2,7 @@
 
 `ClassNames` is the identity on a classifier's output whose config holds the
 name of each class (index = label). A candidate trained on an image folder
-(`dir:PATH`, `search.datasets`) ends in one, named "class_names", so the
+(`dir:PATH`, `search.data.datasets`) ends in one, named "class_names", so the
 saved best model keeps its labels' meaning through saving, loading and
 re-saving:
 

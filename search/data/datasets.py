@@ -14,7 +14,7 @@ its user has it. The names are:
   (the same for every seed); the rest is split into train and validation.
 * ``"cluttered_digits"``: those digits at random positions and sizes (10 to
   20 pixels) on 28x28 canvases, among fragments of other digits
-  (`search.cluttered_digits`, after Mnih et al. 2014's cluttered MNIST).
+  (`search.data.cluttered_digits`, after Mnih et al. 2014's cluttered MNIST).
   Needs no network: it is generated, deterministically (the same arrays on
   every load). 5000 training and 2000 test canvases, drawn from disjoint
   source images; the test set is fixed (the same for every seed).

@@ -6,7 +6,7 @@ mode; a "plain" cell stacks one registered conv block (with BN and ReLU, but
 the depthwise separable conv, which has its own: MobileNet's Fig. 3), the
 other cells are the classic ones (inception, residual, highway with BN as in
 the plain and residual cells, shuffle_unit, depthwise_separable). The
-choices, defaults and downsampling modes are `search.stages`'s, shared with
+choices, defaults and downsampling modes are `search.space.stages`'s, shared with
 the ablation specs. Hyperparameters that exist only for some choices live
 in `hp.conditional_scope`: the conv block only for plain cells, dilation only
 for dilated convs, groups only for grouped convs, the stride only for cells
@@ -99,9 +99,9 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         num_classes: classes of the softmax head.
         overrides: fixed values / restricted choices (see the module docstring).
         input_scale: the factor that brings the images to [0, 1]
-            (`search.datasets.Dataset.scale`): every candidate's first layer.
-        class_names: the name of each class (`search.datasets.Dataset.class_names`),
-            carried by every candidate's last layer (`search.class_names`), or None.
+            (`search.data.datasets.Dataset.scale`): every candidate's first layer.
+        class_names: the name of each class (`search.data.datasets.Dataset.class_names`),
+            carried by every candidate's last layer (`search.data.class_names`), or None.
     """
 
     declares_every_branch = True  # the tuner declares the space without building a model
@@ -358,12 +358,12 @@ def build_model(
 ) -> keras.Model:
     """The (uncompiled) Keras model of a candidate; ValueError if its shapes are impossible.
 
-    With an `input_scale` other than 1 (`search.datasets.Dataset.scale`: 1/16
+    With an `input_scale` other than 1 (`search.data.datasets.Dataset.scale`: 1/16
     for digits, 1/255 for 8-bit images), the first layer is a
     `keras.layers.Rescaling(input_scale)` named "rescaling": the model takes
     images as their source stores them (raw digits 0..16, uint8 images
     0..255), and so does the saved model. With `class_names` (one per class),
-    the last layer is a `search.class_names.ClassNames` carrying them.
+    the last layer is a `search.data.class_names.ClassNames` carrying them.
     """
     input_scale = validation.positive_number("input_scale", input_scale)
     inputs = keras.Input(input_shape)

@@ -16,7 +16,7 @@ the public hooks of `search.adapter.OracleAdapter`. Where each tuner draws:
   (`random_values`): every such draw is screened;
 - Bayesian optimization's model-chosen proposal is screened; one that is
   rejected is replaced by a screened random draw;
-- evolution's mutants are screened (search.evolution);
+- evolution's mutants are screened (search.tuners.evolution);
 - grid search skips the grid points that are rejected.
 
 Prescreening (`Screen.prescreen` = K > 1, with a proxy score): each random

@@ -1,4 +1,4 @@
-"""Tests of search.cluttered_digits and of `load_dataset("cluttered_digits")`.
+"""Tests of search.data.cluttered_digits and of `load_dataset("cluttered_digits")`.
 
 No test touches the network: the dataset is generated from scikit-learn's
 bundled digits, and one test loads it with sockets and downloads refused.

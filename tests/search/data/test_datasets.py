@@ -1,4 +1,4 @@
-"""Tests of search.datasets: loaders, raw values and scales, splits, refused data, offline behaviour and pipelines.
+"""Tests of search.data.datasets: loaders, raw values and scales, splits, refused data, offline behaviour and pipelines.
 
 No test touches the network: the keras.datasets tests point the Keras cache at
 an empty temporary folder and replace the download function.
