@@ -13,10 +13,16 @@ regularized evolution (search.tuners.evolution) with the same options. Every
 trial is a convnas trial (search.tuners.trials).
 
 Each drop-in makes its own oracle, its `oracle_class` (search.tuners.oracles:
-screened draws, and oracle, trial and tuner files written atomically through
-keras-tuner's own file-system layer, so `gs://` directories keep working),
+screened draws, and oracle, trial and tuner files written atomically),
 from the arguments keras-tuner's tuner would give its oracle, through
 `search.tuners.setup.make_oracle`, the one setup path.
+
+Remote directories (`gs://...`): the trial records and every file convnas
+writes through `search.common.durable_io` go through `tf.io.gfile` (tested on
+TensorFlow's `ram://`), but a whole search in one is not supported: with
+keras-tuner 1.4.8 and Keras 3.15, keras-tuner's own RandomSearch already
+fails to train into a `ram://` directory, and the Pareto plot and the HParams
+logs are written to local paths.
 
 keras-tuner treats a falsy seed as none (`seed or random.randint(...)`):
 these tuners pass seed s to keras-tuner as s + 1, so seed 0 is a seed like
