@@ -31,6 +31,12 @@ def run_session(folder: Path, tests: str, *flags: str) -> subprocess.CompletedPr
                           cwd=folder, capture_output=True, text=True, timeout=300)
 
 
+def unused_seconds() -> str:
+    """Seconds to sleep that no other process uses: drawn from the OS, not from `random`, which every test
+    seeds alike (conftest), so that two workers running such tests at once never draw the same."""
+    return f"{random.SystemRandom().randint(10**6, 10**7)}.5"
+
+
 def sleeping(seconds: str) -> list[int]:
     return [
         pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if command_line(pid) == f"sleep {seconds}"
@@ -39,7 +45,7 @@ def sleeping(seconds: str) -> list[int]:
 
 @pytest.mark.parametrize("flags", [[], ["-n", "2"]], ids=["one-process", "xdist"])
 def test_a_process_left_running_is_an_error_naming_it_and_is_ended(tmp_path, flags):
-    child, orphan = (f"{random.randint(10**6, 10**7)}.5" for _ in range(2))  # sleep seconds no other process uses
+    child, orphan = unused_seconds(), unused_seconds()
     tests = f"""\
 import subprocess
 
@@ -79,7 +85,7 @@ def test_ends_its_child():
 
 
 def test_an_orphan_is_found_by_its_session_token_only():
-    seconds = f"{random.randint(10**6, 10**7)}.5"
+    seconds = unused_seconds()
     subprocess.run(["sh", "-c", f"sleep {seconds} &"], check=True)  # re-parented away from this process at once
     deadline = time.monotonic() + 30  # the forked shell may not have exec'd sleep yet
     while not sleeping(seconds) and time.monotonic() < deadline:
