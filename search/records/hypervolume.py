@@ -17,10 +17,7 @@ import math
 from collections.abc import Sequence
 
 from convnas.blocks import validation
-
-COSTS = ("flops", "params")
-# The cost ceiling when no budget bounds the cost: above anything the built-in space holds.
-DEFAULT_CEILING = {"flops": 1e10, "params": 1e8}
+from convnas.search.choices import PARETO_COSTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +29,7 @@ class Reference:
     ceiling: float
 
     def __post_init__(self):
-        validation.one_of("cost", self.cost, COSTS)
+        PARETO_COSTS.check("cost", self.cost)
         validation.positive_number("ceiling", self.ceiling)
         if not isinstance(self.accuracy, (int, float)) or not 0 <= self.accuracy < 1:
             raise ValueError(f"`accuracy` of the reference must be in [0, 1). Received: accuracy={self.accuracy!r}")
@@ -42,9 +39,10 @@ class Reference:
 
 
 def reference_for(num_classes: int | None, cost: str, budget: float | None) -> Reference:
-    """Chance accuracy (0 when the classes are unknown) and the budget on `cost`, else `DEFAULT_CEILING`."""
+    """Chance accuracy (0 when the classes are unknown) and the budget on `cost`, else the cost's stated ceiling
+    (`search.choices.PARETO_COSTS`: above anything the built-in space holds)."""
     accuracy = 1.0 / num_classes if num_classes else 0.0
-    return Reference(accuracy, cost, float(budget) if budget else DEFAULT_CEILING[cost])
+    return Reference(accuracy, cost, float(budget) if budget else PARETO_COSTS.load(cost))
 
 
 def hypervolume(points: Sequence[tuple[float, float]], reference: Reference) -> float:

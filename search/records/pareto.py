@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from convnas.search.choices import PARETO_COSTS
 from convnas.search.common import durable_io, tables
 
 
@@ -83,7 +84,7 @@ def write_front(
 
     Given `epochs`, only records trained for that many epochs count (see `completed_records`).
     """
-    fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in ("flops", "params")}
+    fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in PARETO_COSTS}
     names = front_columns(accuracy)
     rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}}
             for cost, front in fronts.items() for row in front]

@@ -35,6 +35,7 @@ import random
 import keras_tuner
 
 from convnas.search.adapter import OracleAdapter
+from convnas.search.choices import PARETO_COSTS
 from convnas.search.records import pareto
 from convnas.search.tuners.sampler import ScreenedSampling, space_values
 
@@ -75,10 +76,10 @@ class EvolutionOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
                 f"`sample_size` must be an integer from 1 to population_size ({population_size}). "
                 f"Received: sample_size={sample_size!r}"
             )
-        if selection_cost not in (None, "flops", "params"):
-            raise ValueError(
-                f"`selection_cost` must be None, 'flops' or 'params'. Received: selection_cost={selection_cost!r}"
-            )
+        if selection_cost is not None and selection_cost not in PARETO_COSTS:
+            *others, last = (repr(name) for name in PARETO_COSTS.names())
+            raise ValueError(f"`selection_cost` must be None, {', '.join(others)} or {last}. "
+                             f"Received: selection_cost={selection_cost!r}")
         self.population_size, self.sample_size = population_size, sample_size
         self.selection_cost, self.accuracy = selection_cost, accuracy
 

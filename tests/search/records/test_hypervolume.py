@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from convnas.search.records.hypervolume import DEFAULT_CEILING, Reference, hypervolume, reference_for
+from convnas.search.choices import PARETO_COSTS
+from convnas.search.records.hypervolume import Reference, hypervolume, reference_for
 
 REFERENCE = Reference(accuracy=0.1, cost="flops", ceiling=1e6)
 
@@ -33,6 +34,6 @@ def test_points_beyond_the_reference_add_nothing_and_adding_points_never_lowers_
 
 def test_reference_is_chance_and_the_budget_or_the_stated_ceiling():
     assert reference_for(10, "flops", 2e5) == Reference(0.1, "flops", 2e5)
-    assert reference_for(None, "params", None) == Reference(0.0, "params", DEFAULT_CEILING["params"])
+    assert reference_for(None, "params", None) == Reference(0.0, "params", PARETO_COSTS.load("params"))
     with pytest.raises(ValueError, match=r"`cost` must be one of"):
         Reference(0.1, "latency", 1.0)
