@@ -34,7 +34,8 @@ class SpecStudy(Study):
             build=self.build_design, base=spec.base, variants=spec.variants,
             data=tasks.load_data(spec.task, spec.dataset), seeds=list(spec.seeds), epochs=spec.epochs, logdir=logdir,
             name=spec.name, task=spec.task, metric=spec.metric, batch_size=spec.batch_size,
-            learning_rate=spec.learning_rate, description=spec.description, paper=spec.paper, claim=spec.claim,
+            learning_rate=spec.learning_rate, schedule=spec.schedule, warmup_epochs=spec.warmup_epochs,
+            bn_batches=spec.bn_batches, description=spec.description, paper=spec.paper, claim=spec.claim,
             expect=spec.expect, limits=spec.limits,
         )
 

@@ -13,7 +13,10 @@
     epochs: 10
     batch_size: 32
     seeds: 3                     # a count (seeds 0..N-1) or a list of seeds
-    learning_rate: 0.001         # Adam
+    learning_rate: 0.001         # Adam (the peak of the cosine schedule)
+    schedule: cosine             # linear warmup, then cosine to 0 | constant
+    warmup_epochs: 1
+    bn_batches: 100              # BatchNorm re-estimated on 100 training batches before every evaluation; 0: never
     metric: test_accuracy        # the main metric (differences, t-test, bar chart)
     base:                        # the baseline architecture
       stem_filters: 16
@@ -50,6 +53,7 @@ from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked, load_yaml
 from convnas.search.space.spec import check_dataset, flag
 from convnas.search.space.stages import GLOBAL_DEFAULTS, HEADS, STAGE_FIELDS, Stage, make_stage
+from convnas.search.space.training import SCHEDULES, Protocol
 
 STUDIES_DIR = Path(__file__).parent / "studies"
 TASKS = ("classification", "upsampling")
@@ -65,7 +69,7 @@ DEFAULTS = {
 }
 TASK_DATASETS = {"classification": (), "upsampling": ("photos",)}  # beside the search datasets
 FIELDS = ("name", "description", "paper", "claim", "expect", "limits", "task", "dataset", "epochs", "batch_size",
-          "seeds", "learning_rate", "metric", "base", "variants", "full")
+          "seeds", "learning_rate", "schedule", "warmup_epochs", "bn_batches", "metric", "base", "variants", "full")
 FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
 ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"),
                        "upsampling": ("stem_filters", "upsampler")}
@@ -111,6 +115,9 @@ class AblationSpec:
     batch_size: int
     seeds: tuple[int, ...] = flag(help="run seeds 0..N-1", metavar="N", type=int)
     learning_rate: float
+    schedule: str  # the training protocol (search.space.training.Protocol)
+    warmup_epochs: int
+    bn_batches: int
     metric: str
     base: dict
     variants: dict
@@ -259,6 +266,10 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
         batch_size=checked(validation.positive_int, "batch_size", values.get("batch_size", 32)),
         seeds=check_seeds(values.get("seeds", 3)),
         learning_rate=checked(validation.positive_number, "learning_rate", values.get("learning_rate", 1e-3)),
+        schedule=checked(validation.one_of, "schedule", values.get("schedule", Protocol.schedule), SCHEDULES),
+        warmup_epochs=checked(validation.non_negative_int, "warmup_epochs",
+                              values.get("warmup_epochs", Protocol.warmup_epochs)),
+        bn_batches=checked(validation.non_negative_int, "bn_batches", values.get("bn_batches", Protocol.bn_batches)),
         metric=checked(validation.one_of, "metric", metric, METRICS[task]),
         base=dict(values["base"]),
         variants={name: dict(substitution) for name, substitution in variants.items()},

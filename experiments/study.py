@@ -18,7 +18,9 @@ Python gets the same LOGDIR:
 
     study.json          the resolved study (a re-run must match it, seeds aside)
     runs.jsonl          one record per finished (variant, seed) run: its metrics, costs
-                        and per-epoch curves (Keras's History)
+                        and per-epoch curves (Keras's History); a classification run also its
+                        last epoch's training-mode accuracy and whether its evaluation
+                        collapsed (experiments.evaluation)
     tensorboard/        per-epoch scalars of each run under <variant>/seed<k>, and
                         the HParams dashboard (variant, seed; every metric and cost)
     samples/            example outputs of each run (upsampling task), .npz
@@ -30,7 +32,10 @@ Python gets the same LOGDIR:
     samples.png         upsampling task: inputs, outputs and flat-input outputs per variant
 
 Every variant is built and costed before any training, so a variant that
-cannot be built stops the study before anything is computed. Each run seeds
+cannot be built stops the study before anything is computed. Every run
+trains under the study's protocol (`search.space.training.Protocol`: by
+default a linear warmup and a cosine to 0, and BatchNorm statistics
+re-estimated with the current weights before every evaluation). Each run seeds
 Python, NumPy and TensorFlow with its seed and runs with TensorFlow's op
 determinism, so a run's metrics (train time aside) do not depend on what ran
 before it: a killed study, re-run, skips its finished runs, redoes the
@@ -55,7 +60,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convnas.blocks import validation
-from convnas.experiments import ablation_table
+from convnas.experiments import ablation_table, evaluation
 from convnas.experiments.ablation_spec import (
     BASELINE,
     DEFAULTS,
@@ -69,6 +74,7 @@ from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, rea
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
 from convnas.search.records import hparams_logging
+from convnas.search.space.training import make_protocol
 
 if TYPE_CHECKING:
     import keras
@@ -85,8 +91,8 @@ class Study:
             A compiled model is trained as it is (it must report a metric
             named `accuracy`); an uncompiled one is compiled with the study's
             defaults (`search.space.training.compile_model`: Adam at
-            `learning_rate`, sparse categorical cross-entropy, accuracy,
-            BatchNorm momentum 0.9).
+            `learning_rate` on the `schedule`, sparse categorical
+            cross-entropy, accuracy, BatchNorm momentum 0.9).
         base: The baseline config, the table's "baseline" row.
         variants: Variant name -> the config entries it replaces, e.g.
             `{"avg_pool": {"pooling": "avg"}}`. Names are words of letters,
@@ -110,7 +116,19 @@ class Study:
         metric: The main metric (differences, t-test, bar chart); by default
             test_accuracy (classification) or psnr (upsampling).
         batch_size: Training batch size.
-        learning_rate: Adam's learning rate for an uncompiled model.
+        learning_rate: Adam's learning rate for an uncompiled model (the
+            peak of the cosine schedule).
+        schedule: The learning-rate schedule of an uncompiled model:
+            "cosine" (a linear warmup from 0, then a cosine to 0 at the end
+            of the last epoch) or "constant" (`learning_rate` throughout).
+        warmup_epochs: Epochs of the cosine schedule's warmup (at most half
+            the steps).
+        bn_batches: Training batches (at most an epoch's, fixed by the run's
+            seed) on which every BatchNorm layer's statistics are
+            re-estimated with the current weights before every evaluation:
+            each epoch's validation and the final ones ("precise BN", Wu &
+            Johnson 2021; `search.space.precise_batch_norm`), compiled
+            models included; 0: the moving averages of training, as they are.
         description: What the study compares (the report's first line).
         paper: The paper it reproduces, if any.
         claim: The paper's claim the study checks, if any.
@@ -145,6 +163,9 @@ class Study:
         metric: str | None = None,
         batch_size: int = 32,
         learning_rate: float = 1e-3,
+        schedule: str = "cosine",
+        warmup_epochs: int = 1,
+        bn_batches: int = 100,
         description: str = "",
         paper: str = "",
         claim: str = "",
@@ -160,6 +181,7 @@ class Study:
         self.epochs = validation.positive_int("epochs", epochs)
         self.batch_size = validation.positive_int("batch_size", batch_size)
         self.learning_rate = validation.positive_number("learning_rate", learning_rate)
+        self.protocol = make_protocol(schedule, warmup_epochs, bn_batches)
         task = validation.one_of("task", task, TASKS)
         self.metric = validation.one_of("metric", DEFAULTS[task]["metric"] if metric is None else metric, METRICS[task])
         texts = (("name", name), ("description", description), ("paper", paper), ("claim", claim), ("limits", limits))
@@ -176,7 +198,7 @@ class Study:
                 data = tasks.load_data(task, data)
             except ValueError as error:
                 raise type(error)(f"`data` could not be loaded: {error}") from None
-        self.task = tasks.make_task(task, data, self.batch_size, self.learning_rate)
+        self.task = tasks.make_task(task, data, self.batch_size, self.learning_rate, self.protocol)
 
     def variant_names(self) -> list[str]:
         """"baseline", then the variants, in the table's order."""
@@ -197,7 +219,9 @@ class Study:
             "expect": self.expect, "limits": self.limits,
             "task": self.task.name, "dataset": self.task.data.name, "build": _qualified_name(self.build),
             "epochs": self.epochs, "batch_size": self.batch_size, "seeds": list(self.seeds),
-            "learning_rate": self.learning_rate, "metric": self.metric, "base": self.base, "variants": self.variants,
+            "learning_rate": self.learning_rate, "schedule": self.protocol.schedule,
+            "warmup_epochs": self.protocol.warmup_epochs, "bn_batches": self.protocol.bn_batches,
+            "metric": self.metric, "base": self.base, "variants": self.variants,
         }
 
     def costs(self) -> dict[str, dict]:
@@ -256,10 +280,12 @@ class Study:
             eta = elapsed / (index + 1) * (len(todo) - index - 1)
             write(f"run {len(plan) - len(todo) + index + 1}/{len(plan)} {variant} seed {seed}: "
                   f"{self.metric} {record[self.metric]:.4f} ({record['train_seconds']:.1f}s) | ETA {eta:.0f}s")
+            if record.get("collapsed"):
+                write(collapse_warning(record))
         return write_outputs(self.logdir, write)
 
     def _model(self, variant: str) -> keras.Model:
-        """The model of `variant`, ready to train (compiled by the task where `build` left it uncompiled)."""
+        """The model of `variant`, checked by the task (which compiles it when it trains if `build` did not)."""
         import keras
 
         model = self.build(self.config(variant))
@@ -306,12 +332,22 @@ class Study:
         curves = {key: [float(value) for value in values] for key, values in model.history.history.items()}
         record = {"run": run_name(variant, seed), "variant": variant, "seed": seed, "status": "COMPLETED", **costs,
                   **{key: float(value) for key, value in metrics.items()}, "epochs": self.epochs, "curves": curves}
+        if "train_accuracy" in metrics:  # classification: is its evaluation to be trusted?
+            record.update(train_accuracy_training_mode=evaluation.training_mode_accuracy(record),
+                          collapsed=evaluation.collapsed(record))
         if samples:
             (self.logdir / "samples").mkdir(exist_ok=True)
             np.savez_compressed(self.logdir / "samples" / f"{variant}-seed{seed}.npz", **samples)
         _write_session(folder, record, [*METRICS[self.task.name], *COSTS, "receptive_field"], samples)
         durable_io.append_json_line(self.logdir / RUNS_FILE, record)
         return record
+
+
+def collapse_warning(record: dict) -> str:
+    """The one line a study prints for a run whose evaluation collapsed (`experiments.evaluation.collapsed`)."""
+    return (f"warning: run {record['run']} collapsed: its training accuracy is {100 * record['train_accuracy']:.1f}% "
+            f"in inference mode after training, {100 * record['train_accuracy_training_mode']:.1f}% in training "
+            "mode in its last epoch; its numbers say nothing about its variant")
 
 
 def _first_line(error: Exception) -> str:

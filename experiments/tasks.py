@@ -1,15 +1,19 @@
 """What one ablation run trains and measures: classification, or x2 upsampling.
 
-A task holds a study's data, gets a model ready to train (an uncompiled one
-is compiled with the study's defaults; a compiled one is kept as it is),
-trains it for one seed and returns the run's metrics (the names in
-`experiments.ablation_spec.METRICS`), plus example images for the upsampling
-task. It also builds the model of a YAML study's Design.
+A task holds a study's data and training protocol (`search.space.training.Protocol`),
+checks a model before it trains, trains it for one seed (an uncompiled model
+compiled with the study's defaults and the protocol's learning-rate schedule;
+a compiled one kept as it is; either way with its BatchNorm statistics
+re-estimated before every evaluation when the protocol says so) and returns
+the run's metrics (the names in `experiments.ablation_spec.METRICS`), plus
+example images for the upsampling task. It also builds the model of a YAML
+study's Design.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 
 import keras
@@ -18,7 +22,8 @@ import numpy as np
 from convnas.experiments import artifacts, upsampling
 from convnas.search.data import datasets
 from convnas.search.space import hypermodel as space
-from convnas.search.space.training import TrainingConfig, compile_model, set_batch_norm_momentum
+from convnas.search.space import precise_batch_norm
+from convnas.search.space.training import Protocol, TrainingConfig, compile_model, set_batch_norm_momentum
 
 
 class ClassificationTask:
@@ -31,12 +36,13 @@ class ClassificationTask:
 
     name = "classification"
 
-    def __init__(self, data: datasets.Dataset, batch_size: int, learning_rate: float):
+    def __init__(self, data: datasets.Dataset, batch_size: int, learning_rate: float, protocol: Protocol | None = None):
         if data.x_test is None:
             raise datasets.DatasetError(
                 f"an ablation study needs a dataset with a test split. Received: dataset={data.name!r}")
         self.data, self.batch_size = data, batch_size
         self.training = TrainingConfig("adam", learning_rate)
+        self.protocol = Protocol() if protocol is None else protocol
         self.test = datasets.make_pipeline(data.x_test, data.y_test, batch_size, shuffle=False)
 
     def describe(self) -> str:
@@ -63,16 +69,13 @@ class ClassificationTask:
                                  self.data.scale)
 
     def prepare(self, model: keras.Model) -> None:
-        """Compiles an uncompiled model with the study's defaults; checks that a compiled one reports accuracy.
+        """Checks that a compiled model reports accuracy; an uncompiled one is compiled when it trains (`train`).
 
-        The defaults are `search.space.training.compile_model`'s: Adam at the
-        study's learning rate, sparse categorical cross-entropy, the
-        `accuracy` metric, and BatchNorm momentum 0.9. A compiled model keeps
-        its own optimizer, loss and BatchNorm momentum, but must report a
-        metric named `accuracy` (the run's test and validation accuracy).
+        A compiled model keeps its own optimizer, loss and BatchNorm
+        momentum, but must report a metric named `accuracy` (the run's test
+        and validation accuracy).
         """
         if not model.compiled:
-            compile_model(model, self.training)
             return
         metrics = model.get_compile_config().get("metrics")
         if "accuracy" not in _metric_names(metrics):
@@ -85,12 +88,23 @@ class ClassificationTask:
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
         """Trains on the seed's split; the final train, validation and test metrics, in inference mode.
 
+        An uncompiled model is compiled with the study's defaults
+        (`search.space.training.compile_model`: Adam, sparse categorical
+        cross-entropy, the `accuracy` metric, BatchNorm momentum 0.9), its
+        rate the protocol's schedule over `epochs`. With the protocol's
+        `bn_batches`, every model's BatchNorm statistics are re-estimated on
+        that many seeded training batches before each epoch's validation
+        and so before the final evaluations (`_precise_batch_norm`).
         `train_accuracy` and `train_loss` are measured after training on the
         whole training split (what He et al.'s degradation is about); the
         per-epoch curves stay in the model's History (running means over
         each epoch's batches, in training mode).
         """
         data = self.split(seed)
+        if not model.compiled:
+            steps = math.ceil(len(data.x_train) / self.batch_size)
+            compile_model(model, self.training, self.protocol.learning_rate(self.training.learning_rate, steps, epochs))
+        callbacks = [*_precise_batch_norm(self.protocol, data.x_train, self.batch_size, seed), *callbacks]
         train = datasets.make_pipeline(data.x_train, data.y_train, self.batch_size, shuffle=True, seed=seed)
         validation = datasets.make_pipeline(data.x_val, data.y_val, self.batch_size, shuffle=False)
         started = time.perf_counter()
@@ -102,6 +116,15 @@ class ClassificationTask:
             scores = model.evaluate(pipeline, verbose=0, return_dict=True)
             measured.update({f"{split}_accuracy": scores["accuracy"], f"{split}_loss": scores["loss"]})
         return {**measured, "train_seconds": seconds}, {}
+
+
+def _precise_batch_norm(protocol: Protocol, images: np.ndarray, batch_size: int, seed: int) -> list:
+    """The callback that re-estimates the BatchNorm statistics before every evaluation (`search.space.
+    precise_batch_norm`) on the protocol's `bn_batches` training batches drawn with `seed`; none without."""
+    if not protocol.bn_batches:
+        return []
+    batches = precise_batch_norm.training_batches(images, batch_size, protocol.bn_batches, seed)
+    return [precise_batch_norm.PreciseBatchNorm(batches)]
 
 
 def _metric_names(metrics) -> list:
@@ -118,8 +141,10 @@ class UpsamplingTask:
 
     name = "upsampling"
 
-    def __init__(self, data: upsampling.UpsamplingData, batch_size: int, learning_rate: float):
+    def __init__(self, data: upsampling.UpsamplingData, batch_size: int, learning_rate: float,
+                 protocol: Protocol | None = None):
         self.data, self.batch_size, self.learning_rate = data, batch_size, learning_rate
+        self.protocol = Protocol() if protocol is None else protocol
         self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
         self.flat = upsampling.flat_input(data.input_shape)
         # Nearest-neighbour upsampling alone, the reference a learned upsampler must beat (and the global skip's base).
@@ -139,13 +164,7 @@ class UpsamplingTask:
         return upsampling.build_model(design, self.data.input_shape)
 
     def prepare(self, model: keras.Model) -> None:
-        """Compiles an uncompiled model (Adam at the study's learning rate, MSE, BatchNorm momentum 0.9).
-
-        A compiled model is kept as it is.
-        """
-        if not model.compiled:
-            set_batch_norm_momentum(model)  # search.space.training's 0.9: Keras's 0.99 lags behind a short training
-            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
+        """Nothing to check: an uncompiled model is compiled when it trains (`train`), a compiled one kept as it is."""
 
     def receptive_field(self, design) -> None:
         return None  # an upsampler's output pixel has no single receptive field in this sense
@@ -153,6 +172,10 @@ class UpsamplingTask:
     def train(self, model: keras.Model, seed: int, epochs: int, callbacks: list) -> tuple[dict, dict]:
         """Trains `model`; returns its metrics and sample images.
 
+        An uncompiled model is compiled with Adam, its rate the protocol's
+        schedule over `epochs`, MSE and BatchNorm momentum 0.9; with the
+        protocol's `bn_batches`, the BatchNorm statistics are re-estimated
+        before every evaluation, as for classification.
         The metrics are METRICS["upsampling"] (`experiments.artifacts`
         defines the checkerboard amplitudes: of the validation outputs
         against their targets, and of the outputs on a flat grey input after
@@ -164,8 +187,14 @@ class UpsamplingTask:
         one's form (without the skip: exactly nearest upsampling plus a
         constant) by chance.
         """
+        if not model.compiled:
+            set_batch_norm_momentum(model)  # search.space.training's 0.9: Keras's 0.99 lags behind a short training
+            steps = math.ceil(len(self.data.x_train) / self.batch_size)
+            rate = self.protocol.learning_rate(self.learning_rate, steps, epochs)
+            model.compile(optimizer=keras.optimizers.Adam(rate), loss="mse")
         flat_init = model.predict_on_batch(self.flat)
         train = datasets.make_pipeline(self.data.x_train, self.data.y_train, self.batch_size, shuffle=True, seed=seed)
+        callbacks = [*_precise_batch_norm(self.protocol, self.data.x_train, self.batch_size, seed), *callbacks]
         started = time.perf_counter()
         history = model.fit(train, validation_data=self.validation, epochs=epochs, callbacks=callbacks, shuffle=False,
                             verbose=0)
@@ -245,7 +274,9 @@ def _split_arrays(x_train, y_train, x_test, y_test) -> datasets.Dataset:
     return datasets.from_arrays(name, x_train, y_train, x_test, y_test, seed=0, scale=scale)
 
 
-def make_task(task: str, data, batch_size: int, learning_rate: float) -> ClassificationTask | UpsamplingTask:
-    """The `task` ("classification" or "upsampling") of a study on `data` (see `load_data`)."""
+def make_task(task: str, data, batch_size: int, learning_rate: float,
+              protocol: Protocol | None = None) -> ClassificationTask | UpsamplingTask:
+    """The `task` ("classification" or "upsampling") of a study on `data` (see `load_data`), trained under
+    `protocol` (`search.space.training.Protocol()` by default)."""
     task_class = {"classification": ClassificationTask, "upsampling": UpsamplingTask}[task]
-    return task_class(load_data(task, data), batch_size, learning_rate)
+    return task_class(load_data(task, data), batch_size, learning_rate, protocol)

@@ -55,8 +55,9 @@ from convnas.search.space.stages import (
     Stage,
     check_downsampling,
 )
-from convnas.search.space.training import TrainingConfig, compile_model, declare_training
+from convnas.search.space.training import Protocol, TrainingConfig, compile_model, declare_training, fit_trial
 from convnas.search.tuners.rejection import InvalidCandidate
+from convnas.search.tuners.sampler import HYPERBAND_PREFIX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +103,8 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
             (`search.data.datasets.Dataset.scale`): every candidate's first layer.
         class_names: the name of each class (`search.data.datasets.Dataset.class_names`),
             carried by every candidate's last layer (`search.data.class_names`), or None.
+        protocol: how a trial trains and is evaluated (`search.space.training.Protocol`:
+            by default a warmup and a cosine to 0, BatchNorm re-estimated); see `fit`.
     """
 
     declares_every_branch = True  # the tuner declares the space without building a model
@@ -113,6 +116,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         overrides: Mapping | None = None,
         input_scale: float = 1.0,
         class_names: Sequence[str] | None = None,
+        protocol: Protocol | None = None,
     ):
         super().__init__(name="convnet")
         self.input_shape = tuple(input_shape)
@@ -120,6 +124,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         self.overrides = Overrides(overrides)
         self.input_scale = validation.positive_number("input_scale", input_scale)
         self.class_names = checked_class_names(class_names, num_classes)
+        self.protocol = Protocol() if protocol is None else protocol
 
     def max_stages(self) -> int:
         choices = self.overrides.lookup("stages")
@@ -190,6 +195,14 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
             raise InvalidCandidate(_reason(error)) from None
         compile_model(model, architecture.training)
         return model
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
+        """Trains a candidate: under `protocol` (`search.space.training.fit_trial`) where the trial trains its
+        epochs from scratch; as compiled (its constant rate, the moving averages of training) for Hyperband's
+        trials (`tuner/epochs`), which another trial may go on training from their weights at other epochs."""
+        if any(name.startswith(HYPERBAND_PREFIX) for name in hp.values):
+            return model.fit(*args, **kwargs)
+        return fit_trial(model, declare_training(hp, self.overrides), self.protocol, *args, **kwargs)
 
 
 def conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:

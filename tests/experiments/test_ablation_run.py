@@ -19,6 +19,7 @@ from tensorboard.util import tensor_util
 from convnas.experiments import ablation, upsampling
 from convnas.experiments.ablation_spec import build_study
 from convnas.experiments.artifacts import checkerboard_amplitude, psnr
+from convnas.search.common.spec_files import SpecError
 
 TINY = {
     "name": "tiny",
@@ -63,6 +64,9 @@ def test_every_run_is_recorded_and_the_table_has_its_columns(uninterrupted):
     runs = [json.loads(line) for line in (logdir / "runs.jsonl").read_text().splitlines()]
     planned = [f"{v}/seed{s}" for v in ("baseline", "avg", "strided") for s in (0, 1)]
     assert sorted(r["run"] for r in runs) == sorted(planned)
+    for run in runs:  # the last epoch's training-mode accuracy beside the inference-mode one, and their verdict
+        assert run["train_accuracy_training_mode"] == run["curves"]["accuracy"][-1]
+        assert run["collapsed"] is (run["train_accuracy"] < run["train_accuracy_training_mode"] - 0.05)
     rows = list(csv.DictReader(io.StringIO((logdir / "table.csv").read_text())))
     assert [row["variant"] for row in rows] == ["baseline", "avg", "strided"]
     for column in ("test_accuracy_mean", "test_accuracy_std", "test_accuracy_ci95_low", "test_accuracy_ci95_high",
@@ -84,6 +88,19 @@ def test_study_json_records_the_resolved_spec_and_how_it_ran(spec_file, uninterr
     assert study.pop("command") == f"convnas ablate {spec_file} --logdir {logdir}"
     assert set(study.pop("environment")) == {"tensorflow", "keras", "python", "machine"}
     assert study == json.loads(json.dumps(build_study(TINY).as_dict()))  # the spec's fields, no more (no `build`)
+
+
+def test_a_spec_sets_the_training_protocol_and_a_bad_setting_is_named():
+    from convnas.search.space.training import Protocol
+
+    spec = build_study({**TINY, "schedule": "constant", "warmup_epochs": 0, "bn_batches": 0})
+    assert ablation.SpecStudy(spec, "unused").protocol == Protocol("constant", 0, 0)
+    assert ablation.SpecStudy(build_study(TINY), "unused").protocol == Protocol("cosine", 1, 100)  # the defaults
+    with pytest.raises(SpecError, match=r"^`bn_batches` must be a non-negative integer. Received: bn_batches=-2$"):
+        build_study({**TINY, "bn_batches": -2})
+    schedule = r"^`schedule` must be one of 'cosine', 'constant'. Received: schedule='linear'$"
+    with pytest.raises(SpecError, match=schedule):
+        build_study({**TINY, "schedule": "linear"})
 
 
 def test_table_rebuilt_from_the_logs_equals_the_one_written(spec_file, uninterrupted):

@@ -13,7 +13,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
 from convnas.cli import main
-from convnas.experiments import Study
+from convnas.experiments import Study, evaluation
+from convnas.experiments.study import collapse_warning
 from convnas.search import cost
 from convnas.search.common.spec_files import SpecError
 
@@ -87,12 +88,17 @@ def test_the_study_folder_holds_runs_tables_tensorboard_and_the_resolved_study(f
     assert study["build"] == f"{build.__module__}.build" and study["task"] == "classification"
     assert study["base"] == BASE and study["variants"] == VARIANTS and study["seeds"] == [0, 1]
     assert re.fullmatch(r"arrays:[0-9a-f]{16}", study["dataset"]) and study["metric"] == "test_accuracy"
+    assert (study["schedule"], study["warmup_epochs"], study["bn_batches"]) == ("cosine", 1, 100)  # the defaults
     table = (logdir / "table.md").read_text()
     assert table.startswith("| variant (2 seeds) | test_accuracy (%) [95% CI] |") and "receptive field" not in table
     printed = "\n".join(lines)
     assert re.search(r"^variant \(2 seeds\) +test_accuracy \(%\) \[95% CI\]", printed, re.M) and "no claim" in printed
     assert (logdir / "table.csv").read_text().startswith("variant,seeds,versus,expected,")
     assert all(len(r["curves"]["loss"]) == 1 and 0 <= r["train_accuracy"] <= 1 for r in records)
+    for record in records:  # whether the inference-mode evaluation can be trusted
+        assert record["train_accuracy_training_mode"] == record["curves"]["accuracy"][-1]
+        assert record["collapsed"] is evaluation.collapsed(record) is False
+    assert "warning" not in printed
     assert (logdir / "chart.png").stat().st_size > 1000
     for record in records:
         folder = logdir / "tensorboard" / record["variant"] / f"seed{record['seed']}"
@@ -130,6 +136,8 @@ def test_a_rerun_trains_nothing_and_gives_the_same_table(arrays, finished):
         ({"base": {**BASE, "filters": 4}}, "base"),
         ({"build": other_build}, "build"),
         ({"epochs": 2}, "epochs"),
+        ({"schedule": "constant"}, "schedule"),
+        ({"bn_batches": 10}, "bn_batches"),
     ],
 )
 def test_a_changed_study_on_the_same_logdir_is_refused(arrays, finished, changes, changed):
@@ -168,7 +176,9 @@ def test_an_uncompiled_model_gets_the_study_defaults_and_a_compiled_one_keeps_it
     assert json.loads((tmp_path / "study.json").read_text())["dataset"] == "digits"
     defaults, own = models[False], models[True]
     assert isinstance(defaults.optimizer, keras.optimizers.Adam)
-    assert float(defaults.optimizer.learning_rate) == pytest.approx(0.005)
+    schedule = defaults.optimizer.get_config()["learning_rate"]  # the peak of the cosine schedule, 0 at the end
+    assert schedule["class_name"] == "CosineDecay" and schedule["config"]["warmup_target"] == pytest.approx(0.005)
+    assert float(defaults.optimizer.learning_rate) == 0
     assert defaults.loss == "sparse_categorical_crossentropy" and defaults.layers[1].momentum == 0.9
     assert isinstance(own.optimizer, keras.optimizers.SGD) and float(own.optimizer.learning_rate) == pytest.approx(0.05)
     assert own.layers[1].momentum == 0.99  # Keras's default: a compiled model is left as it is
@@ -219,6 +229,9 @@ def test_a_variant_whose_build_raises_is_named_before_anything_runs(arrays, tmp_
          r"`build` must be a function build\(config\) -> keras.Model. Received: build='model.keras'"),
         ({"metric": "psnr"}, r"`metric` must be one of 'test_accuracy', .* Received: metric='psnr'"),
         ({"learning_rate": -1}, r"`learning_rate` must be a positive number. Received: learning_rate=-1"),
+        ({"schedule": "step"}, r"`schedule` must be one of 'cosine', 'constant'. Received: schedule='step'"),
+        ({"warmup_epochs": -1}, r"`warmup_epochs` must be a non-negative integer. Received: warmup_epochs=-1"),
+        ({"bn_batches": None}, r"`bn_batches` must be a non-negative integer. Received: bn_batches=None"),
     ],
 )
 def test_bad_arguments_are_value_errors_naming_the_argument_and_value(arrays, tmp_path, changes, message):
@@ -248,3 +261,56 @@ def test_importing_convnas_experiments_loads_no_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def build_with_batch_norm(config: dict) -> keras.Model:
+    """A small conv net with BatchNorm, uncompiled: what the protocol's re-estimation acts on."""
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Conv2D(config["filters"], 3, padding="same"),
+        keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(8, 3, padding="same"), keras.layers.BatchNormalization(), keras.layers.ReLU(),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+def test_the_same_seed_records_the_same_numbers_bit_for_bit(arrays, tmp_path):
+    records = []
+    for name in ("first", "second"):
+        tiny = make_study(arrays, tmp_path / name, build=build_with_batch_norm, variants={"wide": {"filters": 16}},
+                          seeds=1, epochs=2)
+        tiny.run(write=lambda line: None)
+        runs = [json.loads(line) for line in (tmp_path / name / "runs.jsonl").read_text().splitlines()]
+        records.append([{k: v for k, v in run.items() if k != "train_seconds"} for run in runs])
+    assert len(records[0]) == 2 and records[0] == records[1]
+
+
+def test_a_study_json_without_a_protocol_reads_as_the_legacy_one_and_resumes_only_with_it(arrays, finished, tmp_path):
+    logdir, _, _, _ = finished
+    written = json.loads((logdir / "study.json").read_text())
+    legacy = {k: v for k, v in written.items() if k not in ("schedule", "warmup_epochs", "bn_batches")}
+    (tmp_path / "study.json").write_text(json.dumps(legacy))  # as studies wrote it before they had a protocol
+    (tmp_path / "runs.jsonl").write_text((logdir / "runs.jsonl").read_text())
+    with pytest.raises(SpecError, match=r"different spec \(changed: bn_batches, schedule, warmup_epochs\)"):
+        make_study(arrays, tmp_path).run(write=lambda line: None)
+    lines = []
+    make_study(arrays, tmp_path, schedule="constant", warmup_epochs=0, bn_batches=0).run(write=lines.append)
+    assert "6 already done" in lines[0]
+
+
+def test_a_collapsed_run_is_recorded_and_named_in_one_warning_line(arrays, tmp_path, monkeypatch):
+    tiny = make_study(arrays, tmp_path, seeds=1)
+    train = tiny.task.train
+
+    def train_then_evaluate_badly(*args, **kwargs):  # as if inference mode had collapsed after training
+        metrics, samples = train(*args, **kwargs)
+        return {**metrics, "train_accuracy": 0.1}, samples
+
+    monkeypatch.setattr(tiny.task, "train", train_then_evaluate_badly)
+    lines = []
+    tiny.run(write=lines.append)
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert all(record["collapsed"] is True for record in records)
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert warnings == [collapse_warning(record) for record in records]
+    assert re.fullmatch(r"warning: run baseline/seed0 collapsed: its training accuracy is 10\.0% in inference mode "
+                        r"after training, \d+\.\d% in training mode in its last epoch; .*", warnings[0])

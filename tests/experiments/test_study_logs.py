@@ -6,6 +6,7 @@ import pytest
 
 from convnas.experiments import study_logs
 from convnas.search.common.spec_files import SpecError
+from convnas.search.space.training import describe_protocol
 
 
 def test_the_last_run_written_wins_and_a_torn_line_is_skipped(tmp_path):
@@ -42,6 +43,15 @@ def test_a_missing_or_broken_study_is_one_line(tmp_path, text, message):
 
 
 def test_the_study_reads_back_as_written(tmp_path):
-    study = {"name": "pooling", "metric": "test_accuracy", "variants": {"avg_pool": {"downsampling": "avg"}}}
+    study = {"name": "pooling", "metric": "test_accuracy", "variants": {"avg_pool": {"downsampling": "avg"}},
+             "schedule": "cosine", "warmup_epochs": 1, "bn_batches": 50}
     (tmp_path / study_logs.STUDY_FILE).write_text(json.dumps(study))
     assert study_logs.read_study(tmp_path) == study
+
+
+def test_a_study_written_without_its_protocol_reads_as_the_legacy_protocol_it_ran(tmp_path):
+    study = {"name": "pooling", "epochs": 8, "learning_rate": 0.001}
+    (tmp_path / study_logs.STUDY_FILE).write_text(json.dumps(study))
+    read = study_logs.read_study(tmp_path)
+    assert read == {**study, "schedule": "constant", "warmup_epochs": 0, "bn_batches": 0}
+    assert describe_protocol(read) == describe_protocol(study)

@@ -4,6 +4,7 @@ import collections
 
 import keras
 import keras_tuner as kt
+import numpy as np
 import pytest
 
 from convnas.blocks import arithmetic
@@ -285,3 +286,41 @@ def test_highway_cells_normalize_as_the_plain_and_residual_cells():
     assert highway.use_batch_norm and highway.gate
     _, params = stage_output({"cell": "highway", "filters": 8, "downsampling": "none"}, (8, 8, 8))
     assert params == (9 * 8 * 8 + 4 * 8) + arithmetic.conv_params(3, 8, 8)  # transform conv + BN, gate conv with bias
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from convnas.search.data import datasets
+
+    return datasets.load_dataset("digits", seed=0)
+
+
+def test_a_trial_trains_on_the_cosine_schedule_and_is_scored_on_re_estimated_batch_norm(digits):
+    from convnas.search.space.precise_batch_norm import reestimate, training_batches
+
+    hypermodel = ConvNetHyperModel((8, 8, 1), 10, input_scale=1 / 16)
+    hp = declared(hypermodel)
+    model = hypermodel.build(hp)
+    validation = (digits.x_val, digits.y_val)
+    history = hypermodel.fit(hp, model, digits.x_train, digits.y_train, batch_size=32, validation_data=validation,
+                             epochs=2, verbose=0)
+    steps = -(-len(digits.x_train) // 32)
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecay" and schedule["config"]["warmup_target"] == pytest.approx(1e-3)
+    assert schedule["config"]["warmup_steps"] == steps and schedule["config"]["decay_steps"] == steps
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == 0  # decayed to 0 by the end
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    after = [keras.ops.convert_to_numpy(layer.moving_mean) for layer in layers]
+    reestimate(model, training_batches(digits.x_train, 32, 100, seed=0))  # the trial's batches, the same weights
+    assert all(np.array_equal(a, keras.ops.convert_to_numpy(layer.moving_mean)) for a, layer in zip(after, layers))
+    scores = model.evaluate(*validation, verbose=0, return_dict=True)
+    assert history.history["val_loss"][-1] == pytest.approx(scores["loss"], rel=1e-6)  # the score: those statistics
+
+
+def test_hyperband_trials_train_as_compiled(digits):
+    hypermodel = ConvNetHyperModel((8, 8, 1), 10, input_scale=1 / 16)
+    hp = declared(hypermodel)
+    hp.Fixed("tuner/epochs", 1)
+    model = hypermodel.build(hp)
+    hypermodel.fit(hp, model, digits.x_train, digits.y_train, epochs=1, verbose=0)
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(1e-3)  # a number, not a schedule
