@@ -19,6 +19,7 @@ from convnas.experiments import ablation_table
 from convnas.experiments.ablation_spec import builtin_names, load_study
 from convnas.experiments.statistics import smallest_p_value
 from convnas.experiments.study_logs import read_runs, read_study
+from convnas.search.space.training import PROTOCOL_FIELDS
 
 RESULTS = Path(__file__).parents[2] / "experiments" / "results"
 STUDIES = [name for name in builtin_names() if (RESULTS / name / "runs.jsonl").exists()]
@@ -57,9 +58,11 @@ def _is_number(cell: str) -> bool:
 def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
-    spec = json.loads(json.dumps({k: v for k, v in load_study(name).as_dict().items() if k != "seeds"}))
+    protocol = {k: study[k] for k in PROTOCOL_FIELDS}  # what it ran (a study.json from before them: the legacy one)
+    spec = json.loads(json.dumps({k: v for k, v in load_study(name, overrides=protocol).as_dict().items()
+                                  if k != "seeds"}))
     ran = {k: v for k, v in study.items() if k not in ("seeds", "command", "environment")}
-    assert ran == spec  # the committed spec ran
+    assert ran == spec  # the committed spec ran, under the protocol its study.json records
     assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
         (v, s) for v in ["baseline", *study["variants"]] for s in study["seeds"])
     rows = ablation_table.build_table(study, runs)
