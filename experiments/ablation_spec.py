@@ -4,9 +4,10 @@
     description: max pooling vs average pooling vs strided conv vs no downsampling
     paper: Springenberg et al. 2014, "Striving for simplicity: the all convolutional net"
     claim: replacing max pooling by a stride-2 conv costs no accuracy
-    expect:                      # the claim per variant: its main metric higher | lower | same
-      strided: same              #   as the baseline's,
-      all_conv: {direction: higher, versus: strided}   # or as another variant's
+    expect:                      # the claim per variant: its main metric against the baseline's
+      strided: lower             #   a direction: higher | lower | same
+      all_conv: {direction: no_worse, margin: 0.01}   # or a size, in the metric's units (0.01: 1 point)
+      avg_pool: {direction: same, margin: 0.01, versus: strided}   # against another variant
     limits: one sentence on what the quick settings cannot show
     task: classification         # classification | upsampling (x2 reconstruction)
     dataset: digits              # search datasets; photos (scikit-image) for upsampling
@@ -44,6 +45,7 @@ Every problem is a `SpecError` naming the field and the value received.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -193,14 +195,23 @@ def check_variants(variants) -> dict[str, dict]:
     return {name: dict(substitution) for name, substitution in variants.items()}
 
 
-DIRECTIONS = ("higher", "lower", "same")
+DIRECTIONS = ("higher", "lower", "same", "no_worse")
 
 
 def check_expect(expect, variants) -> dict[str, dict]:
-    """The claim's expectations: variant -> {"direction": higher | lower | same, "versus": a variant or baseline}.
+    """The claims, variant -> {"direction", "versus"[, "margin"]}: what the paper states of the main metric.
 
-    An entry is a direction (against the baseline) or a mapping with
-    `direction` and `versus`; SpecError naming the entry otherwise.
+    An entry is a direction (against the baseline, without a margin) or a
+    mapping of `direction`, `versus` (the baseline or another variant) and
+    `margin`, a size in the main metric's units (accuracies are fractions:
+    0.01 is one point). Of Δ, the variant's mean less its reference's:
+    higher: Δ > margin; lower: Δ < -margin (no margin: a plain direction);
+    same: |Δ| < margin (equivalence; no margin: Δ = 0, which only a
+    difference can decide, against the claim); no_worse: Δ no worse than
+    the margin in the direction the metric is better (non-inferiority; a
+    positive margin is required). A margin is kept only where given, so a
+    spec without one resolves as it always has. SpecError naming the entry
+    otherwise.
     """
     if not isinstance(expect, Mapping):
         raise SpecError(f"`expect` must map variant names to a direction ({', '.join(DIRECTIONS)}). "
@@ -210,9 +221,9 @@ def check_expect(expect, variants) -> dict[str, dict]:
         if name not in variants:
             raise SpecError(f"`expect` names an unknown variant {name!r}; variants: {', '.join(variants)}")
         entry = {"direction": entry} if isinstance(entry, str) else entry
-        if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus"}:
-            raise SpecError(
-                f"`expect.{name}` must be a direction or a mapping of direction and versus. Received: {entry!r}")
+        if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus", "margin"}:
+            raise SpecError(f"`expect.{name}` must be a direction or a mapping of direction, margin and versus. "
+                            f"Received: {entry!r}")
         direction, versus = entry.get("direction"), entry.get("versus", BASELINE)
         if direction not in DIRECTIONS:
             raise SpecError(
@@ -220,7 +231,23 @@ def check_expect(expect, variants) -> dict[str, dict]:
         if versus != BASELINE and (versus not in variants or versus == name):
             raise SpecError(f"`expect.{name}.versus` must be {BASELINE!r} or another variant. Received: {versus!r}")
         checked_expect[name] = {"direction": direction, "versus": versus}
+        margin = entry.get("margin")
+        if margin is None and direction == "no_worse":
+            raise SpecError(f"`expect.{name}.margin` must be given for no_worse: a positive number, how much worse "
+                            "still counts as no worse, in the main metric's units (0.01: 1 point of accuracy)")
+        if margin is not None:
+            checked_expect[name]["margin"] = _margin(name, margin, positive=direction == "no_worse")
     return checked_expect
+
+
+def _margin(name: str, value, positive: bool) -> float:
+    """A claim's margin: a finite number, non-negative (positive for no_worse); SpecError otherwise."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or value < 0 or (positive and value == 0):
+        allowed = "a positive number" if positive else "a non-negative number"
+        raise SpecError(f"`expect.{name}.margin` must be {allowed} in the main metric's units (0.01: 1 point of "
+                        f"accuracy). Received: margin={value!r}")
+    return float(value)
 
 
 def check_seeds(value) -> tuple[int, ...]:

@@ -389,26 +389,42 @@ def _write_session(folder: Path, record: dict, tags, samples: dict) -> None:
 
 
 def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[dict]:
-    """The tables, figures and report, from the logs alone (see the module docstring); returns the rows."""
+    """The tables, figures and report, from the logs alone (see the module docstring); returns the rows.
+
+    The tables are written first, whatever their numbers; a figure that
+    cannot be drawn is left out of the report with a one-line warning and
+    never loses them.
+    """
     study = read_study(logdir)
     records = read_runs(logdir)
     rows = ablation_table.build_table(study, records)
-    ablation_table.plot_chart(study, rows, logdir / "chart.png")
-    figures = ["chart.png"]
-    if ablation_table.plot_curves(study, records, logdir / "curves.png"):
-        figures.append("curves.png")
-    if (logdir / "samples").is_dir():  # an upsampling study: Keras loads with its task
-        from convnas.experiments import upsampling
-
-        upsampling.plot_samples(study, logdir)
-        figures.append("samples.png")
-    outputs = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
-               ablation_table.FULL_TABLE: ablation_table.to_csv(rows),
-               "report.md": ablation_table.to_report(study, rows, [*figures, ablation_table.FULL_TABLE])}
-    for name, text in outputs.items():
+    tables = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
+              ablation_table.FULL_TABLE: ablation_table.to_csv(rows)}
+    for name, text in tables.items():
         durable_io.write_text(logdir / name, text)
+    drawings = {"chart.png": lambda: ablation_table.plot_chart(study, rows, logdir / "chart.png"),
+                "curves.png": lambda: ablation_table.plot_curves(study, records, logdir / "curves.png")}
+    if (logdir / "samples").is_dir():  # an upsampling study: Keras loads with its task
+        drawings["samples.png"] = lambda: _plot_samples(study, logdir)
+    figures = []
+    for name, draw in drawings.items():
+        try:
+            if draw():
+                figures.append(name)
+        except Exception as error:  # whatever a figure raises, the tables stand
+            write(f"warning: {name} not drawn ({_first_line(error)}); the tables are written")
+    report = ablation_table.to_report(study, rows, [*figures, ablation_table.FULL_TABLE])
+    durable_io.write_text(logdir / "report.md", report)
     write("\n" + ablation_table.to_text(study, rows))
-    written = ", ".join(str(logdir / name) for name in [*outputs, *figures])
+    written = ", ".join(str(logdir / name) for name in [*tables, "report.md", *figures])
     write(f"written: {written}\ndashboard: convnas board {logdir}")
     return rows
+
+
+def _plot_samples(study: dict, logdir: Path) -> bool:
+    """Draws an upsampling study's samples.png (Keras loads with its task)."""
+    from convnas.experiments import upsampling
+
+    upsampling.plot_samples(study, logdir)
+    return True
 

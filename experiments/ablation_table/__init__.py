@@ -2,6 +2,8 @@
 
 - `rows`: one row per variant, statistics over seeds, the comparison with its
   reference and the verdict (every column of the CSV);
+- `claims`: a claim as a region of the difference, and the verdicts from the
+  exact test's intervals under Holm's step-down over the claimed comparisons;
 - `metrics`: how each metric reads (scale, decimals, unit) and what values it
   can take;
 - `render`: the CSV (numbers to 10 significant digits) and the compact

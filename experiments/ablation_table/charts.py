@@ -12,8 +12,14 @@ from convnas.experiments.ablation_spec import BASELINE
 from convnas.experiments.ablation_table.metrics import metric_format
 
 
-def plot_chart(study: dict, rows: list[dict], path: Path) -> None:
-    """The main metric's mean per variant with its 95% CI as points and whiskers (no bars: the axis is truncated)."""
+def plot_chart(study: dict, rows: list[dict], path: Path) -> bool:
+    """The main metric's mean per variant with its 95% CI as points and whiskers (no bars: the axis is truncated).
+
+    The whiskers span the interval as computed, whether or not it holds the
+    mean (an accuracy's interval comes from the arcsine scale: two equal
+    runs can give one a rounding away from their mean). A variant without
+    a mean (every run dead) is left out; False when none has one.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,12 +27,17 @@ def plot_chart(study: dict, rows: list[dict], path: Path) -> None:
 
     main = study["metric"]
     scale, _, unit = metric_format(main)
+    drawn = [(index, row) for index, row in enumerate(rows) if row[f"{main}_mean"] is not None]
+    if not drawn:
+        return False
     figure, axes = plt.subplots(figsize=(1.1 * len(rows) + 2.4, 3.6))
-    for index, row in enumerate(rows):
+    for index, row in drawn:
         mean, low, high = (row[f"{main}_{part}"] for part in ("mean", "ci95_low", "ci95_high"))
-        errors = [[0], [0]] if low is None else [[scale * (mean - low)], [scale * (high - mean)]]
         color = "#555555" if index == 0 else "#3b75af"
-        axes.errorbar([index], [scale * mean], yerr=errors, fmt="o", capsize=5, color=color)
+        if low is not None:
+            axes.vlines(index, scale * low, scale * high, color=color)
+            axes.hlines([scale * low, scale * high], index - 0.1, index + 0.1, color=color)
+        axes.plot([index], [scale * mean], "o", color=color)
     axes.set_xticks(range(len(rows)), [row["variant"] for row in rows], rotation=30, ha="right")
     axes.set_ylabel(f"{main}{f' ({unit})' if unit else ''}\nmean, 95% CI; axis truncated")
     axes.grid(axis="y", alpha=0.3)
@@ -34,6 +45,7 @@ def plot_chart(study: dict, rows: list[dict], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+    return True
 
 
 def plot_curves(study: dict, records: list[dict], path: Path) -> bool:

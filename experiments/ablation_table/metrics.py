@@ -5,7 +5,8 @@ percent with 2 decimals, their differences in percentage points ("pts");
 a metric not listed takes the format of the listed name it ends with. An
 accuracy lies in [0, 1] (its interval is computed on the arcsine-square-root
 scale); amplitudes, losses and seconds cannot be negative (their interval is
-cut at 0).
+cut at 0). Accuracies and PSNR are better higher; losses, artifact
+amplitudes and seconds lower (which way a "no worse" claim looks).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def metric_format(metric: str) -> tuple[float, int, str]:
 def non_negative(metric: str) -> bool:
     """Whether a metric cannot be negative (amplitudes, losses, seconds): its interval is cut at 0."""
     return metric.startswith("checkerboard") or metric.endswith(("loss", "seconds"))
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher value of `metric` is better (accuracies, PSNR); else lower is (losses, amplitudes, seconds)."""
+    return metric.endswith(("accuracy", "psnr", "psnr_gain"))
 
 
 def bounded(metric: str) -> bool:

@@ -1,17 +1,23 @@
 """A study's report page and its section of the results index, generated from the table's rows.
 
-The report (`to_report`) is the study, its claim, how and where it ran, the
-compact table and the figures beside it; the index section (`to_summary`)
-is the generated verdict of every claimed comparison. Upsampling studies add
-whether every learned upsampler beat nearest-neighbour upsampling alone.
+The report (`to_report`) is the study, its claim, how and where it ran (its
+training protocol in one line, `search.space.training.describe_protocol`), the
+compact table, the verdict of every claimed comparison with its interval,
+the runs whose evaluation collapsed, and the figures beside it; the index
+section (`to_summary`) is the verdicts and the collapsed runs. Upsampling
+studies add whether every learned upsampler beat nearest-neighbour
+upsampling alone.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from convnas.experiments.ablation_table.metrics import difference_text
+from convnas.experiments.ablation_table.claims import claim_text
+from convnas.experiments.ablation_table.metrics import difference_text, value_text
 from convnas.experiments.ablation_table.render import p_text, to_markdown
+from convnas.experiments.evaluation import COLLAPSE_POINTS
+from convnas.search.space.training import describe_protocol
 
 FIGURES = (("chart.png", "main metric per variant, mean and 95% CI"), ("curves.png", "training curves per variant"),
            ("samples.png", "inputs, outputs, targets and flat-input outputs per variant"))
@@ -41,6 +47,8 @@ def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
         f"{study['epochs']} epochs, batch {study['batch_size']}, learning rate {study['learning_rate']}, "
         f"seeds {', '.join(map(str, study['seeds']))}; main metric `{study['metric']}`.",
         "",
+        f"**Training.** {describe_protocol(study)}.",
+        "",
         f"**Software and machine.** TensorFlow {env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}, "
         f"Python {env.get('python', '?')}; {env.get('machine', '?')}.",
         "",
@@ -49,7 +57,17 @@ def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
         + (f"[{FULL_TABLE}]({FULL_TABLE})." if FULL_TABLE in files else "`convnas table LOGDIR --format csv`."),
         "",
         to_markdown(study, rows),
+        "Δ: the variant's mean less its reference's, with the interval of the exact permutation test inverted "
+        "(the differences it does not reject), at the level Holm's step-down over the claimed comparisons gives "
+        "a claimed one, else 95%; a claim is supported when the interval lies inside the region it claims, "
+        "contradicted when outside.",
+        "",
     ]
+    verdicts = verdict_lines(study, rows)
+    if verdicts:
+        lines += ["**Verdicts.**", "", *verdicts, ""]
+    if collapse_statement(rows):
+        lines += [collapse_statement(rows), ""]
     if study["task"] == "upsampling":
         lines += [nearest_statement(study, rows), ""]
     if study.get("limits"):
@@ -60,20 +78,47 @@ def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
 
 def to_summary(study: dict, rows: list[dict], link: str) -> str:
     """A results-index section: the study, its claim and the generated verdict of every claimed comparison."""
-    main = study["metric"]
     lines = [f"## [{study['name']}]({link}) — {study.get('paper') or 'no paper'}", ""]
     if study.get("claim"):
         lines += [f"**Claim.** {study['claim']}", ""]
-    for row in rows:
-        if row.get("verdict"):
-            lines.append(f"- `{row['variant']}` vs `{row['versus']}`, expected {row['expected']}: "
-                         f"Δ {main} {difference_text(row[f'delta_{main}'], main)}, "
-                         f"p (Holm) {p_text(row['p_adjusted'])}: **{row['verdict']}**.")
+    lines += verdict_lines(study, rows)
     if study["task"] == "upsampling":
         lines += ["", nearest_statement(study, rows)]
+    if collapse_statement(rows):
+        lines += ["", collapse_statement(rows)]
     if study.get("limits"):
         lines += ["", f"**Limits.** {study['limits']}"]
     return "\n".join(lines) + "\n"
+
+
+def verdict_lines(study: dict, rows: list[dict]) -> list[str]:
+    """One line per claimed comparison: the claim, Δ with its interval and level, the adjusted p and the verdict."""
+    main, lines = study["metric"], []
+    for row in rows:
+        if not row.get("verdict"):
+            continue
+        claim = claim_text({"direction": row["expected"], "margin": row["margin"]}, main)
+        line = f"- `{row['variant']}` vs `{row['versus']}`, expected {claim}: "
+        if row[f"delta_{main}"] is not None:
+            line += f"Δ {main} {difference_text(row[f'delta_{main}'], main)}"
+        if row["ci_delta_low"] is not None:
+            bounds = ", ".join(value_text(row[key], main) for key in ("ci_delta_low", "ci_delta_high"))
+            line += f", {100 * row['ci_delta_level']:.3g}% interval [{bounds}]"
+        lines.append(f"{line}, p (Holm) {p_text(row['p_adjusted'])}: **{row['verdict']}**.")
+    return lines
+
+
+def collapse_statement(rows: list[dict]) -> str | None:
+    """The runs whose evaluation collapsed, by variant and seed (classification); None for other tasks."""
+    if not any("collapsed_runs" in row for row in rows):
+        return None
+    what = (f"inference-mode training accuracy more than {100 * COLLAPSE_POINTS:g} points below the training-mode "
+            "one of the last epoch (experiments.evaluation)")
+    collapsed = [f"`{row['variant']}` seed{'s' if row['collapsed_runs'] > 1 else ''} "
+                 f"{', '.join(row['collapsed_seeds'].split())}" for row in rows if row.get("collapsed_runs")]
+    if not collapsed:
+        return f"**Evaluation collapse.** No run has an {what}."
+    return f"**Evaluation collapse.** Runs with an {what}, counted in the table as they are: {'; '.join(collapsed)}."
 
 
 def nearest_statement(study: dict, rows: list[dict]) -> str:

@@ -1,47 +1,55 @@
-"""The ablation table's rows: one per variant, statistics over seeds, a tested comparison and a verdict.
+"""The ablation table's rows: one per variant, statistics over seeds, a comparison and, where claimed, a verdict.
 
 Built from the run records alone (LOGDIR/runs.jsonl and LOGDIR/study.json),
 so `convnas table LOGDIR` rebuilds exactly what the study wrote at its end.
-The statistics are `experiments.statistics`'s.
+The statistics are `experiments.statistics`'s and `experiments.exact_power`'s;
+the claims and verdicts `ablation_table.claims`'s.
 
 Every variant is compared with its reference: the variant its `expect`
 entry names (`versus`), else the baseline. A row has every column of the
 CSV:
 
 - `variant`, `seeds` (completed runs), `versus`, `expected` (the claim's
-  direction, if the study states one);
+  direction, if the study states one) and `margin` (its size, in the main
+  metric's units, where given);
 - for each metric m: `m_mean`, `m_std` (ddof=1), `m_ci95_low`,
   `m_ci95_high` (Student's interval; for accuracies on the arcsine-square-
   root scale, so it stays within [0, 1]; for metrics that cannot be
   negative, amplitudes, losses and seconds, cut at 0);
-- `params`, `macs`, `flops` (and `receptive_field` for classification);
-- `delta_<main>`: the variant's mean minus its reference's;
-- `p_value`: the exact permutation test against the reference; `p_welch`:
-  Welch's t-test; `p_adjusted`: Holm-adjusted across the study's
-  comparisons;
-- `mde`: the minimum detectable effect at 80% power and level 0.05/k (k
-  comparisons: Holm's strictest step) for the runs made; `seeds_needed`:
-  runs a side that would detect the observed difference;
-- `verdict`: from the adjusted p and the expected direction: "supports"
-  (p_adjusted < 0.05, the difference in the claimed direction; for "same",
-  never), "contradicts" (p_adjusted < 0.05 the other way, or any
-  significant difference for "same"), else "inconclusive (MDE x)";
-- `delta_flops_pct`, `delta_params_pct`: the cost change against the
-  reference, in percent;
+- classification: `collapsed_runs`, the runs whose evaluation collapsed
+  (`experiments.evaluation.collapsed`; a record that cannot tell counts
+  as not collapsed), and `collapsed_seeds`, their seeds;
 - upsampling: `dead_runs`, the runs whose learned output ignores its input
   (`experiments.artifacts.is_dead`); their trained checkerboard amplitudes
   are left out of the means, and a variant whose every run is dead reads
-  "dead", never clean.
+  "dead", never clean;
+- `params`, `macs`, `flops` (and `receptive_field` for classification);
+- `delta_<main>`: the variant's mean minus its reference's, and
+  `ci_delta_low`, `ci_delta_high`: its interval from the exact permutation
+  test, at confidence `ci_delta_level` (Holm's level for a claimed
+  comparison, else 95%);
+- `p_value`: the exact permutation test of Δ = 0; `p_welch`: Welch's
+  t-test; `p_claim`: a claimed comparison's decision p, and `p_adjusted`:
+  Holm-adjusted across the claimed comparisons;
+- `mde`: the minimum detectable effect of the exact test for the runs
+  made, at 80% power and level 0.05/k (k claimed comparisons: Holm's
+  strictest step) for the claimed region, at 0.05 against Δ = 0 for an
+  unclaimed one; `seeds_needed`: runs a side that would decide the
+  observed difference so;
+- `delta_flops_pct`, `delta_params_pct`: the cost change against the
+  reference, in percent;
+- `verdict`: "supports", "contradicts" or "inconclusive (...)" for a
+  claimed comparison (`ablation_table.claims`), None otherwise.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
-from convnas.experiments import statistics
+from convnas.experiments import evaluation, statistics
 from convnas.experiments.ablation_spec import BASELINE, METRICS
-from convnas.experiments.ablation_table.metrics import bounded, difference_text, non_negative
+from convnas.experiments.ablation_table import claims
+from convnas.experiments.ablation_table.metrics import bounded, non_negative
 
 COST_COLUMNS = ("params", "macs", "flops", "receptive_field")
 CHECKERBOARD_TRAINED = ("checkerboard", "checkerboard_flat")  # meaningless for a dead network
@@ -59,7 +67,8 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
             continue
         claim = expect.get(name, {})
         versus = None if name == BASELINE else claim.get("versus", BASELINE)
-        row = {"variant": name, "seeds": len(runs[name]), "versus": versus, "expected": claim.get("direction")}
+        row = {"variant": name, "seeds": len(runs[name]), "versus": versus, "expected": claim.get("direction"),
+               "margin": claim.get("margin")}
         for metric in study_metrics(study):
             kept = _values(runs[name], metric)
             summary = statistics.summarize(kept, bounded(metric)) if kept else None
@@ -69,63 +78,50 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
             row.update(zip((f"{metric}_{part}" for part in ("mean", "std", "ci95_low", "ci95_high")), values))
         if study["task"] == "upsampling":
             row["dead_runs"] = sum(bool(r.get("dead")) for r in runs[name])
+        else:
+            seeds = [r["seed"] for r in runs[name] if evaluation.collapsed(r)]
+            row.update(collapsed_runs=len(seeds), collapsed_seeds=" ".join(map(str, seeds)) or None)
         for column in COST_COLUMNS:
             if runs[name][0].get(column) is not None:
                 row[column] = runs[name][0][column]
         rows[name] = row
-    comparisons = [_compare(row, rows.get(row["versus"]), runs, main) for row in rows.values()]
-    adjusted = statistics.holm([c.get("p_value") for c in comparisons])
-    tested = sum(p is not None for p in adjusted)
-    for row, comparison, p_adjusted in zip(rows.values(), comparisons, adjusted):
-        comparison["p_adjusted"] = p_adjusted
-        if comparison.get("std") is not None:
-            level = statistics.ALPHA / tested
-            sizes = (len(_values(runs[name], main)) for name in (row["variant"], row["versus"]))
-            comparison["mde"] = statistics.minimum_detectable_effect(comparison["std"], *sizes, level)
-            comparison["seeds_needed"] = statistics.seeds_needed(comparison[f"delta_{main}"], comparison["std"], level)
-        comparison["verdict"] = verdict(row["expected"], comparison, main)
-        comparison.pop("std", None)
-        row.update(comparison)
+    compared = {name: _compare(row, rows.get(row["versus"]), runs, main) for name, row in rows.items()}
+    judged = claims.judge({name: {**needs, "claim": expect.get(name)} for name, (_, needs) in compared.items()
+                           if rows[name]["versus"] is not None}, main)
+    comparison_columns = (f"delta_{main}", "ci_delta_low", "ci_delta_high", "ci_delta_level", "p_value", "p_welch",
+                          "p_claim", "p_adjusted", "mde", "seeds_needed", "delta_flops_pct", "delta_params_pct",
+                          "verdict")
+    for name, row in rows.items():
+        columns = {**compared[name][0], **judged.get(name, {})}
+        row.update({key: columns.get(key) for key in comparison_columns})
     return list(rows.values())
 
 
-def _compare(row: dict, reference: dict | None, runs: dict, main: str) -> dict:
-    """The comparison columns of `row` against its reference row (all None for the baseline or a missing reference)."""
-    empty = {f"delta_{main}": None, "p_value": None, "p_welch": None, "mde": None, "seeds_needed": None,
-             "delta_flops_pct": None, "delta_params_pct": None}
+def _compare(row: dict, reference: dict | None, runs: dict, main: str) -> tuple[dict, dict]:
+    """The comparison columns of `row` against its reference row (None for the baseline or a missing reference),
+    and what the claims need: the exact test, the pooled SD and the runs on each side."""
+    columns = {f"delta_{main}": None, "p_value": None, "p_welch": None, "delta_flops_pct": None,
+               "delta_params_pct": None}
+    needs = {"test": None, "std": None, "sizes": None}
     if reference is None:
-        return empty
-    costs = {"delta_flops_pct": 100 * (row["flops"] / reference["flops"] - 1),
-             "delta_params_pct": 100 * (row["params"] / reference["params"] - 1)}
+        return columns, needs
+    columns.update(delta_flops_pct=100 * (row["flops"] / reference["flops"] - 1),
+                   delta_params_pct=100 * (row["params"] / reference["params"] - 1))
     values, reference_values = _values(runs[row["variant"]], main), _values(runs[reference["variant"]], main)
     if not values or not reference_values:  # every run dead: no trained checkerboard amplitude to compare
-        return {**empty, **costs}
-    welch = statistics.welch_t_test(values, reference_values)
-    both = len(values) >= 2 and len(reference_values) >= 2
-    return {**empty, **costs, f"delta_{main}": row[f"{main}_mean"] - reference[f"{main}_mean"],
-            "p_value": statistics.permutation_p_value(values, reference_values),
-            "p_welch": None if welch is None else welch.p_value,
-            "std": statistics.pooled_std(values, reference_values) if both else None}
+        return columns, needs
+    columns[f"delta_{main}"] = row[f"{main}_mean"] - reference[f"{main}_mean"]
+    test = statistics.exact_test(values, reference_values)
+    if test is None:
+        return columns, needs
+    columns.update(p_value=test.p_value(), p_welch=statistics.welch_t_test(values, reference_values).p_value)
+    return columns, {"test": test, "std": statistics.pooled_std(values, reference_values),
+                     "sizes": (len(values), len(reference_values))}
 
 
 def _values(runs: list[dict], metric: str) -> list[float]:
     """A metric's values over runs: those that recorded it, less the dead runs' trained checkerboard amplitudes."""
     return [r[metric] for r in runs if metric in r and not (metric in CHECKERBOARD_TRAINED and r.get("dead"))]
-
-
-def verdict(direction: str | None, comparison: dict, main: str) -> str | None:
-    """supports / contradicts / inconclusive (MDE x) from the adjusted p and the claimed direction; None unclaimed."""
-    p, delta = comparison.get("p_adjusted"), comparison.get(f"delta_{main}")
-    if direction is None or delta is None:
-        return None
-    if p is not None and p < statistics.ALPHA:
-        if direction == "same":
-            return "contradicts"
-        return "supports" if (delta > 0) == (direction == "higher") else "contradicts"
-    mde = comparison.get("mde")
-    if mde is None or math.isinf(mde):
-        return "inconclusive (too few seeds for the exact test)"
-    return f"inconclusive (MDE {difference_text(mde, main, signed=False)})"
 
 
 def study_metrics(study: dict) -> list[str]:

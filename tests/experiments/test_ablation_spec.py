@@ -70,6 +70,22 @@ ERRORS = [
     ({"base": {"stages": []}}, r"`base\.stages` must list at least one stage"),
     ({"full": {"optimizer": "sgd"}},
      r"`full` has an unknown field 'optimizer'; known: dataset, epochs, batch_size, seeds, base"),
+    ({"expect": {"avg": "better"}}, r"`expect\.avg\.direction` must be one of higher, lower, same, no_worse\. "
+                                    r"Received: 'better'"),
+    ({"expect": {"avg": {"direction": "higher", "size": 1}}},
+     r"`expect\.avg` must be a direction or a mapping of direction, margin and versus\. Received: "),
+    ({"expect": {"avg": {"direction": "no_worse"}}}, r"`expect\.avg\.margin` must be given for no_worse: a positive"),
+    ({"expect": {"avg": {"direction": "no_worse", "margin": 0}}},
+     r"`expect\.avg\.margin` must be a positive number in the main metric's units \(0\.01: 1 point of accuracy\)\. "
+     r"Received: margin=0$"),
+    ({"expect": {"avg": {"direction": "same", "margin": -0.01}}},
+     r"`expect\.avg\.margin` must be a non-negative number .*Received: margin=-0\.01$"),
+    ({"expect": {"avg": {"direction": "same", "margin": "1 point"}}}, r"Received: margin='1 point'$"),
+    ({"expect": {"avg": {"direction": "higher", "margin": True}}}, r"Received: margin=True$"),
+    ({"expect": {"avg": {"direction": "higher", "margin": float("nan")}}}, r"Received: margin=nan$"),
+    ({"expect": {"avg": {"direction": "higher", "versus": "avg"}}},
+     r"`expect\.avg\.versus` must be 'baseline' or another variant\. Received: 'avg'"),
+    ({"expect": {"max": "higher"}}, r"`expect` names an unknown variant 'max'; variants: avg"),
 ]
 
 
@@ -79,6 +95,16 @@ def test_errors_are_one_clear_line(change, message):
         build_study({**SPEC, **change})
     assert "\n" not in str(error.value)
     assert re.search(message, str(error.value)), str(error.value)
+
+
+def test_claims_resolve_with_a_margin_only_where_one_is_given():
+    expect = {"avg": "lower", "wide": {"direction": "same", "margin": 0.01, "versus": "avg"},
+              "thin": {"direction": "no_worse", "margin": 1}}
+    variants = {"avg": {"downsampling": "avg"}, "wide": {"filters": 16}, "thin": {"filters": 4}}
+    study = build_study({**SPEC, "variants": variants, "expect": expect})
+    assert study.expect == {"avg": {"direction": "lower", "versus": "baseline"},  # as a spec without margins resolved
+                            "wide": {"direction": "same", "versus": "avg", "margin": 0.01},
+                            "thin": {"direction": "no_worse", "versus": "baseline", "margin": 1.0}}
 
 
 def test_unknown_study_name_lists_the_built_ins():

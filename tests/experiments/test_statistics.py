@@ -1,4 +1,4 @@
-"""Table maths on hand-made numbers: summaries and intervals, the exact test, Welch, Holm, power and MDE."""
+"""Table maths on hand-made numbers: summaries and intervals, the exact test and its interval, Welch, Holm."""
 
 import itertools
 import math
@@ -8,11 +8,10 @@ import pytest
 from scipy import stats
 
 from convnas.experiments.statistics import (
+    exact_test,
     holm,
-    minimum_detectable_effect,
+    holm_levels,
     permutation_p_value,
-    power,
-    seeds_needed,
     smallest_p_value,
     summarize,
     welch_t_test,
@@ -68,8 +67,9 @@ def test_welch_ignores_float_rounding_as_spread():
     assert permutation_p_value(a, b) == pytest.approx(0.1)  # the exact test: its smallest value, never 1e-55
 
 
-def _enumerated_p(a, b):
-    """Two-sided exact p by brute force over every split of the pooled values."""
+def _enumerated_p(a, b, shift=0.0):
+    """Two-sided exact p of mean(a) - mean(b) = shift by brute force over every split of the pooled values."""
+    a = [value - shift for value in a]
     pooled, n = a + b, len(a)
     observed = abs(np.mean(a) - np.mean(b))
     splits = list(itertools.combinations(range(len(pooled)), n))
@@ -119,20 +119,44 @@ def test_bounded_interval_stays_within_zero_and_one():
         summarize([0.5, 1.5], bounded=True)
 
 
-def test_power_and_seeds_needed_match_cohens_tables():
-    # Cohen 1988, Table 2.4.1: a two-sided test at 0.05 detects d = 0.5 with 80% power at n = 64 a side,
-    # d = 0.8 at n = 26, d = 1.0 at n = 17.
-    assert seeds_needed(0.5, 1.0) == 64
-    assert seeds_needed(0.8, 1.0) == 26
-    assert seeds_needed(1.0, 1.0) == 17
-    assert power(1.0, 1.0, 17, 17) == pytest.approx(0.807, abs=0.002)
-    assert seeds_needed(0.0, 1.0) is None
+@pytest.mark.parametrize("seed", range(6))
+def test_the_interval_is_the_set_of_shifts_the_exact_test_does_not_reject(seed):
+    rng = np.random.default_rng(seed)
+    n_a, n_b = (4, 5) if seed % 2 else (5, 5)
+    a, b = list(rng.normal(0.5, 1.0, n_a)), list(rng.normal(0.0, 1.0, n_b))
+    test = exact_test(a, b)
+    assert test.delta == pytest.approx(np.mean(a) - np.mean(b))
+    for shift in rng.normal(test.delta, 1.5, 4):
+        assert test.p_value(shift) == pytest.approx(_enumerated_p(a, b, shift))
+    for alpha in (0.02, 0.05, 0.2):
+        low, high = test.interval(alpha)
+        assert low <= test.delta <= high
+        for end, outward in ((low, -1e-6), (high, 1e-6)):  # accepted just inside each end, rejected just outside
+            assert _enumerated_p(a, b, end - outward) > alpha >= _enumerated_p(a, b, end + outward)
+    assert test.interval(0.02)[0] <= test.interval(0.2)[0] and test.interval(0.2)[1] <= test.interval(0.02)[1]
 
 
-def test_minimum_detectable_effect():
-    mde = minimum_detectable_effect(0.01, 5, 5)
-    assert power(mde, 0.01, 5, 5) == pytest.approx(0.8, abs=1e-6)
-    assert minimum_detectable_effect(0.01, 3, 3) == math.inf  # the exact test cannot reach 0.05 with 3 a side
-    assert minimum_detectable_effect(0.01, 5, 5, alpha=0.005) == math.inf  # 2/252 > 0.005
-    assert minimum_detectable_effect(0.01, 5, 5, alpha=0.01) > mde  # a stricter level needs a larger effect
-    assert minimum_detectable_effect(0.0, 5, 5) == 0.0
+def test_five_a_side_at_holms_levels_decide_only_on_complete_separation():
+    # 5 v 5: the test rejects at alpha <= 0.0125 only when the shifted samples are completely separated,
+    # so its interval there is [min(a) - max(b), max(a) - min(b)]; below its smallest p it is unbounded.
+    a, b = [0.91, 0.93, 0.92, 0.95, 0.90], [0.88, 0.90, 0.89, 0.91, 0.86]
+    for alpha in (0.0125, 0.05 / 6 + 1e-9):
+        low, high = exact_test(a, b).interval(alpha)
+        assert low == pytest.approx(min(a) - max(b), abs=1e-9) and high == pytest.approx(max(a) - min(b), abs=1e-9)
+    assert exact_test(a, b).interval(0.005) == (-math.inf, math.inf)  # 2/252 > 0.005
+    assert exact_test([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]).interval(0.05) == (-math.inf, math.inf)  # 3 a side: p >= 0.1
+    assert exact_test([1.0], [2.0, 3.0]) is None
+
+
+def test_holm_levels_step_down_and_stop_at_the_first_undecided():
+    # sorted p: 0.01 at 0.05/3 (rejected), 0.03 at 0.05/2 (not: the step-down stops), 0.04 at that same 0.025
+    p_values = [0.04, 0.01, None, 0.03]
+    levels = holm_levels(p_values)
+    assert levels[1] == pytest.approx(0.05 / 3) and levels[3] == pytest.approx(0.025)
+    assert levels[0] == pytest.approx(0.025) and levels[2] is None
+    assert holm_levels([0.01, 0.02, 0.04]) == [pytest.approx(0.05 / 3), pytest.approx(0.025), pytest.approx(0.05)]
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # rejected at its level exactly when its Holm-adjusted p is at most 0.05
+        p_values = list(rng.choice([0.004, 0.01, 0.0125, 0.02, 0.025, 0.04, 0.05, 0.2], size=rng.integers(1, 6)))
+        for p, level, adjusted in zip(p_values, holm_levels(p_values), holm(p_values)):
+            assert (p <= level) == (adjusted <= 0.05 + 1e-12)
