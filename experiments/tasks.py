@@ -94,7 +94,8 @@ class ClassificationTask:
         rate the protocol's schedule over `epochs`. With the protocol's
         `bn_batches`, every model's BatchNorm statistics are re-estimated on
         that many seeded training batches before each epoch's validation
-        and so before the final evaluations (`_precise_batch_norm`).
+        (the last one follows the last step, so the final evaluations see
+        the same statistics; `_precise_batch_norm`).
         `train_accuracy` and `train_loss` are measured after training on the
         whole training split (what He et al.'s degradation is about); the
         per-epoch curves stay in the model's History (running means over
