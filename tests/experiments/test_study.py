@@ -90,9 +90,10 @@ def test_the_study_folder_holds_runs_tables_tensorboard_and_the_resolved_study(f
     assert re.fullmatch(r"arrays:[0-9a-f]{16}", study["dataset"]) and study["metric"] == "test_accuracy"
     assert (study["schedule"], study["warmup_epochs"], study["bn_batches"]) == ("cosine", 1, 100)  # the defaults
     table = (logdir / "table.md").read_text()
-    assert table.startswith("| variant (2 seeds) | test_accuracy (%) [95% CI] |") and "receptive field" not in table
+    assert table.startswith("| variant (2 seeds) | mean (%) | Δ (pts) [interval] |") and "receptive field" not in table
     printed = "\n".join(lines)
-    assert re.search(r"^variant \(2 seeds\) +test_accuracy \(%\) \[95% CI\]", printed, re.M) and "no claim" in printed
+    assert re.search(r"^variant \(2 seeds\) +mean \(%\) +Δ \(pts\) \[interval\]", printed, re.M)
+    assert "no claim" in printed
     assert (logdir / "table.csv").read_text().startswith("variant,seeds,versus,expected,")
     assert all(len(r["curves"]["loss"]) == 1 and 0 <= r["train_accuracy"] <= 1 for r in records)
     for record in records:  # whether the inference-mode evaluation can be trusted
