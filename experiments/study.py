@@ -134,9 +134,11 @@ class Study:
         claim: The paper's claim the study checks, if any.
         expect: The claim per variant, which the table's verdicts test:
             variant -> "higher", "lower" or "same" (its main metric against
-            the baseline's), or {"direction": ..., "versus": another
-            variant}. Variants left out are compared with the baseline
-            without a verdict.
+            the baseline's), or {"direction": ..., "margin": ..., "versus":
+            another variant}, directions "no_worse" too, a margin in the
+            metric's units (`experiments.ablation_spec.check_expect`).
+            Variants left out are compared with the baseline without a
+            verdict.
         limits: One sentence on what the study's settings cannot show.
 
     Attributes:
