@@ -26,7 +26,12 @@ Measured on the committed studies (constant-rate Adam, BatchNorm moving
 averages): in 8 of 110 runs the inference-mode accuracy after training was
 20-57 points below the same run's training-mode accuracy, and the seed SD of
 test accuracy was 2.4-23 points against 0.15-2.55 in training mode. A rate
-that decays to zero and re-estimated statistics are the standard cure.
+that decays to zero and re-estimated statistics are the standard cure. Under
+this protocol, on the pooling study's baseline and Strided-CNN-C variant
+(cluttered digits, 3 seeds): seed SD of test accuracy 0.85 and 0.55 points
+after 8 epochs, 0.54 and 0.24 after 15, no run collapsed; re-estimating on
+62 batches took 3.1 s a validation, against about 6 s for an epoch's training
+(2 CPU cores).
 
 Importing this module loads no TensorFlow (a report describes a protocol with
 `describe_protocol`): Keras loads with the functions that need it.
