@@ -38,6 +38,7 @@ from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.records.trial_records import TrialRecords, describe
 from convnas.search.space.hypermodel import ConvNetHyperModel
 from convnas.search.space.spec import SearchSpec
+from convnas.search.space.training import Protocol
 from convnas.search.tuners import distributed
 from convnas.search.tuners.sampler import NoFeasibleCandidate
 from convnas.search.tuners.setup import make_tuner
@@ -194,7 +195,8 @@ def search_tuner(spec: SearchSpec, data: datasets.Dataset, reference: Reference,
         spec.max_trials,
         spec.epochs,
         hypermodel=ConvNetHyperModel(data.input_shape, data.num_classes, spec.space, input_scale=data.scale,
-                                     class_names=data.class_names),
+                                     class_names=data.class_names,
+                                     protocol=Protocol(spec.schedule, spec.warmup_epochs, spec.bn_batches)),
         objective=spec.objective,
         seed=spec.seed,
         directory=str(location.parent),

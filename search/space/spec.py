@@ -36,6 +36,7 @@ from convnas.blocks import validation
 from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked
 from convnas.search.space.stages import GLOBAL_CHOICES, STAGE_CHOICES
+from convnas.search.space.training import SCHEDULES, Protocol, make_protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +80,12 @@ class SearchSpec:
     max_trials: int = flag(10, help="trials to train", metavar="N", type=int)
     epochs: int = flag(8, help="training epochs per trial", metavar="N", type=int)
     batch_size: int = flag(32, help="training batch size", metavar="N", type=int)
+    schedule: str = flag(Protocol.schedule, help="learning rate of a trial trained for its epochs: {choices} "
+                         "(warmup, then cosine to 0 at the last step)", choices=lambda: SCHEDULES)
+    warmup_epochs: int = flag(Protocol.warmup_epochs, help="epochs of linear warmup of the cosine schedule",
+                              metavar="N", type=int)
+    bn_batches: int = flag(Protocol.bn_batches, help="training batches BatchNorm statistics are re-estimated on "
+                           "before a trial's last validation; 0: never", metavar="N", type=int)
     objective: str = flag("val_accuracy", choices=choices.OBJECTIVES.names, help="{choices}; pareto: the "
                           "accuracy/cost front with evolution, accuracy - W * log10 FLOPs with the other tuners")
     cost_weight: float = flag(choices.COST_WEIGHT, help="pareto objective: accuracy lost per decade of FLOPs",
@@ -191,6 +198,7 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
         max_trials=_positive_int("max_trials", spec.max_trials),
         epochs=_positive_int("epochs", spec.epochs),
         batch_size=_positive_int("batch_size", spec.batch_size),
+        **dataclasses.asdict(checked(make_protocol, spec.schedule, spec.warmup_epochs, spec.bn_batches)),
         objective=_one_of("objective", spec.objective, choices.OBJECTIVES.names()),
         cost_weight=_positive_number("cost_weight", spec.cost_weight),
         max_flops=_positive_number("max_flops", spec.max_flops),

@@ -1,5 +1,6 @@
 """The training protocol: the warmup-cosine schedule, its settings, and the one line that describes it."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -79,3 +80,23 @@ def test_describing_a_protocol_imports_no_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_search_spec_carries_the_trial_protocol_and_refuses_a_bad_one():
+    from convnas.search.common.spec_files import SpecError, refuse_changed
+    from convnas.search.space.spec import build_spec
+
+    spec = build_spec({}, {})
+    assert (spec.schedule, spec.warmup_epochs, spec.bn_batches) == (Protocol.schedule, Protocol.warmup_epochs,
+                                                                    Protocol.bn_batches)
+    assert build_spec({"schedule": "constant"}, {"bn_batches": 0}).bn_batches == 0
+    refused = r"^`schedule` must be one of 'cosine', 'constant'. Received: schedule='linear'$"
+    with pytest.raises(SpecError, match=refused):
+        build_spec({"schedule": "linear"}, {})
+    earlier = dataclasses.asdict(spec)
+    resumed = dataclasses.asdict(build_spec({}, {"schedule": "constant"}))
+    with pytest.raises(SpecError, match=r"different spec \(changed: schedule\)"):
+        refuse_changed("logs/search", "search", earlier, resumed)
+    older = {key: value for key, value in earlier.items() if key not in ("schedule", "warmup_epochs", "bn_batches")}
+    with pytest.raises(SpecError, match=r"changed: bn_batches, schedule, warmup_epochs"):
+        refuse_changed("logs/search", "search", older, earlier)  # a search begun before the protocol was recorded
