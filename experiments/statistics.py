@@ -178,12 +178,6 @@ def exact_test(a: Sequence[float], b: Sequence[float]) -> ExactTest | None:
     return ExactTest(float(delta[0]), low[0], high[0])
 
 
-def permutation_p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Exact two-sided permutation p-value of mean(a) - mean(b); None with fewer than two values on a side."""
-    test = exact_test(a, b)
-    return None if test is None else test.p_value()
-
-
 def smallest_p_value(n_a: int, n_b: int) -> float:
     """The smallest two-sided p-value the exact permutation test can give with n_a and n_b runs."""
     return (2 if n_a == n_b else 1) / math.comb(n_a + n_b, n_a)

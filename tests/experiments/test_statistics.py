@@ -11,7 +11,6 @@ from convnas.experiments.statistics import (
     exact_test,
     holm,
     holm_levels,
-    permutation_p_value,
     smallest_p_value,
     summarize,
     welch_t_test,
@@ -84,7 +83,7 @@ def _enumerated_p(a, b, shift=0.0):
 @pytest.mark.parametrize("a, b", [([0.91, 0.93, 0.92, 0.95], [0.88, 0.90, 0.89, 0.91]),
                                   ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0, 8.0]),
                                   ([0.5, 0.6, 0.55, 0.52, 0.58], [0.5, 0.61, 0.54, 0.53, 0.57])])
-def test_permutation_p_value_is_the_exact_enumeration(a, b):
+def test_the_exact_tests_p_value_is_the_exact_enumeration(a, b):
     assert permutation_p_value(a, b) == pytest.approx(_enumerated_p(a, b))
 
 
@@ -160,3 +159,9 @@ def test_holm_levels_step_down_and_stop_at_the_first_undecided():
         p_values = list(rng.choice([0.004, 0.01, 0.0125, 0.02, 0.025, 0.04, 0.05, 0.2], size=rng.integers(1, 6)))
         for p, level, adjusted in zip(p_values, holm_levels(p_values), holm(p_values)):
             assert (p <= level) == (adjusted <= 0.05 + 1e-12)
+
+
+def permutation_p_value(a, b):
+    """The exact test's two-sided p of mean(a) - mean(b); None with fewer than two values on a side."""
+    test = exact_test(a, b)
+    return None if test is None else test.p_value()
