@@ -29,6 +29,17 @@ space:
 """
 
 
+def lost_worker_is_training(logdir, worker_id: str) -> bool:
+    """Whether the chief's saved oracle holds a trial of `worker_id` that has no record yet (it is training)."""
+    try:
+        ongoing = json.loads((logdir / "oracle.json").read_text())["ongoing_trials"]
+    except (OSError, ValueError, KeyError):
+        return False
+    jsonl = logdir / "trials.jsonl"
+    recorded = {json.loads(line)["trial_id"] for line in jsonl.read_text().splitlines()} if jsonl.exists() else set()
+    return worker_id in ongoing and ongoing[worker_id] not in recorded
+
+
 def rows(logdir):
     with open(logdir / "trials.csv") as stream:
         return list(csv.DictReader(stream))
@@ -125,11 +136,10 @@ def test_the_chief_fails_the_trial_of_a_lost_worker_and_finishes(spec, tmp_path,
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name in ("lost", "steady")
     }
-    jsonl = logdir / "trials.jsonl"
-    while not (jsonl.exists() and jsonl.read_text().strip()):
+    while not lost_worker_is_training(logdir, "lost"):
         assert time.monotonic() < deadline + 120
         time.sleep(0.05)
-    workers["lost"].kill()  # and never restarted: only the chief's timeout can end its trial
+    workers["lost"].kill()  # mid-trial, and never restarted: only the chief's timeout can end its trial
     output, _ = chief.communicate(timeout=300)
     workers["steady"].wait(timeout=60)
     assert chief.returncode == 0, output
