@@ -17,7 +17,7 @@
     learning_rate: 0.001         # Adam (the peak of the cosine schedule)
     schedule: cosine             # linear warmup, then cosine to 0 | constant
     warmup_epochs: 1
-    bn_batches: 100              # BatchNorm re-estimated on 100 training batches before every evaluation; 0: never
+    bn_batches: 100              # BatchNorm re-estimated on 100 training batches before the evaluations; 0: never
     metric: test_accuracy        # the main metric (differences, t-test, bar chart)
     base:                        # the baseline architecture
       stem_filters: 16

@@ -35,7 +35,7 @@ Every variant is built and costed before any training, so a variant that
 cannot be built stops the study before anything is computed. Every run
 trains under the study's protocol (`search.space.training.Protocol`: by
 default a linear warmup and a cosine to 0, and BatchNorm statistics
-re-estimated with the current weights before every evaluation). Each run seeds
+re-estimated with the final weights before the evaluations). Each run seeds
 Python, NumPy and TensorFlow with its seed and runs with TensorFlow's op
 determinism, so a run's metrics (train time aside) do not depend on what ran
 before it: a killed study, re-run, skips its finished runs, redoes the
@@ -125,8 +125,8 @@ class Study:
             the steps).
         bn_batches: Training batches (at most an epoch's, fixed by the run's
             seed) on which every BatchNorm layer's statistics are
-            re-estimated with the current weights before every evaluation:
-            each epoch's validation and the final ones ("precise BN", Wu &
+            re-estimated with the final weights before the last epoch's
+            validation and the final evaluations ("precise BN", Wu &
             Johnson 2021; `search.space.precise_batch_norm`), compiled
             models included; 0: the moving averages of training, as they are.
         description: What the study compares (the report's first line).

@@ -4,7 +4,7 @@ A task holds a study's data and training protocol (`search.space.training.Protoc
 checks a model before it trains, trains it for one seed (an uncompiled model
 compiled with the study's defaults and the protocol's learning-rate schedule;
 a compiled one kept as it is; either way with its BatchNorm statistics
-re-estimated before every evaluation when the protocol says so) and returns
+re-estimated before the evaluations when the protocol says so) and returns
 the run's metrics (the names in `experiments.ablation_spec.METRICS`), plus
 example images for the upsampling task. It also builds the model of a YAML
 study's Design.
@@ -93,9 +93,10 @@ class ClassificationTask:
         cross-entropy, the `accuracy` metric, BatchNorm momentum 0.9), its
         rate the protocol's schedule over `epochs`. With the protocol's
         `bn_batches`, every model's BatchNorm statistics are re-estimated on
-        that many seeded training batches before each epoch's validation
-        (the last one follows the last step, so the final evaluations see
-        the same statistics; `_precise_batch_norm`).
+        that many seeded training batches before the last epoch's validation,
+        which follows the last step, so the final evaluations see the same
+        statistics (`_precise_batch_norm`; the earlier epochs' validation,
+        shown only in the curves, keeps the moving averages of training).
         `train_accuracy` and `train_loss` are measured after training on the
         whole training split (what He et al.'s degradation is about); the
         per-epoch curves stay in the model's History (running means over
@@ -120,12 +121,14 @@ class ClassificationTask:
 
 
 def _precise_batch_norm(protocol: Protocol, images: np.ndarray, batch_size: int, seed: int) -> list:
-    """The callback that re-estimates the BatchNorm statistics before every evaluation (`search.space.
-    precise_batch_norm`) on the protocol's `bn_batches` training batches drawn with `seed`; none without."""
+    """The callback that re-estimates the BatchNorm statistics (`search.space.precise_batch_norm`) on the
+    protocol's `bn_batches` training batches drawn with `seed` before the last epoch's validation and the
+    evaluations after training (the earlier epochs' validation, which only the curves show, keeps the
+    moving averages); none without."""
     if not protocol.bn_batches:
         return []
     batches = precise_batch_norm.training_batches(images, batch_size, protocol.bn_batches, seed)
-    return [precise_batch_norm.PreciseBatchNorm(batches)]
+    return [precise_batch_norm.PreciseBatchNorm(batches, every_epoch=False)]
 
 
 def _metric_names(metrics) -> list:
@@ -176,7 +179,7 @@ class UpsamplingTask:
         An uncompiled model is compiled with Adam, its rate the protocol's
         schedule over `epochs`, MSE and BatchNorm momentum 0.9; with the
         protocol's `bn_batches`, the BatchNorm statistics are re-estimated
-        before every evaluation, as for classification.
+        before the evaluations, as for classification.
         The metrics are METRICS["upsampling"] (`experiments.artifacts`
         defines the checkerboard amplitudes: of the validation outputs
         against their targets, and of the outputs on a flat grey input after

@@ -15,12 +15,16 @@ optimizer, the ablation studies' and the search trials' default.
   `warmup_epochs` epochs (at most half the steps), then follows a cosine down
   to 0 at the end of the last epoch (Keras's `CosineDecay` with warmup);
   "constant": the optimizer's rate throughout.
-- `bn_batches` K > 0: before every evaluation, each BatchNorm layer's moving
-  mean and variance are replaced by the plain average of its statistics over
-  K fixed, seeded training batches (at most an epoch's) in training-mode
-  forward passes with the current weights ("precise BN", Wu & Johnson 2021;
-  `search.space.precise_batch_norm`), so that inference mode describes the
-  weights evaluated; 0: the moving averages of training, as they are.
+- `bn_batches` K > 0: before the last epoch's validation (which follows the
+  last step) and so before every evaluation after training, each BatchNorm
+  layer's moving mean and variance are replaced by the plain average of its
+  statistics over K fixed, seeded training batches (at most an epoch's) in
+  training-mode forward passes with the final weights ("precise BN", Wu &
+  Johnson 2021; `search.space.precise_batch_norm`), so that inference mode
+  describes the weights evaluated; 0: the moving averages of training, as
+  they are. The earlier epochs' validation, which feeds only the curves,
+  keeps the moving averages: re-estimating there too would change no
+  recorded number and cost about half an epoch's training each time.
 
 Measured on the committed studies (constant-rate Adam, BatchNorm moving
 averages): in 8 of 110 runs the inference-mode accuracy after training was
@@ -73,8 +77,8 @@ class Protocol:
         warmup_epochs: Epochs of linear warmup of the cosine schedule (at
             most half the steps); "constant" has none.
         bn_batches: Training batches the BatchNorm statistics are
-            re-estimated on before every evaluation (at most an epoch's);
-            0: never re-estimated.
+            re-estimated on before the last validation and the evaluations
+            after training (at most an epoch's); 0: never re-estimated.
     """
 
     schedule: str = "cosine"
@@ -133,7 +137,8 @@ def describe_protocol(settings: dict) -> str:
 
     For example "Adam 0.001, 1 warmup epoch then cosine to 0 over 30 epochs,
     BatchNorm statistics re-estimated on 100 training batches (at most an
-    epoch's) with the final weights before every evaluation". A study.json
+    epoch's) with the final weights before the last validation and the
+    test". A study.json
     without protocol settings describes `LEGACY_PROTOCOL`.
     """
     protocol = protocol_of(settings)
@@ -152,7 +157,7 @@ def describe_protocol(settings: dict) -> str:
     if not protocol.bn_batches:
         return f"{schedule}, BatchNorm on its moving averages of training (not re-estimated)"
     return (f"{schedule}, BatchNorm statistics re-estimated on {protocol.bn_batches} training batches "
-            "(at most an epoch's) with the final weights before every evaluation")
+            "(at most an epoch's) with the final weights before the last validation and the test")
 
 
 def declare_training(hp, overrides) -> TrainingConfig:

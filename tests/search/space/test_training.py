@@ -58,13 +58,14 @@ def test_settings_without_protocol_fields_read_as_the_legacy_protocol_and_missin
     [
         ({"learning_rate": 0.001, "epochs": 30, "schedule": "cosine", "warmup_epochs": 1, "bn_batches": 50},
          "Adam 0.001, 1 warmup epoch then cosine to 0 over 30 epochs, BatchNorm statistics re-estimated on 50 "
-         "training batches (at most an epoch's) with the final weights before every evaluation"),
+         "training batches (at most an epoch's) with the final weights before the last validation and the test"),
         ({"learning_rate": 0.01, "epochs": 8, "schedule": "cosine", "warmup_epochs": 2, "bn_batches": 0},
          "Adam 0.01, 2 warmup epochs then cosine to 0 over 8 epochs, BatchNorm on its moving averages of training "
          "(not re-estimated)"),
         ({"learning_rate": 0.001, "epochs": 1, "schedule": "cosine", "warmup_epochs": 1, "bn_batches": 100},
          "Adam 0.001, linear warmup over half the steps then cosine to 0 over 1 epoch, BatchNorm statistics "
-         "re-estimated on 100 training batches (at most an epoch's) with the final weights before every evaluation"),
+         "re-estimated on 100 training batches (at most an epoch's) with the final weights before the last "
+         "validation and the test"),
         ({"learning_rate": 0.001, "epochs": 8},  # a study.json written before studies recorded their protocol
          "Adam 0.001 at a constant rate over 8 epochs, BatchNorm on its moving averages of training "
          "(not re-estimated)"),
