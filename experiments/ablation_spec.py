@@ -196,15 +196,20 @@ def check_variants(variants) -> dict[str, dict]:
 
 
 DIRECTIONS = ("higher", "lower", "same", "no_worse")
+COST_METRICS = ("params", "macs", "flops")  # what a claim may name instead of the main metric: exact, not tested
 
 
 def check_expect(expect, variants) -> dict[str, dict]:
-    """The claims, variant -> {"direction", "versus"[, "margin"]}: what the paper states of the main metric.
+    """The claims, variant -> {"direction", "versus"[, "margin", "metric"]}: what the paper states.
 
     An entry is a direction (against the baseline, without a margin) or a
-    mapping of `direction`, `versus` (the baseline or another variant) and
-    `margin`, a size in the main metric's units (accuracies are fractions:
-    0.01 is one point). Of Δ, the variant's mean less its reference's:
+    mapping of `direction`, `versus` (the baseline or another variant),
+    `margin`, a size in the metric's units (accuracies are fractions: 0.01
+    is one point), and `metric`: the main metric by default, or a cost
+    (COST_METRICS: params, macs, flops), whose claim is exact: its Δ is
+    counted, not measured over seeds, so it is judged without a test and
+    stays out of the tested comparisons. Of Δ, the variant's value less its
+    reference's:
     higher: Δ > margin; lower: Δ < -margin (no margin: a plain direction);
     same: |Δ| < margin (equivalence; no margin: Δ = 0, which only a
     difference can decide, against the claim); no_worse: Δ no worse than
@@ -221,9 +226,9 @@ def check_expect(expect, variants) -> dict[str, dict]:
         if name not in variants:
             raise SpecError(f"`expect` names an unknown variant {name!r}; variants: {', '.join(variants)}")
         entry = {"direction": entry} if isinstance(entry, str) else entry
-        if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus", "margin"}:
-            raise SpecError(f"`expect.{name}` must be a direction or a mapping of direction, margin and versus. "
-                            f"Received: {entry!r}")
+        if not isinstance(entry, Mapping) or set(entry) - {"direction", "versus", "margin", "metric"}:
+            raise SpecError(f"`expect.{name}` must be a direction or a mapping of direction, margin, versus and "
+                            f"metric. Received: {entry!r}")
         direction, versus = entry.get("direction"), entry.get("versus", BASELINE)
         if direction not in DIRECTIONS:
             raise SpecError(
@@ -231,6 +236,11 @@ def check_expect(expect, variants) -> dict[str, dict]:
         if versus != BASELINE and (versus not in variants or versus == name):
             raise SpecError(f"`expect.{name}.versus` must be {BASELINE!r} or another variant. Received: {versus!r}")
         checked_expect[name] = {"direction": direction, "versus": versus}
+        if "metric" in entry:
+            if entry["metric"] not in COST_METRICS:
+                raise SpecError(f"`expect.{name}.metric` must be one of {', '.join(COST_METRICS)} (a cost; without "
+                                f"it the claim is on the main metric). Received: metric={entry['metric']!r}")
+            checked_expect[name]["metric"] = entry["metric"]
         margin = entry.get("margin")
         if margin is None and direction == "no_worse":
             raise SpecError(f"`expect.{name}.margin` must be given for no_worse: a positive number, how much worse "
@@ -245,7 +255,7 @@ def _margin(name: str, value, positive: bool) -> float:
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not number or value < 0 or (positive and value == 0):
         allowed = "a positive number" if positive else "a non-negative number"
-        raise SpecError(f"`expect.{name}.margin` must be {allowed} in the main metric's units (0.01: 1 point of "
+        raise SpecError(f"`expect.{name}.margin` must be {allowed} in the metric's units (0.01: 1 point of "
                         f"accuracy). Received: margin={value!r}")
     return float(value)
 

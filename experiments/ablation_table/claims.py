@@ -32,6 +32,12 @@ counted):
    when the test at that level rejects it, a comparison is decided exactly
    when its p_adjusted is at most 0.05.
 
+A claim on a cost (`metric`: params, macs or flops) is exact: Δ is the
+counted difference of the two models, the same for every seed, so it is
+judged without a test or an interval ("supports (exact)" inside the region,
+"contradicts (exact)" outside its closure, `exact_verdict`) and is not one
+of the tested comparisons Holm's step-down counts.
+
 A wrong verdict needs the interval at its level to miss the true Δ. The
 step-down keeps the chance of any wrong "supports" at 0.05 (Holm over the
 hypotheses "the claim is false", whatever the dependence) and decides
@@ -94,6 +100,12 @@ def decision(interval: tuple[float, float], bounds: tuple[float, float]) -> str 
     if ci_high < low or ci_low > high:
         return "contradicts"
     return None
+
+
+def exact_verdict(delta: float, bounds: tuple[float, float]) -> str:
+    """The verdict of an exact (cost) claim whose Δ is `delta`: no interval, Δ itself inside or outside the region."""
+    decided = decision((delta, delta), bounds)
+    return f"{decided} (exact)" if decided else "inconclusive (exact: on the boundary of the claim)"
 
 
 @dataclasses.dataclass(frozen=True)

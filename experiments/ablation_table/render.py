@@ -10,9 +10,10 @@ reference when that is not the baseline, "residual_16 vs residual_4", the
 number of seeds when every variant has the same, and its dead runs), its
 main metric's mean, the difference against its reference with the exact
 test's interval (at Holm's level for a claimed comparison, else 95%:
-`ci_delta_level` in the CSV), the Holm-adjusted p and the verdict of a
-claimed comparison ("supports", "contradicts", "inconclusive"; the CSV and
-the report say what an inconclusive one needs) and the change in FLOPs and
+`ci_delta_level` in the CSV), the Holm-adjusted p ("exact" for a claim on a
+cost, judged on the counted difference) and the verdict of a claimed
+comparison ("supports", "contradicts", "inconclusive"; the CSV and the
+report say what an inconclusive one needs) and the change in FLOPs and
 parameters. One precision rule per kind of column: a metric, a difference
 and its interval with the metric's decimals
 (`ablation_table.metrics.FORMATS`; accuracies in percent, their
@@ -62,7 +63,8 @@ def display_rows(study: dict, rows: list[dict]) -> tuple[list[str], list[list[st
         line = [name + (f" ({dead}/{row['seeds']} dead)" if dead else ""), *[str(row["seeds"])] * per_row_seeds,
                 _mean_text(row, main), _delta_text(row, main)]
         compared, claimed = versus is not None, row["verdict"] is not None
-        line += [p_text(row["p_adjusted"]) if claimed else "",
+        exact = claimed and row.get("claim_metric") not in (None, main)  # a cost claim: counted, not tested
+        line += ["exact" if exact else p_text(row["p_adjusted"]) if claimed else "",
                  row["verdict"].split()[0] if claimed else "no claim" if compared else "",
                  _cost_text(row) if compared else ""]
         cells.append(line)

@@ -97,7 +97,14 @@ def verdict_lines(study: dict, rows: list[dict]) -> list[str]:
     for row in rows:
         if not row.get("verdict"):
             continue
-        claim = claim_text({"direction": row["expected"], "margin": row["margin"]}, main)
+        metric = row.get("claim_metric") or main
+        claim = claim_text({"direction": row["expected"], "margin": row["margin"]}, metric)
+        if metric != main:  # a cost: counted, the same for every seed
+            reference = next(other for other in rows if other["variant"] == row["versus"])
+            lines.append(f"- `{row['variant']}` vs `{row['versus']}`, expected {metric} {claim}: "
+                         f"{row[metric]:,} against {reference[metric]:,} "
+                         f"({100 * (row[metric] / reference[metric] - 1):+.0f}%, counted): **{row['verdict']}**.")
+            continue
         line = f"- `{row['variant']}` vs `{row['versus']}`, expected {claim}: "
         if row[f"delta_{main}"] is not None:
             line += f"Δ {main} {difference_text(row[f'delta_{main}'], main)}"

@@ -10,8 +10,9 @@ entry names (`versus`), else the baseline. A row has every column of the
 CSV:
 
 - `variant`, `seeds` (completed runs), `versus`, `expected` (the claim's
-  direction, if the study states one) and `margin` (its size, in the main
-  metric's units, where given);
+  direction, if the study states one), `margin` (its size, in the claimed
+  metric's units, where given) and `claim_metric` (the main metric, or the
+  cost an exact claim is about);
 - for each metric m: `m_mean`, `m_std` (ddof=1), `m_ci95_low`,
   `m_ci95_high` (Student's interval; for accuracies on the arcsine-square-
   root scale, so it stays within [0, 1]; for metrics that cannot be
@@ -39,7 +40,9 @@ CSV:
 - `delta_flops_pct`, `delta_params_pct`: the cost change against the
   reference, in percent;
 - `verdict`: "supports", "contradicts" or "inconclusive (...)" for a
-  claimed comparison (`ablation_table.claims`), None otherwise.
+  claimed comparison (`ablation_table.claims`), None otherwise; a claim on
+  a cost is judged exactly on the counted Δ ("supports (exact)"), and the
+  main metric's comparison of its variant is described, not tested.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
         claim = expect.get(name, {})
         versus = None if name == BASELINE else claim.get("versus", BASELINE)
         row = {"variant": name, "seeds": len(runs[name]), "versus": versus, "expected": claim.get("direction"),
-               "margin": claim.get("margin")}
+               "margin": claim.get("margin"), "claim_metric": claim.get("metric", main) if claim else None}
         for metric in study_metrics(study):
             kept = _values(runs[name], metric)
             summary = statistics.summarize(kept, bounded(metric)) if kept else None
@@ -86,7 +89,8 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
                 row[column] = runs[name][0][column]
         rows[name] = row
     compared = {name: _compare(row, rows.get(row["versus"]), runs, main) for name, row in rows.items()}
-    judged = claims.judge({name: {**needs, "claim": expect.get(name)} for name, (_, needs) in compared.items()
+    tested = {name: claim for name, claim in expect.items() if "metric" not in claim}
+    judged = claims.judge({name: {**needs, "claim": tested.get(name)} for name, (_, needs) in compared.items()
                            if rows[name]["versus"] is not None}, main)
     comparison_columns = (f"delta_{main}", "ci_delta_low", "ci_delta_high", "ci_delta_level", "p_value", "p_welch",
                           "p_claim", "p_adjusted", "mde", "seeds_needed", "delta_flops_pct", "delta_params_pct",
@@ -94,6 +98,10 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
     for name, row in rows.items():
         columns = {**compared[name][0], **judged.get(name, {})}
         row.update({key: columns.get(key) for key in comparison_columns})
+        cost = expect.get(name, {}).get("metric")
+        if cost and rows.get(row["versus"]):
+            row["verdict"] = claims.exact_verdict(row[cost] - rows[row["versus"]][cost],
+                                                  claims.region(expect[name], cost))
     return list(rows.values())
 
 

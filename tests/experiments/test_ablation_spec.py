@@ -73,7 +73,10 @@ ERRORS = [
     ({"expect": {"avg": "better"}}, r"`expect\.avg\.direction` must be one of higher, lower, same, no_worse\. "
                                     r"Received: 'better'"),
     ({"expect": {"avg": {"direction": "higher", "size": 1}}},
-     r"`expect\.avg` must be a direction or a mapping of direction, margin and versus\. Received: "),
+     r"`expect\.avg` must be a direction or a mapping of direction, margin, versus and metric\. Received: "),
+    ({"expect": {"avg": {"direction": "higher", "metric": "test_loss"}}},
+     r"^`expect\.avg\.metric` must be one of params, macs, flops \(a cost; without it the claim is on the main "
+     r"metric\)\. Received: metric='test_loss'$"),
     ({"expect": {"avg": {"direction": "no_worse"}}}, r"`expect\.avg\.margin` must be given for no_worse: a positive"),
     ({"expect": {"avg": {"direction": "no_worse", "margin": 0}}},
      r"`expect\.avg\.margin` must be a positive number in the main metric's units \(0\.01: 1 point of accuracy\)\. "

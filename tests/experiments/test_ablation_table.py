@@ -125,6 +125,29 @@ def test_claims_with_sizes_can_be_supported_and_contradicted():
     assert claims.region({"direction": "lower", "margin": 0.01}, "test_accuracy") == (-math.inf, -0.01)
 
 
+def test_a_claim_on_a_cost_is_judged_exactly_and_leaves_the_tested_family():
+    with_cost = {**STUDY, "expect": {**STUDY["expect"],
+                                     "unclaimed": {"direction": "higher", "versus": "baseline", "metric": "flops"}}}
+    plain = {row["variant"]: row for row in ablation_table.build_table(STUDY, _records())}
+    rows = {row["variant"]: row for row in ablation_table.build_table(with_cost, _records())}
+    # "unclaimed" has the baseline's 20,000 FLOPs: higher is false on the counted values, whatever the seeds say
+    assert rows["unclaimed"]["verdict"] == "contradicts (exact)" and rows["unclaimed"]["claim_metric"] == "flops"
+    assert rows["unclaimed"]["p_adjusted"] is None and rows["unclaimed"]["ci_delta_level"] == pytest.approx(0.95)
+    for name in ("better", "worse", "same", "noisy"):  # Holm still counts four tested comparisons
+        assert rows[name]["p_adjusted"] == plain[name]["p_adjusted"] and rows[name]["verdict"] == plain[name]["verdict"]
+    more = {**with_cost, "expect": {"better": {"direction": "higher", "versus": "baseline", "metric": "flops"}}}
+    row = ablation_table.build_table(more, _records())[1]
+    assert row["verdict"] == "supports (exact)" and row["p_adjusted"] is None
+    assert ablation_table.build_table(
+        {**more, "expect": {"better": {"direction": "higher", "margin": 10_000, "versus": "baseline",
+                                       "metric": "flops"}}}, _records())[1]["verdict"].startswith("inconclusive")
+    header, cells = display_rows(more, ablation_table.build_table(more, _records()))
+    assert cells[1][header.index("Holm p")] == "exact" and cells[1][header.index("verdict")] == "supports"
+    summary = ablation_table.to_summary(more, ablation_table.build_table(more, _records()), "x/report.md")
+    assert "- `better` vs `baseline`, expected flops higher: 30,000 against 20,000 (+50%, counted): " \
+           "**supports (exact)**." in summary
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_a_verdict_is_decided_exactly_when_its_holm_adjusted_p_is_at_most_005(seed):
     rng = np.random.default_rng(seed)
