@@ -6,8 +6,8 @@ only: a variant's config is the stage-aware substitution on the base
 its model is the task's network of the validated Design
 (`ablation_spec.make_design`), with its receptive field where the task has
 one, and study.json records the resolved spec. Costs, runs, TensorBoard,
-resume and the table are `experiments.study.Study`'s (its module docstring
-describes LOGDIR).
+resume, a seed plan (`experiments.seed_plan`) and the table are
+`experiments.study.Study`'s (its module docstring describes LOGDIR).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class SpecStudy(Study):
         self.spec = spec
         super().__init__(
             build=self.build_design, base=spec.base, variants=spec.variants,
-            data=tasks.load_data(spec.task, spec.dataset), seeds=list(spec.seeds), epochs=spec.epochs, logdir=logdir,
+            data=tasks.load_data(spec.task, spec.dataset), seeds=spec.seeds, epochs=spec.epochs, logdir=logdir,
             name=spec.name, task=spec.task, metric=spec.metric, batch_size=spec.batch_size,
             learning_rate=spec.learning_rate, schedule=spec.schedule, warmup_epochs=spec.warmup_epochs,
             bn_batches=spec.bn_batches, description=spec.description, paper=spec.paper, claim=spec.claim,
@@ -57,7 +57,7 @@ class SpecStudy(Study):
         return self.task.receptive_field(self.design(config))
 
     def as_dict(self) -> dict:
-        return self.spec.as_dict()
+        return {**self.spec.as_dict(), **self.seed_fields()}  # a seed plan: its settings, and the pilot's seeds
 
 
 def run_study(

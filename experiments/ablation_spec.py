@@ -13,7 +13,7 @@
     dataset: digits              # search datasets; photos (scikit-image) for upsampling
     epochs: 10
     batch_size: 32
-    seeds: 3                     # a count (seeds 0..N-1) or a list of seeds
+    seeds: 3                     # a count (seeds 0..N-1), a list, or a plan: auto | {pilot: 5, most: 10, effect: 0.01}
     learning_rate: 0.001         # Adam (the peak of the cosine schedule)
     schedule: cosine             # linear warmup, then cosine to 0 | constant
     warmup_epochs: 1
@@ -37,7 +37,8 @@ downsampling, pool_size, and the switches shortcut, gate, reductions, channel_sh
 for every stage or for stage n, and the architecture's stem_filters, head,
 head_units (classification) or upsampler fields (upsampling: block
 transposed_conv | upsample_conv, kernel_size, interpolation nearest |
-bilinear, filters, skip). The base itself is the "baseline" row.
+bilinear, filters, skip: false, or the interpolation of the global skip,
+nearest (true), bilinear or bicubic). The base itself is the "baseline" row.
 
 Every problem is a `SpecError` naming the field and the value received.
 """
@@ -78,6 +79,7 @@ ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"),
 UPSAMPLERS = ("transposed_conv", "upsample_conv")
 INTERPOLATIONS = ("nearest", "bilinear")
 UPSAMPLER_FIELDS = ("block", "filters", "kernel_size", "interpolation", "skip")
+SKIPS = ("nearest", "bilinear", "bicubic")  # how a global skip upsamples the input it adds to the output
 BASELINE = "baseline"
 
 
@@ -87,7 +89,7 @@ class Upsampler:
     filters: int
     kernel_size: int
     interpolation: str | None = None
-    skip: bool = True  # add the nearest-upsampled input to the output (a global residual)
+    skip: str | None = "nearest"  # add the input, upsampled so (SKIPS), to the output (a global residual); None: not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +117,8 @@ class AblationSpec:
     dataset: str = flag(help="{choices}", choices=_dataset_labels)
     epochs: int = flag(help="training epochs per run", metavar="N", type=int)
     batch_size: int
-    seeds: tuple[int, ...] = flag(help="run seeds 0..N-1", metavar="N", type=int)
+    seeds: tuple[int, ...] | dict = flag(help="run seeds 0..N-1 (a count, in place of the spec's seeds or seed plan)",
+                                         metavar="N", type=int)  # a plan: experiments.seed_plan.check_plan
     learning_rate: float
     schedule: str  # the training protocol (search.space.training.Protocol)
     warmup_epochs: int
@@ -260,8 +263,13 @@ def _margin(name: str, value, positive: bool) -> float:
     return float(value)
 
 
-def check_seeds(value) -> tuple[int, ...]:
-    """Seeds: a count N (seeds 0..N-1) or a list of distinct non-negative integers; SpecError otherwise."""
+def check_seeds(value) -> tuple[int, ...] | dict:
+    """Seeds: a count N (seeds 0..N-1), a list of distinct non-negative integers, or a seed plan ("auto" or a
+    mapping of pilot, most and effect, as `experiments.seed_plan.check_plan` resolves it); SpecError otherwise."""
+    if isinstance(value, (str, Mapping)):
+        from convnas.experiments import seed_plan  # it reads the table's claims, whose modules import this one
+
+        return seed_plan.check_plan(value)
     if isinstance(value, (list, tuple)):
         seeds = tuple(checked(validation.non_negative_int, "seeds", seed) for seed in value)
         if not seeds or len(set(seeds)) != len(seeds):
@@ -369,8 +377,19 @@ def _upsampler(values, where: str) -> Upsampler:
         filters=checked(validation.positive_int, f"{where}.filters", values.get("filters", 32)),
         kernel_size=checked(validation.positive_int, f"{where}.kernel_size", values.get("kernel_size", 3)),
         interpolation=interpolation,
-        skip=checked(validation.boolean, f"{where}.skip", values.get("skip", True)),
+        skip=_skip(values.get("skip", True), f"{where}.skip"),
     )
+
+
+def _skip(value, where: str) -> str | None:
+    """A global skip: false (None), true (nearest, as before skips had interpolations) or one of SKIPS."""
+    if value is False:
+        return None
+    if value is True:
+        return SKIPS[0]
+    if value not in SKIPS:
+        raise SpecError(f"`{where}` must be false, true (nearest) or one of {', '.join(SKIPS)}. Received: {value!r}")
+    return value
 
 
 def make_design(values: dict, task: str, where: str) -> Design:

@@ -16,7 +16,9 @@ A variant's config is the base updated by the variant's substitutions, and
 run through this same class (experiments.ablation), so a study written in
 Python gets the same LOGDIR:
 
-    study.json          the resolved study (a re-run must match it, seeds aside)
+    study.json          the resolved study (a re-run must match it, seeds aside), with the facts of
+                        its runs: the seeds run, a seed plan's outcome (experiments.seed_plan),
+                        the command and the software
     runs.jsonl          one record per finished (variant, seed) run: its metrics, costs
                         and per-epoch curves (Keras's History); a classification run also its
                         last epoch's training-mode accuracy and whether its evaluation
@@ -60,7 +62,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convnas.blocks import validation
-from convnas.experiments import ablation_table, evaluation
+from convnas.experiments import ablation_table, evaluation, seed_plan
 from convnas.experiments.ablation_spec import (
     BASELINE,
     DEFAULTS,
@@ -70,6 +72,7 @@ from convnas.experiments.ablation_spec import (
     check_seeds,
     check_variants,
 )
+from convnas.experiments.ablation_table.report import plan_statement
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
@@ -80,7 +83,7 @@ if TYPE_CHECKING:
     import keras
 
 COSTS = ("params", "macs", "flops")
-RUN_FACTS = ("seeds", "command", "environment")  # may differ between a study and its resumption
+RUN_FACTS = ("seeds", "planned_seeds", "command", "environment")  # may differ between a study and its resumption
 
 
 class Study:
@@ -107,7 +110,13 @@ class Study:
             Images reach the model as the source stores them (digits 0..16,
             8-bit images 0..255, arrays as given): a model rescales them
             itself (`Dataset.scale`), as the study's own designs do.
-        seeds: A count N (seeds 0..N-1) or a list of distinct seeds.
+        seeds: A count N (seeds 0..N-1), a list of distinct seeds, or a seed
+            plan (`experiments.seed_plan`): "auto" or a mapping `{"pilot":
+            P, "most": M, "effect": E}` (P >= 2, default 5; M from P, default
+            10; E optional, in the main metric's units). Every variant runs
+            the pilot's seeds 0..P-1; the variants of the claimed comparisons
+            then run on to the seeds a side their claims need for 80% power,
+            planned from the pilot's spread, at most M; the others keep P.
         epochs: Training epochs of every run.
         logdir: The study's folder (see the module docstring).
         name: The study's name (tables, chart title).
@@ -157,7 +166,7 @@ class Study:
         base: dict,
         variants: dict[str, dict],
         data,
-        seeds: int | list[int],
+        seeds: int | list[int] | str | dict,
         epochs: int,
         logdir: str | os.PathLike,
         name: str = "study",
@@ -179,7 +188,9 @@ class Study:
         if not isinstance(base, Mapping):
             raise ValueError(f"`base` must be a dict (the baseline config). Received: base={base!r}")
         self.build, self.base, self.variants = build, dict(base), check_variants(variants)
-        self.seeds = check_seeds(seeds)
+        seeds = check_seeds(seeds)
+        self.seed_plan = seeds if isinstance(seeds, dict) else None  # the settings, `seed_plan.check_plan`
+        self.seeds = tuple(range(self.seed_plan["pilot"])) if self.seed_plan else seeds  # a plan: the pilot's
         self.epochs = validation.positive_int("epochs", epochs)
         self.batch_size = validation.positive_int("batch_size", batch_size)
         self.learning_rate = validation.positive_number("learning_rate", learning_rate)
@@ -223,8 +234,12 @@ class Study:
             "epochs": self.epochs, "batch_size": self.batch_size, "seeds": list(self.seeds),
             "learning_rate": self.learning_rate, "schedule": self.protocol.schedule,
             "warmup_epochs": self.protocol.warmup_epochs, "bn_batches": self.protocol.bn_batches,
-            "metric": self.metric, "base": self.base, "variants": self.variants,
+            "metric": self.metric, "base": self.base, "variants": self.variants, **self.seed_fields(),
         }
+
+    def seed_fields(self) -> dict:
+        """The seeds as the resolved study records them: `seeds` (a plan's: the pilot's), and a plan's `seed_plan`."""
+        return {"seeds": list(self.seeds), **({"seed_plan": dict(self.seed_plan)} if self.seed_plan else {})}
 
     def costs(self) -> dict[str, dict]:
         """Params, MACs, FLOPs and receptive field of every variant; SpecError naming a variant that cannot be built."""
@@ -248,10 +263,14 @@ class Study:
     ) -> list[dict]:
         """Runs (or resumes) every variant x seed in `logdir`; writes the outputs and returns the table rows.
 
+        With a seed plan, every variant runs the pilot's seeds; then the
+        variants of the claimed comparisons run on to the count planned from
+        the pilot's runs (`experiments.seed_plan`), which study.json records.
+
         Args:
             overwrite: Start afresh, deleting what `logdir` holds, instead of
                 resuming; a resumed study must be the same study (seeds
-                aside), else SpecError.
+                aside, but not a seed plan's settings), else SpecError.
             write: Where progress lines and the table go.
             command: How the study was launched, kept in study.json for its
                 report; by default this process's command line.
@@ -264,17 +283,39 @@ class Study:
         costs = self.costs()  # before anything is written: a variant that cannot be built writes nothing
         if overwrite and self.logdir.exists():
             shutil.rmtree(self.logdir)
-        self._write_study(shlex.join(["python", *sys.argv]) if command is None else command)
+        command = shlex.join(["python", *sys.argv]) if command is None else command
+        self._write_study(command)
         tensorboard = self.logdir / "tensorboard"
         if not tensorboard.exists():
             self._write_experiment(tensorboard, with_field=costs[BASELINE]["receptive_field"] is not None)
         tf.config.experimental.enable_op_determinism()
-        done = {run_name(r["variant"], r["seed"]) for r in read_runs(self.logdir)}
         plan = [(variant, seed) for variant in self.variant_names() for seed in self.seeds]
+        then = "" if self.seed_plan is None else (
+            f" (a pilot: then up to {self.seed_plan['most']} seeds for the claimed comparisons' variants)")
+        self._train(plan, costs, write, f"ablation {self.name}: {len(self.variant_names())} variants x "
+                    f"{len(self.seeds)} {'pilot ' if self.seed_plan else ''}seeds = {len(plan)} runs of {self.epochs} "
+                    f"epochs on {self.task.describe()}{then}")
+        if self.seed_plan is not None:
+            planned = self.plan_seeds()
+            write(f"seed plan: {plan_statement(planned, done=False)}")
+            self._write_study(command, planned)
+            more = [(variant, seed) for variant in planned["variants"] for seed in range(len(self.seeds),
+                                                                                         planned["planned"])]
+            if more:
+                self._train(more, costs, write, f"ablation {self.name}: {len(planned['variants'])} variants x "
+                            f"{planned['planned'] - len(self.seeds)} more seeds = {len(more)} runs")
+        return write_outputs(self.logdir, write)
+
+    def plan_seeds(self) -> dict:
+        """The seed plan's outcome from the pilot runs in `logdir` (`experiments.seed_plan.plan_seeds`)."""
+        values = seed_plan.pilot_values(read_runs(self.logdir), self.variant_names(), len(self.seeds), self.metric)
+        return seed_plan.plan_seeds(self.seed_plan, self.expect, self.metric, values)
+
+    def _train(self, plan: list[tuple[str, int]], costs: dict, write: Callable[[str], None], what: str) -> None:
+        """Trains the runs of `plan` not yet in runs.jsonl, after a line saying `what` they are."""
+        done = {run_name(r["variant"], r["seed"]) for r in read_runs(self.logdir)}
         todo = [(variant, seed) for variant, seed in plan if run_name(variant, seed) not in done]
-        write(f"ablation {self.name}: {len(self.variant_names())} variants x {len(self.seeds)} seeds = "
-              f"{len(plan)} runs of {self.epochs} epochs on {self.task.describe()}; "
-              f"{len(plan) - len(todo)} already done; logging to {self.logdir}")
+        write(f"{what}; {len(plan) - len(todo)} already done; logging to {self.logdir}")
         started = time.perf_counter()
         for index, (variant, seed) in enumerate(todo):
             record = self._run(variant, seed, costs[variant])
@@ -284,7 +325,6 @@ class Study:
                   f"{self.metric} {record[self.metric]:.4f} ({record['train_seconds']:.1f}s) | ETA {eta:.0f}s")
             if record.get("collapsed"):
                 write(collapse_warning(record))
-        return write_outputs(self.logdir, write)
 
     def _model(self, variant: str) -> keras.Model:
         """The model of `variant`, checked by the task (which compiles it when it trains if `build` did not)."""
@@ -296,18 +336,24 @@ class Study:
         self.task.prepare(model)
         return model
 
-    def _write_study(self, command: str) -> None:
-        """Writes study.json; SpecError if `logdir` holds a different study (seeds aside)."""
+    def _write_study(self, command: str, planned: dict | None = None) -> None:
+        """Writes study.json; SpecError if `logdir` holds a different study (seeds aside).
+
+        `planned`: a seed plan's outcome, recorded as `planned_seeds` with
+        its seeds; without one, an earlier outcome is kept.
+        """
         path = self.logdir / STUDY_FILE
         study = {k: v for k, v in self.as_dict().items() if k not in RUN_FACTS}
         resolved = json.loads(json.dumps(study, default=_qualified_name))
-        seeds = list(self.seeds)
+        seeds = list(self.seeds) if planned is None else list(range(planned["planned"]))
         if path.exists():
             earlier = read_study(self.logdir)
             refuse_changed(self.logdir, "study", {k: v for k, v in earlier.items() if k not in RUN_FACTS}, resolved)
             seeds = sorted({*earlier.get("seeds", []), *seeds})
+            planned = earlier.get("planned_seeds") if planned is None else planned
         self.logdir.mkdir(parents=True, exist_ok=True)
-        facts = {"seeds": seeds, "command": command, "environment": environment()}
+        facts = {"seeds": seeds, **({"planned_seeds": planned} if planned else {}), "command": command,
+                 "environment": environment()}
         durable_io.write_json(path, {**resolved, **facts}, indent=2)
 
     def _write_experiment(self, root: Path, with_field: bool) -> None:

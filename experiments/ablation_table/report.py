@@ -45,8 +45,10 @@ def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
     lines += [
         f"**Run.** `{study.get('command') or 'convnas ablate ' + study['name']}`: {study['dataset']}, "
         f"{study['epochs']} epochs, batch {study['batch_size']}, learning rate {study['learning_rate']}, "
-        f"seeds {', '.join(map(str, study['seeds']))}; main metric `{study['metric']}`.",
+        f"seeds {', '.join(map(str, study['seeds']))}{' (planned: below)' if study.get('seed_plan') else ''}; "
+        f"main metric `{study['metric']}`.",
         "",
+        *([seed_plan_line(study), ""] if study.get("seed_plan") else []),
         f"**Training.** {describe_protocol(study)}.",
         "",
         f"**Software and machine.** TensorFlow {env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}, "
@@ -113,6 +115,50 @@ def verdict_lines(study: dict, rows: list[dict]) -> list[str]:
             line += f", {100 * row['ci_delta_level']:.3g}% interval [{bounds}]"
         lines.append(f"{line}, p (Holm) {p_text(row['p_adjusted'])}: **{row['verdict']}**.")
     return lines
+
+
+def seed_plan_line(study: dict) -> str:
+    """The report's line on a study's seed plan (`experiments.seed_plan`), or that its pilot has not finished."""
+    if study.get("planned_seeds"):
+        return plan_statement(study["planned_seeds"])
+    plan = study["seed_plan"]
+    return f"Seeds to be planned from a {plan['pilot']}-seed pilot (most {plan['most']}): the pilot has not finished."
+
+
+def plan_statement(planned: dict, done: bool = True) -> str:
+    """A seed plan's outcome in one line: each claimed comparison's spread and seeds needed, and the seeds run.
+
+    `planned` is the plan's record (`experiments.seed_plan.plan_seeds`,
+    study.json's `planned_seeds`); `done`: the seeds ran ("ran"), else they
+    are to run ("runs").
+    """
+    metric, pilot, most, count = planned["metric"], planned["pilot"], planned["most"], planned["planned"]
+    head = f"Seeds planned from a {pilot}-seed pilot"
+    ran = "ran" if done else "runs"
+    if not planned["comparisons"]:
+        return f"{head}: no claimed comparison, so every variant {ran} the pilot's {pilot} (most {most})."
+    items = []
+    for name, comparison in planned["comparisons"].items():
+        std, resolve = comparison["std"], comparison["distance"]
+        spread = "unknown (fewer than two values a side)" if std is None else difference_text(std, metric, False)
+        if resolve is None:
+            given = "no effect" if comparison["direction"] in ("higher", "lower") else "no margin"
+            need = f"no requirement ({comparison['direction']}, {given} given)"
+        elif std is None:
+            need = f"so the most to resolve {difference_text(resolve, metric, False)}"
+        else:
+            seeds = f"more than {most}" if comparison["needed"] is None else comparison["needed"]
+            need = f"{seeds} seeds a side to resolve {difference_text(resolve, metric, False)}"
+        items.append(f"`{name}` vs `{comparison['versus']}` SD {spread}, {need}")
+    others = f", {pilot} for the others" if planned.get("pilot_only") else ""
+    if planned["capped"]:
+        outcome = f"{ran} {count}, the most (the cap was hit), for the claimed comparisons' variants{others}"
+    elif all(comparison["distance"] is None for comparison in planned["comparisons"].values()):
+        outcome = f"no claim sets a requirement, so every variant {ran} the pilot's {pilot} (most {most})"
+    else:
+        outcome = f"{ran} {count} for the claimed comparisons' variants{others} (most {most})"
+    return (f"{head}: pooled SD of {metric} within each variant (no differences looked at) and the seeds the claims "
+            f"need for 80% power at α {planned['alpha']:.3g} (exact test): {'; '.join(items)}; {outcome}.")
 
 
 def collapse_statement(rows: list[dict]) -> str | None:

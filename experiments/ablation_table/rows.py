@@ -73,7 +73,7 @@ def build_table(study: dict, records: list[dict]) -> list[dict]:
         row = {"variant": name, "seeds": len(runs[name]), "versus": versus, "expected": claim.get("direction"),
                "margin": claim.get("margin"), "claim_metric": claim.get("metric", main) if claim else None}
         for metric in study_metrics(study):
-            kept = _values(runs[name], metric)
+            kept = metric_values(runs[name], metric)
             summary = statistics.summarize(kept, bounded(metric)) if kept else None
             if summary is not None and summary.ci_low is not None and non_negative(metric) and summary.ci_low < 0:
                 summary = dataclasses.replace(summary, ci_low=0.0)
@@ -115,7 +115,7 @@ def _compare(row: dict, reference: dict | None, runs: dict, main: str) -> tuple[
         return columns, needs
     columns.update(delta_flops_pct=100 * (row["flops"] / reference["flops"] - 1),
                    delta_params_pct=100 * (row["params"] / reference["params"] - 1))
-    values, reference_values = _values(runs[row["variant"]], main), _values(runs[reference["variant"]], main)
+    values, reference_values = (metric_values(runs[name], main) for name in (row["variant"], reference["variant"]))
     if not values or not reference_values:  # every run dead: no trained checkerboard amplitude to compare
         return columns, needs
     columns[f"delta_{main}"] = row[f"{main}_mean"] - reference[f"{main}_mean"]
@@ -127,7 +127,7 @@ def _compare(row: dict, reference: dict | None, runs: dict, main: str) -> tuple[
                      "sizes": (len(values), len(reference_values))}
 
 
-def _values(runs: list[dict], metric: str) -> list[float]:
+def metric_values(runs: list[dict], metric: str) -> list[float]:
     """A metric's values over runs: those that recorded it, less the dead runs' trained checkerboard amplitudes."""
     return [r[metric] for r in runs if metric in r and not (metric in CHECKERBOARD_TRAINED and r.get("dead"))]
 

@@ -89,6 +89,9 @@ def test_the_study_folder_holds_runs_tables_tensorboard_and_the_resolved_study(f
     assert study["base"] == BASE and study["variants"] == VARIANTS and study["seeds"] == [0, 1]
     assert re.fullmatch(r"arrays:[0-9a-f]{16}", study["dataset"]) and study["metric"] == "test_accuracy"
     assert (study["schedule"], study["warmup_epochs"], study["bn_batches"]) == ("cosine", 1, 100)  # the defaults
+    assert "seed_plan" not in study and "planned_seeds" not in study  # a fixed count: no seed plan
+    report = (logdir / "report.md").read_text()
+    assert "seeds 0, 1; main metric `test_accuracy`." in report and "Seeds planned" not in report
     table = (logdir / "table.md").read_text()
     assert table.startswith("| variant (2 seeds) | mean (%) | Δ (pts) [interval] |") and "receptive field" not in table
     printed = "\n".join(lines)
