@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from convnas.experiments import artifacts, upsampling
+from convnas.experiments.ablation_spec import SKIPS
 from convnas.search.data import datasets
 from convnas.search.space import hypermodel as space
 from convnas.search.space import precise_batch_norm
@@ -151,8 +152,11 @@ class UpsamplingTask:
         self.protocol = Protocol() if protocol is None else protocol
         self.validation = datasets.make_pipeline(data.x_val, data.y_val, batch_size, shuffle=False)
         self.flat = upsampling.flat_input(data.input_shape)
-        # Nearest-neighbour upsampling alone, the reference a learned upsampler must beat (and the global skip's base).
-        self.nearest = np.repeat(np.repeat(data.x_val, upsampling.FACTOR, axis=1), upsampling.FACTOR, axis=2)
+        # The validation inputs upsampled by each skip's interpolation: what a global skip adds (a dead network's
+        # output, less a constant); nearest-neighbour upsampling alone is the reference a learned upsampler must beat.
+        self.skip_bases = {name: keras.ops.convert_to_numpy(keras.layers.UpSampling2D(
+            upsampling.FACTOR, interpolation=name)(data.x_val)) for name in SKIPS}
+        self.nearest = self.skip_bases["nearest"]
         self.nearest_psnr = artifacts.psnr(self.nearest, data.y_val)
         self.nearest_checkerboard = artifacts.checkerboard_amplitude(self.nearest, data.y_val, upsampling.FACTOR)
 
@@ -185,11 +189,10 @@ class UpsamplingTask:
         against their targets, and of the outputs on a flat grey input after
         and before training) and `dead`: 1.0 where the learned part of the
         validation outputs ignores the input (`artifacts.is_dead`): a
-        constant output, or a constant plus the nearest-upsampled input that
-        the global skip adds. A model does not say whether it has the skip,
-        so both bases are tried; a live network does not take the other
-        one's form (without the skip: exactly nearest upsampling plus a
-        constant) by chance.
+        constant output, or a constant plus the upsampled input a global skip
+        adds (nearest, bilinear or bicubic). A model does not say which skip
+        it has, so every base is tried; a live network does not take
+        another's form (exactly an interpolation plus a constant) by chance.
         """
         if not model.compiled:
             set_batch_norm_momentum(model)  # search.space.training's 0.9: Keras's 0.99 lags behind a short training
@@ -213,7 +216,7 @@ class UpsamplingTask:
             "checkerboard": artifacts.checkerboard_amplitude(outputs, self.data.y_val, upsampling.FACTOR),
             "checkerboard_flat": artifacts.flat_checkerboard(flat, upsampling.FACTOR),
             "checkerboard_flat_init": artifacts.flat_checkerboard(flat_init, upsampling.FACTOR),
-            "dead": float(any(artifacts.is_dead(outputs, base) for base in (0.0, self.nearest))),
+            "dead": float(any(artifacts.is_dead(outputs, base) for base in (0.0, *self.skip_bases.values()))),
             "train_seconds": seconds,
         }
         shown = np.argsort(-self.data.y_val.var(axis=(1, 2, 3)), kind="stable")[:4]  # the most detailed patches

@@ -79,7 +79,7 @@ ERRORS = [
      r"metric\)\. Received: metric='test_loss'$"),
     ({"expect": {"avg": {"direction": "no_worse"}}}, r"`expect\.avg\.margin` must be given for no_worse: a positive"),
     ({"expect": {"avg": {"direction": "no_worse", "margin": 0}}},
-     r"`expect\.avg\.margin` must be a positive number in the main metric's units \(0\.01: 1 point of accuracy\)\. "
+     r"`expect\.avg\.margin` must be a positive number in the metric's units \(0\.01: 1 point of accuracy\)\. "
      r"Received: margin=0$"),
     ({"expect": {"avg": {"direction": "same", "margin": -0.01}}},
      r"`expect\.avg\.margin` must be a non-negative number .*Received: margin=-0\.01$"),
@@ -157,7 +157,7 @@ def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(cos
 
 def test_depth_study_matches_parameters_within_ten_percent_at_each_depth(cost_of_variants):
     depth = cost_of_variants(load_study("depth"))
-    for plain, others in (("baseline", ("residual_4", "highway_4")), ("plain_16", ("residual_16", "highway_16"))):
+    for plain, others in (("baseline", ("residual_8", "highway_8")), ("plain_24", ("residual_24", "highway_24"))):
         for other in others:
             assert abs(depth[other]["params"] / depth[plain]["params"] - 1) < 0.10, (plain, other, depth)
 
@@ -180,3 +180,16 @@ def test_switches_remove_what_they_name(cost_of_variants):
             "variants": {"no_gate": {"gate": False}}}
     costs = cost_of_variants(build_study(spec))
     assert costs["baseline"]["params"] - costs["no_gate"]["params"] == arithmetic.conv_params(3, 8, 8)
+
+
+def test_an_upsampling_skip_is_off_nearest_or_an_interpolation_and_nothing_else():
+    study = load_study("upsampling")
+    assert study.design("baseline").upsampler.skip == "bicubic"
+    def design(skip):
+        overrides = {"variants": {"v": {"upsampler": {"skip": skip}}}, "expect": {}}
+        return load_study("upsampling", overrides=overrides).design("v")
+    assert design(True).upsampler.skip == "nearest" and design(False).upsampler.skip is None
+    assert design("bilinear").upsampler.skip == "bilinear"
+    with pytest.raises(SpecError, match=r"^`variants\.v\.upsampler\.skip` must be false, true \(nearest\) or one of "
+                                        r"nearest, bilinear, bicubic\. Received: 'cubic'$"):
+        design("cubic")

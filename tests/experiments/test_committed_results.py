@@ -18,6 +18,7 @@ import pytest
 from convnas.experiments import ablation_table
 from convnas.experiments.ablation_spec import builtin_names, load_study
 from convnas.experiments.statistics import smallest_p_value
+from convnas.experiments.study import RUN_FACTS
 from convnas.experiments.study_logs import read_runs, read_study
 from convnas.search.space.training import PROTOCOL_FIELDS
 
@@ -60,15 +61,20 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
     protocol = {k: study[k] for k in PROTOCOL_FIELDS}  # what it ran (a study.json from before them: the legacy one)
-    spec = json.loads(json.dumps({k: v for k, v in load_study(name, overrides=protocol).as_dict().items()
-                                  if k != "seeds"}))
-    ran = {k: v for k, v in study.items() if k not in ("seeds", "command", "environment")}
+    resolved = load_study(name, overrides=protocol).as_dict()
+    plan = resolved["seeds"] if isinstance(resolved["seeds"], dict) else None
+    spec = json.loads(json.dumps({k: v for k, v in resolved.items() if k != "seeds"}
+                                 | ({"seed_plan": plan} if plan else {})))
+    ran = {k: v for k, v in study.items() if k not in RUN_FACTS}
     # the committed spec ran, under the protocol its study.json records; its claims are those study.json records
     # (the YAML's may be newer: margins are set before the runs that test them, and the table judges the runs'
     # own claims)
     assert {k: v for k, v in ran.items() if k not in CLAIMS} == {k: v for k, v in spec.items() if k not in CLAIMS}
+    planned = study.get("planned_seeds")  # a seed plan: the claimed comparisons' variants ran on past the pilot
+    counts = {v: planned["planned"] if planned and v in planned["variants"] else len(study["seeds"]) if not planned
+              else planned["pilot"] for v in ["baseline", *study["variants"]]}
     assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
-        (v, s) for v in ["baseline", *study["variants"]] for s in study["seeds"])
+        (v, s) for v, count in counts.items() for s in range(count))
     rows = ablation_table.build_table(study, runs)
     assert (folder / "table.md").read_text() == ablation_table.to_markdown(study, rows)
     committed = (folder / "table.csv").read_text()
@@ -127,3 +133,21 @@ def test_the_index_is_the_generated_verdicts():
     for link in re.findall(r"\]\(([^)]+)\)", index):
         if not link.startswith("http"):
             assert (RESULTS / link).is_file(), link
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_no_tested_comparison_reads_a_metric_constant_across_seeds(name):
+    """A tested claim is decided by training, not before it: its metric varies over the seeds of both sides.
+
+    (A metric fixed by the architecture, such as a resize-then-conv network's
+    flat-input checkerboard amplitude, exactly 0 for every seed, would decide
+    its claim at the exact test's floor before any training.)
+    """
+    study, runs = read_study(RESULTS / name), read_runs(RESULTS / name)
+    metric = study["metric"]
+    for variant, claim in study["expect"].items():
+        if "metric" in claim:  # a cost: exact, not a tested comparison
+            continue
+        for side in (variant, claim.get("versus", "baseline")):
+            values = {run[metric] for run in runs if run["variant"] == side and metric in run}
+            assert len(values) > 1, f"{name}: {metric} of {side} is the same in every run: {values}"
