@@ -63,8 +63,8 @@ TASKS = ("classification", "upsampling")
 METRICS = {
     "classification": ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "val_accuracy", "val_loss",
                        "train_seconds"),
-    "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_flat", "checkerboard_flat_init",
-                   "train_seconds"),
+    "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_local", "checkerboard_flat",
+                   "checkerboard_flat_init", "train_seconds"),
 }
 DEFAULTS = {
     "classification": {"dataset": "digits", "metric": "test_accuracy"},

@@ -186,8 +186,8 @@ class UpsamplingTask:
         before the evaluations, as for classification.
         The metrics are METRICS["upsampling"] (`experiments.artifacts`
         defines the checkerboard amplitudes: of the validation outputs
-        against their targets, and of the outputs on a flat grey input after
-        and before training) and `dead`: 1.0 where the learned part of the
+        against their targets, globally and at the worst places, and of the
+        outputs on a flat grey input after and before training) and `dead`: 1.0 where the learned part of the
         validation outputs ignores the input (`artifacts.is_dead`): a
         constant output, or a constant plus the upsampled input a global skip
         adds (nearest, bilinear or bicubic). A model does not say which skip
@@ -214,6 +214,7 @@ class UpsamplingTask:
             "psnr_gain": score - self.nearest_psnr,
             "val_loss": history.history["val_loss"][-1],
             "checkerboard": artifacts.checkerboard_amplitude(outputs, self.data.y_val, upsampling.FACTOR),
+            "checkerboard_local": artifacts.local_checkerboard_amplitude(outputs, self.data.y_val, upsampling.FACTOR),
             "checkerboard_flat": artifacts.flat_checkerboard(flat, upsampling.FACTOR),
             "checkerboard_flat_init": artifacts.flat_checkerboard(flat_init, upsampling.FACTOR),
             "dead": float(any(artifacts.is_dead(outputs, base) for base in (0.0, *self.skip_bases.values()))),
