@@ -36,10 +36,13 @@ def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> k
         path = Path(model)
         if not path.is_file():
             raise ModelError(f"MODEL file not found. Received: MODEL={model!r}")
+        if path.suffix == ".keras" and not _keras_archive(path):  # Keras would say "File not found"
+            raise ModelError(f"MODEL is not a Keras archive (a .keras file is a zip archive holding config.json; "
+                             f"this file is not one). Received: MODEL={model!r}")
         try:
             return keras.saving.load_model(path, safe_mode=True)
         except (ValueError, OSError, zipfile.BadZipFile, KeyError, TypeError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            first_line = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
             raise ModelError(
                 f"MODEL could not be loaded as a Keras model: {first_line}. Received: MODEL={model!r}"
             ) from None
@@ -56,6 +59,15 @@ def load_model(model: str, input_shape: tuple[int, int, int] | None = None) -> k
         return getattr(keras.applications, model)(**kwargs)
     except ValueError as error:
         raise ModelError(f"{model} cannot be built: {str(error).strip().splitlines()[0]}") from None
+
+
+def _keras_archive(path: Path) -> bool:
+    """Whether `path` is a zip archive with the config.json that every .keras file holds."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "config.json" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def format_summary(name: str, counted: cost.Cost, batch_size: int) -> str:

@@ -6,8 +6,9 @@ those kinds; `search.data.datasets.load_dataset` resolves PATH and splits what t
 * ``npz:PATH``: arrays ``x_train``, ``y_train`` and optionally ``x_test``, ``y_test``, checked as
   `datasets.checked_arrays` checks them (uint8 images have scale 1/255, float images scale 1).
 * ``dir:PATH``: one subfolder per class, read with `keras.utils.image_dataset_from_directory`
-  as RGB 0..255, all of one size (read from the file headers first: mixed sizes are refused,
-  never resized out of sight); there is no test split; the subfolder names are the class names.
+  as 0..255, all of one size (read from the file headers first: mixed sizes are refused,
+  never resized out of sight): one channel where every image is grayscale, else RGB; there is
+  no test split; the subfolder names are the class names.
 """
 
 from __future__ import annotations
@@ -22,20 +23,28 @@ from PIL import Image, UnidentifiedImageError
 
 from convnas.search.data.datasets import BYTE_SCALE, DatasetError, Source, checked_arrays
 
+NPY_MAGIC = b"\x93NUMPY"  # how a .npy file starts (numpy.lib.format.MAGIC_PREFIX)
 # Image files `image_dataset_from_directory` reads (its ALLOWLIST_FORMATS).
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+# Pillow's modes of grayscale images (bilevel, 8-bit, with alpha, 16- and 32-bit integer): read as one channel.
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")
 
 
 def npz_source(path: str) -> Source:
     """The arrays of the .npz file at `path`; DatasetError if it is missing, unreadable or malformed."""
     if not os.path.isfile(path):
         raise DatasetError(f"npz dataset file not found: {path}")
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle, and say it holds pickled data
+        with open(path, "rb") as stream:
+            npy = stream.read(len(NPY_MAGIC)) == NPY_MAGIC
+        what = "a .npy file (one array)" if npy else "not an .npz archive"
+        raise DatasetError(f"npz dataset file {path} is {what}; an .npz archive is what numpy.savez(PATH, "
+                           "x_train=..., y_train=...) writes")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test") if key in archive}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as error:
-        # np.load returns a bare array (no context manager: AttributeError)
-        # for a .npy file, and raises ValueError for pickled object arrays.
+        # A damaged archive, or arrays of pickled objects (ValueError).
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DatasetError(f"npz dataset file {path} could not be read as .npz: {reason}") from error
     for key in ("x_train", "y_train"):
@@ -48,10 +57,12 @@ def npz_source(path: str) -> Source:
 
 
 def image_dir_source(directory: str) -> Source:
-    """Every image under `directory`, one subfolder per class, as RGB 0..255, and the class names.
+    """Every image under `directory`, one subfolder per class, as 0..255, and the class names.
 
     The images must all have one size: a model takes one input size, and
-    resizing them here would change them out of sight.
+    resizing them here would change them out of sight. They keep one channel
+    where every one is grayscale (Pillow's mode, from the header), else are
+    read as RGB.
     """
     if not os.path.isdir(directory):
         raise DatasetError(f"image folder not found: {directory}")
@@ -60,13 +71,13 @@ def image_dir_source(directory: str) -> Source:
         raise DatasetError(
             f"image folder {directory} has no {'/'.join(IMAGE_SUFFIXES)} images in class subfolders"
         )
-    height, width = _image_size(directory, files)
+    height, width, gray = _image_format(directory, files)
     try:
         images = keras.utils.image_dataset_from_directory(
             directory,
             labels="inferred",
             label_mode="int",
-            color_mode="rgb",
+            color_mode="grayscale" if gray else "rgb",
             batch_size=256,
             image_size=(height, width),  # every image's own size: nothing is resized
             shuffle=False,
@@ -95,14 +106,16 @@ def _image_files(directory: str) -> list[str]:
     return found
 
 
-def _image_size(directory: str, files: list[str]) -> tuple[int, int]:
-    """The one (height, width) of every image in `files`, read from the file headers (Pillow decodes nothing
-    here); DatasetError on mixed sizes."""
+def _image_format(directory: str, files: list[str]) -> tuple[int, int, bool]:
+    """The one (height, width) of every image in `files`, and whether every one is grayscale, read from the file
+    headers (Pillow decodes nothing here); DatasetError on mixed sizes."""
     examples: dict[tuple[int, int], str] = {}
+    gray = True
     for path in files:
         try:
             with Image.open(path) as image:
                 width, height = image.size
+                gray = gray and image.mode in GRAY_MODES
         except (OSError, UnidentifiedImageError) as error:
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DatasetError(f"image folder {directory} could not be read: {reason}") from error
@@ -113,4 +126,4 @@ def _image_size(directory: str, files: list[str]) -> tuple[int, int]:
             f"image folder {directory} has images of {len(examples)} sizes (height x width), which cannot be batched "
             f"together: {sizes}; resize them to one size"
         )
-    return next(iter(examples))
+    return (*next(iter(examples)), gray)

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 
 import keras
 import pytest
@@ -68,10 +69,24 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert message in lines[0]
 
 
-def test_unreadable_file_is_one_line_and_exit_2(tmp_path):
-    path = tmp_path / "broken.keras"
-    path.write_text("not a zip archive")
-    result = run("cost", str(path))
-    assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1
-    assert "MODEL could not be loaded as a Keras model" in result.stderr
+@pytest.mark.parametrize("kind", ["text", "zip", "weights"])
+def test_a_file_that_is_not_a_keras_model_is_one_line_and_exit_2(tmp_path, capsys, kind):
+    from convnas.cli import main
+
+    path = tmp_path / ("model.weights.h5" if kind == "weights" else "broken.keras")
+    if kind == "text":
+        path.write_text("not a zip archive")
+    elif kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "a zip, but no config.json")
+    else:
+        path.write_text("not HDF5 either")
+    assert main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: convnas cost: ") and ".." not in err, err
+    if kind == "weights":  # HDF5's own reason, without Keras's doubled full stop
+        assert "MODEL could not be loaded as a Keras model: " in err, err
+    else:  # not Keras's "File not found" for a file that is there
+        assert "not found" not in err.lower()
+        assert err.endswith("MODEL is not a Keras archive (a .keras file is a zip archive holding config.json; "
+                            f"this file is not one). Received: MODEL={str(path)!r}\n"), err

@@ -172,6 +172,20 @@ def test_npz_missing_file_names_path(tmp_path):
         load_dataset(f"npz:{path}")
 
 
+@pytest.mark.parametrize("kind", ["text", "npy"])
+def test_a_file_that_is_not_an_npz_archive_says_so(tmp_path, kind):
+    path = tmp_path / "data.npz"
+    if kind == "text":
+        path.write_text("x_train,y_train\n1,2\n")
+    else:
+        with open(path, "wb") as stream:
+            np.save(stream, np.zeros(3))
+    what = "is not an .npz archive" if kind == "text" else r"is a \.npy file \(one array\)"
+    with pytest.raises(DatasetError, match=rf"^npz dataset file {re.escape(str(path))} {what}; an \.npz archive is "
+                                           r"what numpy\.savez\(PATH, x_train=\.\.\., y_train=\.\.\.\) writes$"):
+        load_dataset(f"npz:{path}")
+
+
 # --- image folder -------------------------------------------------------------------
 
 
@@ -198,6 +212,29 @@ def test_image_folder(tmp_path):
     # Class 0 is "cats" (alphabetical), all red; class 1 "dogs", all blue; 0..255 as the files store them.
     np.testing.assert_array_equal(x[y == 0], np.broadcast_to([255.0, 0.0, 0.0], (3, 6, 5, 3)))
     np.testing.assert_array_equal(x[y == 1], np.broadcast_to([0.0, 0.0, 255.0], (3, 6, 5, 3)))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB"])
+def test_an_image_folder_of_grayscale_images_keeps_one_channel(tmp_path, mode):
+    for name, level in (("dark", 30), ("light", 220)):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.new(mode, (5, 6), level if mode == "L" else (level,) * len(mode)).save(tmp_path / name / f"{i}.png")
+    data = load_dataset(f"dir:{tmp_path}", validation_split=1 / 3)
+    channels = 3 if mode == "RGB" else 1
+    assert data.input_shape == (6, 5, channels) and data.scale == 1 / 255
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    np.testing.assert_array_equal(x[y == 0], np.full((3, 6, 5, channels), 30.0))  # "dark", as the files store it
+    np.testing.assert_array_equal(x[y == 1], np.full((3, 6, 5, channels), 220.0))
+
+
+def test_a_folder_of_grayscale_and_colour_images_is_read_as_rgb(tmp_path):
+    write_image_folder(tmp_path, {"cats": 3, "dogs": 3})
+    Image.new("L", (5, 6), 7).save(tmp_path / "cats" / "3.png")
+    data = load_dataset(f"dir:{tmp_path}", validation_split=1 / 3)
+    assert data.input_shape == (6, 5, 3)
+    assert any(np.array_equal(image, np.full((6, 5, 3), 7.0)) for image in [*data.x_train, *data.x_val])
 
 
 def search_cli(capsys, dataset, logdir):
