@@ -130,8 +130,13 @@ def check_dataset(value, extra: tuple[str, ...] = ()) -> str:
     return checked(choices.check_dataset, value, extra)
 
 
+MAX_STAGES = max(GLOBAL_CHOICES["stages"][0])  # a candidate has 1 to MAX_STAGES stages
+
+
 def _allowed_values(key: str):
     """The values a space hyperparameter may take: a tuple of choices, or a predicate."""
+    if key == "stages":
+        return "stage count"
     general = re.sub(r"^stage\d+_", "", key)
     if general in STAGE_CHOICES or key in GLOBAL_CHOICES:
         options = (STAGE_CHOICES.get(general) or GLOBAL_CHOICES[key])[0]
@@ -153,6 +158,11 @@ def _space_value(key: str, value, allowed):
         return value
     if allowed == "positive number":
         return _positive_number(f"space.{key}", value)
+    if allowed == "stage count":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STAGES:
+            raise SpecError(f"`space.stages` must be an integer from 1 to {MAX_STAGES} (the stages of a candidate). "
+                            f"Received: space.stages={value!r}")
+        return int(value)
     return _positive_int(f"space.{key}", value, allow_zero=allowed == "non-negative integer")
 
 
@@ -166,6 +176,10 @@ def _space(space) -> dict:
             names = ", ".join([*GLOBAL_CHOICES, "stage<n>_" + "|".join(STAGE_CHOICES), *STAGE_CHOICES, "optimizer",
                                "learning_rate", "batch_norm_momentum"])
             raise SpecError(f"`space` has an unknown hyperparameter {key!r}; known: {names}")
+        stage = re.match(r"^stage(\d+)_", str(key))
+        if stage and not 1 <= int(stage[1]) <= MAX_STAGES:
+            raise SpecError(f"`space.{key}` names stage {int(stage[1])}, but a candidate has stages 1 to {MAX_STAGES}. "
+                            f"Received: space.{key}={value!r}")
         if key == "learning_rate" and isinstance(value, dict):
             if set(value) != {"min", "max"}:
                 raise SpecError(f"`space.learning_rate` range must have exactly min and max. Received: {value!r}")

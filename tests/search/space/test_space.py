@@ -1,6 +1,7 @@
 """The search space: valid models over many samples, conditional hyperparameters, overrides, the default."""
 
 import collections
+import re
 
 import keras
 import keras_tuner as kt
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 
 from convnas.blocks import arithmetic
+from convnas.search.common.spec_files import SpecError
 from convnas.search.space import hypermodel as space
 from convnas.search.space.hypermodel import Architecture, ConvNetHyperModel, build_model, receptive_field, stage_layers
+from convnas.search.space.spec import build_spec
 from convnas.search.space.stages import CELLS, CONV_BLOCKS, DOWNSAMPLING, make_stage
 from convnas.search.tuners.rejection import InvalidCandidate
 
@@ -324,3 +327,21 @@ def test_hyperband_trials_train_as_compiled(digits):
     model = hypermodel.build(hp)
     hypermodel.fit(hp, model, digits.x_train, digits.y_train, epochs=1, verbose=0)
     assert model.optimizer.get_config()["learning_rate"] == pytest.approx(1e-3)  # a number, not a schedule
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"stages": [5]}, "`space.stages` must be an integer from 1 to 3 (the stages of a candidate). "
+                          "Received: space.stages=5"),
+        ({"stages": 12}, "Received: space.stages=12"),
+        ({"stages": [1, 0]}, "Received: space.stages=0"),
+        ({"stages": True}, "Received: space.stages=True"),
+        ({"stage4_filters": 32}, "`space.stage4_filters` names stage 4, but a candidate has stages 1 to 3. "
+                                 "Received: space.stage4_filters=32"),
+    ],
+)
+def test_a_space_with_stages_outside_one_to_three_is_refused(values, message):
+    with pytest.raises(SpecError, match=re.escape(message)):
+        build_spec({"space": values}, {})
+    assert build_spec({"space": {"stages": [1, 3], "stage3_filters": 64}}, {}).space["stages"] == [1, 3]
