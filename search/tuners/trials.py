@@ -407,8 +407,14 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         return objective.get_value(record)
 
     def better(self, record: dict, other: dict) -> bool:
-        """Whether completed `record` scores strictly better than completed `other`."""
-        return self.oracle.objective.better_than(self.score(record), self.score(other))
+        """Whether completed `record` is better than completed `other`: it scores strictly better, or as well at a
+        strictly lower cost (the fronts' cost, `pareto_cost`: FLOPs or parameters). The best model is the best
+        record by this order, and the first of equals."""
+        objective, mine, theirs = self.oracle.objective, self.score(record), self.score(other)
+        if objective.better_than(mine, theirs) or objective.better_than(theirs, mine):
+            return objective.better_than(mine, theirs)
+        cost = self.hypervolume_reference.cost
+        return record.get(cost, math.inf) < other.get(cost, math.inf)
 
     def record_lost(self, trial, reason: str) -> None:
         """Records a trial the chief ended because its worker was lost."""
