@@ -33,6 +33,8 @@ class Parser(argparse.ArgumentParser):
         self.command_parsers: dict[str, argparse.ArgumentParser] = {}
 
     def error(self, message: str):
+        if self.command_parsers and message.endswith("arguments are required: COMMAND"):  # a bare `convnas`
+            message += f", one of {', '.join(self.command_parsers)} ({self.prog} --help says what each does)"
         raise UsageError(f"{self.prog}: {message}")
 
     def parse_args(self, args=None, namespace=None):
@@ -103,7 +105,8 @@ def positive_int_argument(text: str) -> int:
 
 
 def add_spec_flags(
-    parser: argparse.ArgumentParser, spec_class: type, types: dict[type, Callable[[str], object]] | None = None
+    parser: argparse.ArgumentParser, spec_class: type, types: dict[type, Callable[[str], object]] | None = None,
+    unset_default: str | None = None,
 ) -> None:
     """Adds a flag for every field of the dataclass `spec_class` that has a `Flag`: `--max-trials` for `max_trials`.
 
@@ -116,12 +119,16 @@ def add_spec_flags(
         spec_class: the spec dataclass (`SearchSpec`, `AblationSpec`).
         types: the argparse type to use for a field's type, where not the type itself (e.g. {int:
             positive_int_argument}, checked as the flag is read).
+        unset_default: what stands for a field without a default where the flag is not given (e.g. "the
+            study's": a study's own epochs), shown as its default.
     """
     defaults = {field.name: field.default for field in dataclasses.fields(spec_class)}
     for name, flag in flags(spec_class).items():
         text = flag.describe()
         default = defaults[name]
-        if default is not None and default is not dataclasses.MISSING and not isinstance(default, bool):
+        if default is dataclasses.MISSING and unset_default:
+            text += f" (default: {unset_default})"
+        elif default is not None and default is not dataclasses.MISSING and not isinstance(default, bool):
             text += f" (default: {default})"
         option, text = "--" + name.replace("_", "-"), text.replace("%", "%%")
         if flag.type is bool:

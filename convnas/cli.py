@@ -14,10 +14,12 @@ and spec errors, `trials`, `table` and `board` answer without it.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
-from convnas import commands
+from convnas import __version__, commands
 from convnas.arguments import Parser, UsageError, add_spec_flags, positive_int_argument, shape_argument
 from convnas.commands import quiet_import_tensorflow
 from convnas.experiments.ablation_spec import AblationSpec, builtin_names
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="convnas",
         description="Convolutional architecture search and ablation studies on Keras 3 and keras-tuner.",
     )
+    parser.add_argument("--version", action="version", version=f"convnas {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subcommands.required = True
     parser.command_parsers = subcommands.choices
@@ -41,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every registered block with its output shape, parameter count and "
         "multiply-accumulates (MACs, batch 1) on one input. 1D blocks read H,W,C as H steps of C channels.",
     )
-    listing.add_argument("--input-shape", type=shape_argument, default=(32, 32, 16), metavar="H,W,C")
+    listing.add_argument("--input-shape", type=shape_argument, default=(32, 32, 16), metavar="H,W,C",
+                         help="the input every block is counted on (default: 32,32,16)")
     listing.add_argument(
         "--filters", type=positive_int_argument, default=None, help="output width of blocks that take one (default: C)"
     )
@@ -55,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         "keras.applications model (built with weights=None, nothing downloaded), e.g. MobileNet.",
     )
     costing.add_argument("model", metavar="MODEL", help="a .keras file or a keras.applications name")
-    costing.add_argument("--input-shape", type=shape_argument, default=None, metavar="H,W,C")
-    costing.add_argument("--batch-size", type=positive_int_argument, default=1, metavar="N")
+    costing.add_argument("--input-shape", type=shape_argument, default=None, metavar="H,W,C",
+                         help="input of a keras.applications model (default: the model's own, e.g. 224,224,3)")
+    costing.add_argument("--batch-size", type=positive_int_argument, default=1, metavar="N",
+                         help="images per batch the cost is counted for (default: %(default)s)")
     costing.add_argument("--per-layer", action="store_true", help="also print one row per layer")
     costing.add_argument("--json", action="store_true", help="print JSON")
     costing.add_argument("--check", action="store_true", help="also count with TensorFlow's profiler (slow)")
@@ -92,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         "LOGDIR/trials.csv.",
     )
     trials.add_argument("logdir", metavar="LOGDIR")
-    trials.add_argument("--format", choices=("csv", "md", "json"), default="md", help="json: the records, every field")
+    trials.add_argument("--format", choices=("csv", "md", "json"), default="md",
+                        help="md: a Markdown table; csv: every column; json: the records, every field "
+                             "(default: %(default)s)")
     trials.add_argument("--all", action="store_true",
                         help="every column: results, cost, schedule and every hyperparameter")
     trials.set_defaults(run=commands.trials_command)
@@ -107,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"Re-running on the same --logdir skips finished runs. Built-in studies: {', '.join(builtin_names())}.",
     )
     ablate.add_argument("study", metavar="NAME_OR_SPEC.yaml")
-    add_spec_flags(ablate, AblationSpec, types={int: positive_int_argument})
+    add_spec_flags(ablate, AblationSpec, types={int: positive_int_argument}, unset_default="the study's")
     ablate.add_argument("--logdir", metavar="DIR", help="where the study writes (default logs/ablate/NAME)")
     ablate.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
     ablate.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
@@ -120,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=("md", "text", "csv", "latex", "report", "summary"), default="md",
                        help="md/text/latex: the compact table; csv: every column; report: the table with the study's "
                             "claim, command, versions, machine and figures (Markdown); summary: the claim and the "
-                            "verdicts, as the results index shows them")
+                            "verdicts, as the results index shows them (default: %(default)s)")
     table.set_defaults(run=commands.table_command)
 
     board = subcommands.add_parser(
@@ -138,13 +146,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command `argv` (default: sys.argv[1:]); returns the exit status, 2 for a user error."""
+    """Runs the command `argv` (default: sys.argv[1:]); returns the exit status, 2 for a user error.
+
+    The command sees its own command line as `args.argv` (what resumes a run). Output to a closed pipe
+    (`convnas trials LOGDIR | head`) ends the command quietly, with status 141 (128 + SIGPIPE), as a
+    program killed by SIGPIPE.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
-        return args.run(args)
+        try:
+            args = build_parser().parse_args(argv)
+            args.argv = argv
+            return args.run(args)
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe is a message of Python's own
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _discard_output()
+        return 128 + signal.SIGPIPE
+
+
+def _discard_output() -> None:
+    """Points stdout at /dev/null, so that flushing what is left of its buffer (at exit too) cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

@@ -4,22 +4,28 @@ Each command takes the parsed arguments and returns the exit status; a user
 error is raised as a `UsageError` (one line, status 2). Only the commands
 that build models (search, ablate, cost, blocks) import TensorFlow, quietly
 (`quiet_import_tensorflow`), and only once their arguments and spec are
-valid.
+valid. `search` and `ablate` refuse a --logdir they cannot write before
+anything runs (`check_logdir`), and end on Ctrl-C with what is kept and the
+command that resumes (`resume_command`), exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from convnas.arguments import UsageError, spec_flag_values
 from convnas.suggestions import did_you_mean
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+SUPERVISED = "CONVNAS_SUPERVISED"  # set for the chief and workers `convnas search --workers N` starts
 
 
 def quiet_import_tensorflow() -> None:
@@ -59,6 +65,84 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def check_logdir(command: str, logdir: str | os.PathLike) -> None:
+    """UsageError (one line: the folder, why, what to do) unless `logdir` is a folder this process can write, or
+    one it can make: checked before a search or study starts, so that neither fails at its first write.
+
+    Nothing is created here: a run that stops on bad input leaves no folder behind. A remote folder (a path with
+    a scheme, gs://...) is left to its file system.
+    """
+    if "://" in str(logdir):
+        return
+    path = Path(logdir).absolute()
+    nearest = path
+    while not os.path.lexists(nearest) and nearest.parent != nearest:  # the folder the missing ones go under
+        nearest = nearest.parent
+    received = f"Received: logdir={str(logdir)!r}"
+    if nearest == path:
+        where = f"the log folder {logdir}"
+    else:
+        where = f"the log folder {logdir} cannot be created: {nearest}"
+    if not nearest.is_dir():
+        raise UsageError(f"convnas {command}: {where} is a file, not a folder; choose another --logdir. {received}")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise UsageError(f"convnas {command}: {where} is not writable (permission denied); choose a folder you can "
+                         f"write with --logdir. {received}")
+
+
+@contextlib.contextmanager
+def _logdir_errors(command: str, logdir: str | os.PathLike) -> Iterator[None]:
+    """A folder that turns out unwritable while a run writes in `logdir` (a read-only file system, permissions
+    changed meanwhile) is a UsageError naming the file, not a traceback."""
+    unwritable = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+    try:
+        yield
+    except OSError as error:
+        inside = error.filename is not None and Path(error.filename).absolute().is_relative_to(
+            Path(logdir).absolute())
+        if error.errno not in unwritable or not inside:
+            raise
+        raise UsageError(f"convnas {command}: the log folder {logdir} cannot be written ({error.strerror}: "
+                         f"{error.filename}); choose another --logdir. Received: logdir={str(logdir)!r}") from None
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C always stops the run: a KeyboardInterrupt raised while Python runs a finalizer (a weakref callback
+    or `__del__`, frequent as Keras frees a model) would be printed as "Exception ignored" and lost, and the
+    run would go on; here SIGINT is raised again, to land outside the finalizer."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that resumes the run `argv` started: the same one, less --overwrite (or its
+    abbreviation), which would start afresh."""
+    kept = [arg for arg in argv if not (arg.startswith("--ov") and "--overwrite".startswith(arg))]
+    return shlex.join(["convnas", *kept])
+
+
+def _interrupted(what: str, kept: int, total: int | None, logdir: str | os.PathLike, argv: list[str]) -> int:
+    """After Ctrl-C: two lines on stderr (what is kept, the command that resumes); exit status 130."""
+    from convnas.search.common.tables import plural
+
+    counted = plural(kept, what) if total is None else f"{kept} of {plural(total, what)}"
+    print(f"interrupted: {counted} finished and kept in {logdir}", file=sys.stderr)
+    print(f"resume with: {resume_command(argv)}", file=sys.stderr, flush=True)
+    return 128 + signal.SIGINT
 
 
 def blocks_command(args: argparse.Namespace) -> int:
@@ -115,10 +199,26 @@ def search_command(args: argparse.Namespace) -> int:
         search_spec = spec.build_spec(spec_files.load_yaml(args.spec) if args.spec else {}, flags)
     except spec_files.SpecError as error:
         raise UsageError(f"convnas search: {error}") from None
+    check_logdir("search", search_spec.logdir)
     if args.workers is not None:
         return _supervise(search_spec, args)
+    try:
+        with _interruptible(), _logdir_errors("search", search_spec.logdir):
+            return _search(search_spec, args)
+    except KeyboardInterrupt:
+        if os.environ.get(SUPERVISED):  # a chief or worker of `--workers N`: its supervisor says what to do
+            return 128 + signal.SIGINT
+        from convnas.search.records.trial_records import TrialRecords
+
+        kept = len(TrialRecords(search_spec.logdir).read())
+        return _interrupted("trial", kept, search_spec.max_trials, search_spec.logdir, args.argv)
+
+
+def _search(search_spec, args: argparse.Namespace) -> int:
+    """`convnas search` in this process: a search, a distributed search's chief or one of its workers."""
     quiet_import_tensorflow()
     from convnas.search import runner
+    from convnas.search.common import spec_files
     from convnas.search.data import datasets
     from convnas.search.tuners import distributed, sampler
 
@@ -145,7 +245,6 @@ def search_command(args: argparse.Namespace) -> int:
 def _supervise(search_spec, args: argparse.Namespace) -> int:
     """`convnas search --workers N`: a chief and N workers on this machine, supervised."""
     import shutil
-    from pathlib import Path
 
     from convnas.search.tuners import distributed
 
@@ -156,24 +255,31 @@ def _supervise(search_spec, args: argparse.Namespace) -> int:
     if search_spec.overwrite and Path(search_spec.logdir).exists():
         shutil.rmtree(search_spec.logdir)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    command = [sys.executable, "-m", "convnas", *distributed.child_arguments(sys.argv[1:])]
+    command = [sys.executable, "-m", "convnas", *distributed.child_arguments(args.argv)]
     supervisor = distributed.Supervisor(command, args.workers, threads, _print_now, logdir=search_spec.logdir)
+    os.environ[SUPERVISED] = "1"  # the chief and workers inherit it
     with _signals_interrupt():  # `kill PID` unwinds the supervisor, which stops its chief and workers
         try:
             return supervisor.run()
         except KeyboardInterrupt:
-            _print_now("distributed search stopped; the same command resumes it")
-            return 128 + signal.SIGINT
+            from convnas.search.records.trial_records import TrialRecords
+
+            kept = len(TrialRecords(search_spec.logdir).read())
+            return _interrupted("trial", kept, search_spec.max_trials, search_spec.logdir, args.argv)
+        finally:
+            del os.environ[SUPERVISED]
 
 
 def trials_command(args: argparse.Namespace) -> int:
     """`convnas trials LOGDIR`: a search's trial records."""
     from convnas.search.records import trial_records as records
 
+    _existing_folder("trials", args.logdir)
     trial_records = records.TrialRecords(args.logdir)
     if not trial_records.exists():
+        hint = "; it holds an ablation study: `convnas table LOGDIR` prints its table" if _is_study(args.logdir) else ""
         raise UsageError(
-            f"convnas trials: no trial records in LOGDIR (no trials.jsonl). Received: LOGDIR={args.logdir!r}"
+            f"convnas trials: no trial records in LOGDIR (no trials.jsonl){hint}. Received: LOGDIR={args.logdir!r}"
         )
     rows = trial_records.read()
     formats = {"csv": lambda: records.to_csv(rows, args.all), "md": lambda: records.to_markdown(rows, args.all),
@@ -182,10 +288,23 @@ def trials_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _existing_folder(command: str, logdir: str) -> None:
+    if not os.path.isdir(logdir):
+        what = "is not a folder" if os.path.exists(logdir) else "does not exist"
+        raise UsageError(f"convnas {command}: LOGDIR {what}. Received: LOGDIR={logdir!r}")
+
+
+def _is_study(logdir: str) -> bool:
+    return os.path.exists(os.path.join(logdir, "study.json"))  # experiments.study_logs.STUDY_FILE
+
+
+def _is_search(logdir: str) -> bool:
+    return any(os.path.exists(os.path.join(logdir, name)) for name in ("trials.jsonl", "spec.json"))
+
+
 def board_command(args: argparse.Namespace) -> int:
     """`convnas board LOGDIR`: TensorBoard on a search's or a study's logs, until interrupted."""
     import subprocess
-    from pathlib import Path
 
     logdir = Path(args.logdir)
     folder = logdir / "tensorboard" if (logdir / "tensorboard").is_dir() else logdir
@@ -227,31 +346,42 @@ def ablate_command(args: argparse.Namespace) -> int:
         if os.path.exists(args.study) or args.study in names:  # only a mistyped study name gets a suggestion
             names = []
         raise UsageError(f"convnas ablate: {error}{did_you_mean(args.study, names)}") from None
-    quiet_import_tensorflow()
-    from convnas.experiments import ablation
-    from convnas.search.data import datasets
-
+    logdir = args.logdir or os.path.join("logs", "ablate", study.name + ("-full" if args.full else ""))
+    check_logdir("ablate", logdir)
     try:
-        logdir = args.logdir or os.path.join("logs", "ablate", study.name + ("-full" if args.full else ""))
-        command = " ".join(["convnas", *sys.argv[1:]])
-        ablation.run_study(study, logdir, overwrite=args.overwrite, write=_print_now, command=command)
-    except (ablation_spec.SpecError, datasets.DatasetError) as error:
-        raise UsageError(f"convnas ablate: {error}") from None
+        with _interruptible(), _logdir_errors("ablate", logdir):
+            quiet_import_tensorflow()
+            from convnas.experiments import ablation
+            from convnas.search.data import datasets
+
+            try:
+                command = " ".join(["convnas", *args.argv])
+                ablation.run_study(study, logdir, overwrite=args.overwrite, write=_print_now, command=command)
+            except (ablation_spec.SpecError, datasets.DatasetError) as error:
+                raise UsageError(f"convnas ablate: {error}") from None
+    except KeyboardInterrupt:
+        from convnas.experiments import study_logs
+
+        return _interrupted("run", len(study_logs.read_runs(logdir)), None, logdir, args.argv)
     return 0
 
 
 def table_command(args: argparse.Namespace) -> int:
     """`convnas table LOGDIR`: a study's table, rebuilt from its logs."""
-    from pathlib import Path
-
-    from convnas.experiments import ablation_table, study_logs
+    from convnas.experiments import study_logs
     from convnas.search.common.spec_files import SpecError
 
+    _existing_folder("table", args.logdir)
+    if not _is_study(args.logdir) and _is_search(args.logdir):
+        raise UsageError(f"convnas table: LOGDIR holds a search, not an ablation study: `convnas trials LOGDIR` lists "
+                         f"its trials. Received: LOGDIR={args.logdir!r}")
     logdir = Path(args.logdir)
     try:
         study = study_logs.read_study(logdir)
     except SpecError as error:
         raise UsageError(f"convnas table: {error}") from None
+    from convnas.experiments import ablation_table  # SciPy's statistics: only once there is a study to tabulate
+
     rows = ablation_table.build_table(study, study_logs.read_runs(logdir))
     if not rows:
         raise UsageError(f"convnas table: LOGDIR holds no finished run yet. Received: LOGDIR={args.logdir!r}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from pathlib import Path
 from convnas.search import adapter
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import refuse_changed
-from convnas.search.common.tables import human
+from convnas.search.common.tables import human, plural
 from convnas.search.data import datasets
 from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.records.trial_records import TrialRecords, describe
@@ -49,7 +50,7 @@ class SearchStopped(RuntimeError):
 
 
 class Progress:
-    """Prints one line per finished trial: i/N, status, accuracy, cost, best so far, ETA."""
+    """Prints one line per finished trial: its id, [finished/N], status, accuracy, cost, best so far, ETA."""
 
     def __init__(self, total: int, done: int, write: Callable[[str], None], epochs: int | None = None):
         self.total, self.done, self.write, self.epochs = total, done, write, epochs
@@ -74,8 +75,8 @@ class Progress:
         if record.get("params"):
             cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs"
         best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
-        self.write(
-            f"trial {self.done}/{self.total} [{record['trial_id']}]{schedule(record, self.epochs)} {record['status']}: "
+        self.write(  # the trial's own id (keras-tuner's, from 0), then how many have finished (from 1)
+            f"trial {record['trial_id']} [{self.done}/{self.total}]{schedule(record, self.epochs)} {record['status']}: "
             f"{result}; {cost} | {best} | ETA {remaining:.0f}s"
         )
 
@@ -143,10 +144,11 @@ def run_search(
     on_record = None if distributed.is_chief() or distributed.is_worker() else progress.report  # the chief follows
     tuner = search_tuner(spec, data, reference, on_record)
     progress.better = tuner.better
+    resumed = f"{progress.done} already done; " if progress.done else ""
     write(
-        f"search: {spec.tuner} tuner, up to {spec.max_trials} trials of {spec.epochs} epochs on {data.name} "
-        f"({len(data.x_train)} train / {len(data.x_val)} validation images {'x'.join(map(str, data.input_shape))}), "
-        f"logging to {logdir}"
+        f"search: {spec.tuner} tuner, up to {plural(spec.max_trials, 'trial')} of {plural(spec.epochs, 'epoch')} on "
+        f"{data.name} ({len(data.x_train)} train / {len(data.x_val)} validation images "
+        f"{'x'.join(map(str, data.input_shape))}); {resumed}logging to {logdir}"
     )
     try:
         if distributed.is_chief():
@@ -218,7 +220,8 @@ def search_tuner(spec: SearchSpec, data: datasets.Dataset, reference: Reference,
 def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
     """Leaderboard (top 5), rejected draws, the Pareto fronts and their hypervolume, the files written, the
     dashboard."""
-    completed = [r for r in records if r["status"] == "COMPLETED"]
+    completed = sorted((r for r in records if r["status"] == "COMPLETED"),  # ties: the cheaper first, as the best model
+                       key=lambda r: r.get(tuner.hypervolume_reference.cost, math.inf))
     completed.sort(key=tuner.score, reverse=tuner.oracle.objective.direction == "max")
     statuses = ("COMPLETED", "SKIPPED", "INVALID", "FAILED")
     counts = {status: sum(r["status"] == status for r in records) for status in statuses}

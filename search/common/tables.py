@@ -17,7 +17,8 @@ of cells:
 
 CSV, Markdown and LaTeX text ends with a newline, as a file does; the
 fixed-width text does not, as printed lines do not. `human` writes a count
-for people in the short views and listings (1234567 -> "1.23M").
+for people in the short views and listings (1234567 -> "1.23M"); `plural`
+a count of things ("1 trial", "2 trials").
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def human(number: float, unit: str = "", digits: int = 2) -> str:
         if abs(number) >= threshold:
             return f"{number / threshold:.{digits}f}{suffix}{unit}"
     return f"{number:g}{unit}"
+
+
+def plural(count: int, noun: str) -> str:
+    """`count` and `noun`, in the plural unless the count is 1: plural(1, "epoch") -> "1 epoch", "3 epochs"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def columns(rows: Sequence[Mapping]) -> list[str]:

@@ -61,7 +61,8 @@ def test_blocks_table_and_filters():
         (["blocks", "--input-shape", "8,0,3"], "Received: '8,0,3'"),
         (["blocks", "--filters", "-2"], "--filters: must be a positive integer. Received: '-2'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "the following arguments are required: COMMAND"),
+        ([], "the following arguments are required: COMMAND, one of blocks, cost, search, trials, ablate, table, "
+             "board (convnas --help says what each does)"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):

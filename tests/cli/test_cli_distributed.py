@@ -103,11 +103,11 @@ def test_two_workers_print_like_one_search_and_log_their_own_output_in_logdir(sp
     lines = (stdout + stderr).splitlines()
     assert len(lines) < 40, stdout + stderr  # keras-tuner's stray prints and displays made 400+
     assert sum(line.startswith("search: ") for line in lines) == 1  # the chief's header, not one per process
-    trial = re.compile(r"trial (\d+)/4 \[(\w+)\] COMPLETED: val_accuracy ([\d.]+);.* \| best ([\d.]+) \(trial \w+\)")
+    trial = re.compile(r"trial (\w+) \[(\d+)/4\] COMPLETED: val_accuracy ([\d.]+);.* \| best ([\d.]+) \(trial \w+\)")
     trials = [trial.fullmatch(line.rsplit(" | ETA", 1)[0]) for line in lines if line.startswith("trial ")]
     assert len(trials) == 4 and all(trials), lines
-    assert [int(match[1]) for match in trials] == [1, 2, 3, 4]  # counted over both workers
-    assert sorted(match[2] for match in trials) == ["0", "1", "2", "3"]
+    assert [int(match[2]) for match in trials] == [1, 2, 3, 4]  # counted over both workers
+    assert sorted(match[1] for match in trials) == ["0", "1", "2", "3"]
     accuracies = [float(match[3]) for match in trials]
     assert [float(match[4]) for match in trials] == [max(accuracies[: n + 1]) for n in range(4)]  # the best over both
     assert sum(line == "leaderboard:" for line in lines) == sum(line.startswith("trials: ") for line in lines) == 1

@@ -91,6 +91,35 @@ def test_board_help_covers_searches_and_ablation_studies(capsys):
 
 
 @pytest.mark.parametrize(
+    "command, flag, default",
+    [
+        ("trials", "--format", "md"),
+        ("table", "--format", "md"),
+        ("ablate", "--epochs", "the study's"),
+        ("ablate", "--seeds", "the study's"),
+        ("ablate", "--dataset", "the study's"),
+        ("cost", "--input-shape", "the model's own, e.g. 224,224,3"),
+        ("cost", "--batch-size", "1"),
+        ("blocks", "--input-shape", "32,32,16"),
+    ],
+)
+def test_an_option_with_a_default_says_it(capsys, command, flag, default):
+    assert entries(help_text(capsys, command))[flag].endswith(f"(default: {default})")
+
+
+def test_version_and_a_bare_command_line(capsys):
+    from convnas import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"convnas {__version__}\n"
+    assert main([]) == 2
+    commands = ", ".join(build_parser()._subparsers._group_actions[0].choices)
+    assert capsys.readouterr().err == (f"error: convnas: the following arguments are required: COMMAND, one of "
+                                       f"{commands} (convnas --help says what each does)\n")
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
         (["search", "--max-trail", "3"],

@@ -58,6 +58,8 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
         (["--objective", "speed"], None, "`objective` must be one of 'val_accuracy', 'val_loss', 'pareto'"),
         ([], "space:\n  block: [conv, octave_conv]\n", "`space.block` has an unknown block: 'octave_conv'"),
         ([], "space:\n  stage1_colour: red\n", "`space` has an unknown hyperparameter 'stage1_colour'"),
+        ([], "space:\n  stages: [5]\n",
+         "`space.stages` must be an integer from 1 to 3 (the stages of a candidate). Received: space.stages=5"),
         ([], "epochs: [1, 2\n", "spec file is not valid YAML at line"),
         ([], "- a\n- b\n", "spec file must hold a mapping of fields"),
         ([], "learning_rat: 0.1\n", "spec has an unknown field 'learning_rat'"),
@@ -140,7 +142,8 @@ def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path, s
     for record in before:  # completed before the kills: kept as they were, not re-run
         assert float(kept[record["trial_id"]]["val_accuracy"]) == record["val_accuracy"]
         assert float(kept[record["trial_id"]]["train_seconds"]) == record["train_seconds"]
-    assert "trial 5/5" in result.stdout and f"trial {len(before)}/5" not in result.stdout
+    assert "[5/5]" in result.stdout and f"[{len(before)}/5]" not in result.stdout
+    assert f"; {len(before)} already done; logging to " in result.stdout  # the resumed search's banner says so
 
 
 def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tmp_path):

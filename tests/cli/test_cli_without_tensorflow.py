@@ -141,3 +141,13 @@ def test_the_probe_sees_tensorflow_where_a_command_builds_models():
     result, imported, errors = run_probed(RUN_CONVNAS, "blocks", "--input-shape", "4,4,2", "--json")
     assert result.returncode == 0, errors
     assert {"tensorflow", "keras"} <= imported
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty", "search"])
+def test_table_on_a_folder_without_a_study_answers_before_importing_scipy(tmp_path, search_logdir, folder):
+    logdir = {"missing": tmp_path / "missing", "empty": tmp_path, "search": search_logdir}[folder]
+    script = ("import sys\nfrom convnas.cli import main\n"
+              f"status = main(['table', {str(logdir)!r}])\nprint(status, 'scipy.stats' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["2", "False"], result.stdout + result.stderr  # SciPy's stats take ~1 s
+    assert result.stderr.startswith("error: convnas table: LOGDIR ") and result.stderr.count("\n") == 1

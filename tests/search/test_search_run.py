@@ -217,7 +217,7 @@ def test_hyperband_records_show_epochs_and_the_trial_continued_and_only_full_run
     for record in promoted:  # trained on from the earlier trial's weights, the epochs between its bracket's rungs
         assert 0 < record["initial_epoch"] < record["epochs"] <= 3
         assert (tmp_path / f"trial_{record['continues']}" / "checkpoint.weights.h5").exists()
-        line = next(line for line in lines if line.startswith("trial ") and f"[{record['trial_id']}]" in line)
+        line = next(line for line in lines if line.startswith(f"trial {record['trial_id']} ["))
         shown = f"(epochs {record['initial_epoch'] + 1}-{record['epochs']}, continues trial {record['continues']})"
         assert shown in line
     partial = {r["trial_id"] for r in records if r["epochs"] < 3}
