@@ -6,6 +6,7 @@ and exit status 130; output to a reader that has gone (`convnas trials LOGDIR | 
 """
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -67,6 +68,30 @@ def test_a_read_only_log_folder_is_one_line_and_exit_2(tmp_path, capsys, command
         folder.chmod(0o755)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{folder} is not writable (permission denied); choose a folder" in err, err
+
+
+@pytest.mark.parametrize("command", ["search", "ablate"])
+def test_a_log_folder_without_write_permission_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, command):
+    # As a user who is not root has it (root may write anywhere): os.access says no.
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    arguments = ["search", "--max-trials", "1"] if command == "search" else ["ablate", "pooling"]
+    assert main([*arguments, "--logdir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: convnas {command}: the log folder {tmp_path / 'run'} cannot be created: {tmp_path} is not writable "
+        f"(permission denied); choose a folder you can write with --logdir. Received: logdir='{tmp_path / 'run'}'\n")
+
+
+def test_a_write_refused_during_the_run_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    from convnas.search import runner
+
+    def refused(spec, **settings):  # a read-only file system, or permissions changed after the check
+        raise PermissionError(errno.EROFS, "Read-only file system", str(tmp_path / "run" / "spec.json"))
+
+    monkeypatch.setattr(runner, "run_search", refused)
+    assert main(["search", "--max-trials", "1", "--logdir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: convnas search: the log folder {tmp_path / 'run'} cannot be written (Read-only file system: "
+        f"{tmp_path / 'run' / 'spec.json'}); choose another --logdir. Received: logdir='{tmp_path / 'run'}'\n")
 
 
 def test_an_unwritable_log_folder_is_refused_before_the_data_loads(tmp_path, capsys):
