@@ -76,6 +76,7 @@ from convnas.experiments.ablation_table.report import plan_statement
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
+from convnas.search.common.tables import plural
 from convnas.search.records import hparams_logging
 from convnas.search.space.training import make_protocol
 
@@ -292,9 +293,10 @@ class Study:
         plan = [(variant, seed) for variant in self.variant_names() for seed in self.seeds]
         then = "" if self.seed_plan is None else (
             f" (a pilot: then up to {self.seed_plan['most']} seeds for the claimed comparisons' variants)")
-        self._train(plan, costs, write, f"ablation {self.name}: {len(self.variant_names())} variants x "
-                    f"{len(self.seeds)} {'pilot ' if self.seed_plan else ''}seeds = {len(plan)} runs of {self.epochs} "
-                    f"epochs on {self.task.describe()}{then}")
+        seeds = plural(len(self.seeds), "pilot seed" if self.seed_plan else "seed")
+        self._train(plan, costs, write, f"ablation {self.name}: {plural(len(self.variant_names()), 'variant')} x "
+                    f"{seeds} = {plural(len(plan), 'run')} of {plural(self.epochs, 'epoch')} on "
+                    f"{self.task.describe()}{then}")
         if self.seed_plan is not None:
             planned = self.plan_seeds()
             write(f"seed plan: {plan_statement(planned, done=False)}")
@@ -302,8 +304,9 @@ class Study:
             more = [(variant, seed) for variant in planned["variants"] for seed in range(len(self.seeds),
                                                                                          planned["planned"])]
             if more:
-                self._train(more, costs, write, f"ablation {self.name}: {len(planned['variants'])} variants x "
-                            f"{planned['planned'] - len(self.seeds)} more seeds = {len(more)} runs")
+                extra = plural(planned["planned"] - len(self.seeds), "more seed")
+                self._train(more, costs, write, f"ablation {self.name}: {plural(len(planned['variants']), 'variant')}"
+                            f" x {extra} = {plural(len(more), 'run')}")
         return write_outputs(self.logdir, write)
 
     def plan_seeds(self) -> dict:

@@ -266,7 +266,7 @@ def test_claimed_variants_run_the_planned_seeds_and_the_others_the_pilots(planne
     assert {row["variant"]: row["seeds"] for row in rows} == {"baseline": 3, "avg_pool": 3, "wide": 2}
     assert sorted((r["variant"], r["seed"]) for r in runs_of(logdir)) == sorted(
         [(v, s) for v in ("baseline", "avg_pool") for s in (0, 1, 2)] + [("wide", 0), ("wide", 1)])
-    assert lines[0].startswith("ablation planned: 3 variants x 2 pilot seeds = 6 runs of 1 epochs on ")
+    assert lines[0].startswith("ablation planned: 3 variants x 2 pilot seeds = 6 runs of 1 epoch on ")
     assert "(a pilot: then up to 3 seeds for the claimed comparisons' variants); 0 already done;" in lines[0]
     plan_lines = [line for line in lines if line.startswith("seed plan: ")]
     assert all(line.startswith("run ") for line in lines[1:7])
@@ -275,7 +275,7 @@ def test_claimed_variants_run_the_planned_seeds_and_the_others_the_pilots(planne
     assert "more than 3 seeds a side to resolve 1.00 pts" in plan_lines[0]
     assert plan_lines[0].endswith("runs 3, the most (the cap was hit), for the claimed comparisons' variants, "
                                   "2 for the others.")
-    assert lines[8].startswith("ablation planned: 2 variants x 1 more seeds = 2 runs; 0 already done;")
+    assert lines[8].startswith("ablation planned: 2 variants x 1 more seed = 2 runs; 0 already done;")
     assert [line.split(":")[0] for line in lines[9:11]] == ["run 1/2 baseline seed 2", "run 2/2 avg_pool seed 2"]
 
 
