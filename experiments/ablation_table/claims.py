@@ -35,7 +35,7 @@ counted):
 A claim on a cost (`metric`: params, macs or flops) is exact: Δ is the
 counted difference of the two models, the same for every seed, so it is
 judged without a test or an interval ("supports (exact)" inside the region,
-"contradicts (exact)" outside its closure, `exact_verdict`) and is not one
+"contradicts (exact)" elsewhere, `exact_verdict`) and is not one
 of the tested comparisons Holm's step-down counts.
 
 A wrong verdict needs the interval at its level to miss the true Δ. The
@@ -103,9 +103,12 @@ def decision(interval: tuple[float, float], bounds: tuple[float, float]) -> str 
 
 
 def exact_verdict(delta: float, bounds: tuple[float, float]) -> str:
-    """The verdict of an exact (cost) claim whose Δ is `delta`: no interval, Δ itself inside or outside the region."""
-    decided = decision((delta, delta), bounds)
-    return f"{decided} (exact)" if decided else "inconclusive (exact: on the boundary of the claim)"
+    """The verdict of an exact (cost) claim whose Δ is `delta`, known without error: "supports (exact)" when Δ lies
+    in the region (equals it, for a point), else "contradicts (exact)" (a Δ on the boundary too: an equal cost is
+    not a higher one)."""
+    low, high = bounds
+    holds = delta == low if low == high else low < delta < high
+    return f"{'supports' if holds else 'contradicts'} (exact)"
 
 
 @dataclasses.dataclass(frozen=True)
