@@ -13,7 +13,7 @@ from convnas.experiments.ablation_table.metrics import metric_format
 
 
 def plot_chart(study: dict, rows: list[dict], path: Path) -> bool:
-    """The main metric's mean per variant with its 95% CI as points and whiskers (no bars: the axis is truncated).
+    """The main metric's mean per variant with its 95% CI as points and whiskers (no bars: the axis may be truncated).
 
     The whiskers span the interval as computed, whether or not it holds the
     mean (an accuracy's interval comes from the arcsine scale: two equal
@@ -39,13 +39,20 @@ def plot_chart(study: dict, rows: list[dict], path: Path) -> bool:
             axes.hlines([scale * low, scale * high], index - 0.1, index + 0.1, color=color)
         axes.plot([index], [scale * mean], "o", color=color)
     axes.set_xticks(range(len(rows)), [row["variant"] for row in rows], rotation=30, ha="right")
-    axes.set_ylabel(f"{main}{f' ({unit})' if unit else ''}\nmean, 95% CI; axis truncated")
+    axes.set_ylabel(value_axis_label(main, unit, axes.get_ylim()))
     axes.grid(axis="y", alpha=0.3)
     axes.set_title(f"{study['name']}: {main} over {max(row['seeds'] for row in rows)} seed(s)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return True
+
+
+def value_axis_label(metric: str, unit: str, limits: tuple[float, float]) -> str:
+    """The chart's value axis label; it says "axis truncated" only when the axis leaves 0 out."""
+    low, high = limits
+    truncated = low > 0 or high < 0
+    return f"{metric}{f' ({unit})' if unit else ''}\nmean, 95% CI{'; axis truncated' if truncated else ''}"
 
 
 def plot_curves(study: dict, records: list[dict], path: Path) -> bool:
@@ -67,7 +74,8 @@ def plot_curves(study: dict, records: list[dict], path: Path) -> bool:
             if curves:
                 length = min(map(len, curves))
                 mean = [math.fsum(curve[epoch] for curve in curves) / len(curves) for epoch in range(length)]
-                axis.plot(range(1, length + 1), mean, label=variant)
+                # a curve of one or two epochs is points, not a line: it needs markers to show
+                axis.plot(range(1, length + 1), mean, label=variant, marker="o" if length < 3 else None)
     for axis, key in zip(axes[0], keys):
         axis.set_xlabel("epoch")
         axis.set_ylabel(f"training {key} (mean over seeds)")

@@ -97,7 +97,9 @@ def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", 
 
     The front is drawn as the boundary of the region it dominates (a step
     after each member, which is labelled with its trial id); given `epochs`,
-    only records trained for that many epochs count.
+    only records trained for that many epochs count. The title names the run
+    (the folder `path` is in), the accuracy and the trials drawn; the PNG
+    also carries it as its Title metadata.
     """
     import matplotlib
 
@@ -125,5 +127,9 @@ def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", 
         axis.set_ylabel(accuracy.replace("_", " "))
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
-    figure.savefig(path, dpi=100)
+    trained = "" if epochs is None else f" of {tables.plural(epochs, 'epoch')}"
+    title = (f"{Path(path).resolve().parent.name}: {accuracy.replace('_', ' ')} against cost, "
+             f"{tables.plural(len(completed), 'completed trial')}{trained}")
+    figure.suptitle(title)
+    figure.savefig(path, dpi=100, metadata={"Title": title})
     pyplot.close(figure)

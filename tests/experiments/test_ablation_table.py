@@ -4,12 +4,13 @@ import json
 import math
 import re
 
+import matplotlib.axes
 import numpy as np
 import pytest
 
 from convnas import cli
 from convnas.experiments import ablation_table, statistics
-from convnas.experiments.ablation_table import claims
+from convnas.experiments.ablation_table import charts, claims
 from convnas.experiments.ablation_table.render import display_rows
 from convnas.experiments.ablation_table.report import nearest_statement
 from convnas.experiments.study import write_outputs
@@ -130,7 +131,7 @@ def test_a_claim_on_a_cost_is_judged_exactly_and_leaves_the_tested_family():
                                      "unclaimed": {"direction": "higher", "versus": "baseline", "metric": "flops"}}}
     plain = {row["variant"]: row for row in ablation_table.build_table(STUDY, _records())}
     rows = {row["variant"]: row for row in ablation_table.build_table(with_cost, _records())}
-    # "unclaimed" has the baseline's 20,000 FLOPs: higher is false on the counted values, whatever the seeds say
+    # "unclaimed" has the baseline's 20,000 FLOPs: not higher, on the counted values, whatever the seeds say
     assert rows["unclaimed"]["verdict"] == "contradicts (exact)" and rows["unclaimed"]["claim_metric"] == "flops"
     assert rows["unclaimed"]["p_adjusted"] is None and rows["unclaimed"]["ci_delta_level"] == pytest.approx(0.95)
     for name in ("better", "worse", "same", "noisy"):  # Holm still counts four tested comparisons
@@ -138,9 +139,10 @@ def test_a_claim_on_a_cost_is_judged_exactly_and_leaves_the_tested_family():
     more = {**with_cost, "expect": {"better": {"direction": "higher", "versus": "baseline", "metric": "flops"}}}
     row = ablation_table.build_table(more, _records())[1]
     assert row["verdict"] == "supports (exact)" and row["p_adjusted"] is None
-    assert ablation_table.build_table(
+    assert ablation_table.build_table(  # 10,000 more FLOPs is not more than 10,000 more
         {**more, "expect": {"better": {"direction": "higher", "margin": 10_000, "versus": "baseline",
-                                       "metric": "flops"}}}, _records())[1]["verdict"].startswith("inconclusive")
+                                       "metric": "flops"}}}, _records())[1]["verdict"] == "contradicts (exact)"
+    assert claims.exact_verdict(0.0, claims.region({"direction": "same"}, "flops")) == "supports (exact)"
     header, cells = display_rows(more, ablation_table.build_table(more, _records()))
     assert cells[1][header.index("Holm p")] == "exact" and cells[1][header.index("verdict")] == "supports"
     summary = ablation_table.to_summary(more, ablation_table.build_table(more, _records()), "x/report.md")
@@ -329,3 +331,22 @@ def test_a_report_links_only_the_files_beside_it(tmp_path, capsys):
     assert cli.main(["table", str(tmp_path), "--format", "report"]) == 0
     links = re.findall(r"\]\(([^)]+)\)", capsys.readouterr().out)
     assert links == ["table.csv", "chart.png"] and all((tmp_path / link).is_file() for link in links)
+
+
+def test_the_chart_says_truncated_only_when_its_axis_leaves_zero_out_and_short_curves_get_markers(tmp_path,
+                                                                                                   monkeypatch):
+    assert charts.value_axis_label("test_accuracy", "%", (85.0, 96.0)).endswith("mean, 95% CI; axis truncated")
+    assert charts.value_axis_label("test_accuracy", "%", (0.0, 100.0)) == "test_accuracy (%)\nmean, 95% CI"
+    assert charts.value_axis_label("checkerboard", "", (-0.001, 0.01)) == "checkerboard\nmean, 95% CI"
+    markers = []
+    original = matplotlib.axes.Axes.plot
+    def plot(self, *args, **kwargs):
+        markers.append(kwargs.get("marker"))
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", plot)
+    one_epoch = [{**record, "curves": {"loss": [0.5], "accuracy": [0.8]}} for record in _records()]
+    assert charts.plot_curves(STUDY, one_epoch, tmp_path / "curves.png")
+    assert markers and set(markers) == {"o"}  # a one-epoch curve is a point: drawn with a marker
+    markers.clear()
+    assert charts.plot_curves(STUDY, _records(), tmp_path / "curves.png")  # three epochs: lines
+    assert markers and set(markers) == {None}

@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+from PIL import Image
 
 from convnas.search.records import pareto, trial_records
 from convnas.search.records.trial_records import KNOWN, TrialRecords, columns
@@ -131,3 +132,5 @@ def test_front_files(tmp_path):
     ]
     pareto.plot_front(records, tmp_path / "pareto.png")
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(tmp_path / "pareto.png") as image:  # the title names the run, the accuracy and the trials
+        assert image.info["Title"] == f"{tmp_path.name}: val accuracy against cost, 4 completed trials"
