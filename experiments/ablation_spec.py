@@ -66,6 +66,9 @@ METRICS = {
     "upsampling": ("psnr", "psnr_gain", "val_loss", "checkerboard", "checkerboard_local", "checkerboard_flat",
                    "checkerboard_flat_init", "train_seconds"),
 }
+# Descriptions, never tested: fixed by the architecture for some networks, whatever the seed and the training (a
+# resize-then-conv network's output on a flat input is flat: its amplitude is exactly 0).
+DESCRIPTIVE_METRICS = ("checkerboard_flat", "checkerboard_flat_init")
 DEFAULTS = {
     "classification": {"dataset": "digits", "metric": "test_accuracy"},
     "upsampling": {"dataset": "photos", "metric": "psnr"},
@@ -253,6 +256,17 @@ def check_expect(expect, variants) -> dict[str, dict]:
     return checked_expect
 
 
+def check_tested_metric(metric: str, expect: dict) -> str:
+    """The main metric, if claims may test it: SpecError for a descriptive one (DESCRIPTIVE_METRICS) under a claim."""
+    tested = [name for name, claim in expect.items() if "metric" not in claim]
+    if metric in DESCRIPTIVE_METRICS and tested:
+        raise SpecError(f"`metric` {metric} is a description, never tested: it is fixed by the architecture for some "
+                        "networks (0 for every seed of a resize-then-conv network), so a claim on it would be decided "
+                        f"before training; test `expect.{tested[0]}` on checkerboard or psnr. "
+                        f"Received: metric={metric!r}")
+    return metric
+
+
 def _margin(name: str, value, positive: bool) -> float:
     """A claim's margin: a finite number, non-negative (positive for no_worse); SpecError otherwise."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -315,7 +329,8 @@ def build_study(values: dict, full: bool = False, overrides: dict | None = None)
         warmup_epochs=checked(validation.non_negative_int, "warmup_epochs",
                               values.get("warmup_epochs", Protocol.warmup_epochs)),
         bn_batches=checked(validation.non_negative_int, "bn_batches", values.get("bn_batches", Protocol.bn_batches)),
-        metric=checked(validation.one_of, "metric", metric, METRICS[task]),
+        metric=check_tested_metric(checked(validation.one_of, "metric", metric, METRICS[task]),
+                                   check_expect(values.get("expect") or {}, variants)),
         base=dict(values["base"]),
         variants={name: dict(substitution) for name, substitution in variants.items()},
         description=_text("description", values.get("description", "")),

@@ -70,6 +70,7 @@ from convnas.experiments.ablation_spec import (
     TASKS,
     check_expect,
     check_seeds,
+    check_tested_metric,
     check_variants,
 )
 from convnas.experiments.ablation_table.report import plan_statement
@@ -204,6 +205,7 @@ class Study:
                 raise ValueError(f"`{field}` must be text. Received: {field}={text!r}")
         self.name, self.description, self.paper, self.claim, self.limits = name, description, paper, claim, limits
         self.expect = check_expect(expect or {}, self.variants)
+        check_tested_metric(self.metric, self.expect)
         self.logdir = Path(logdir)
         from convnas.experiments import tasks  # Keras and TensorFlow load with the data
 

@@ -13,13 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 
 from convnas.experiments import ablation_table
-from convnas.experiments.ablation_spec import builtin_names, load_study
+from convnas.experiments.ablation_spec import DESCRIPTIVE_METRICS, builtin_names, load_study
 from convnas.experiments.statistics import smallest_p_value
 from convnas.experiments.study import RUN_FACTS
 from convnas.experiments.study_logs import read_runs, read_study
+from convnas.search.common.spec_files import SpecError
 from convnas.search.space.training import PROTOCOL_FIELDS
 
 RESULTS = Path(__file__).parents[2] / "experiments" / "results"
@@ -136,18 +138,36 @@ def test_the_index_is_the_generated_verdicts():
 
 
 @pytest.mark.parametrize("name", STUDIES)
-def test_no_tested_comparison_reads_a_metric_constant_across_seeds(name):
-    """A tested claim is decided by training, not before it: its metric varies over the seeds of both sides.
+def test_no_tested_comparison_reads_a_metric_fixed_before_training(name):
+    """A tested claim is decided by training, not before it.
 
-    (A metric fixed by the architecture, such as a resize-then-conv network's
-    flat-input checkerboard amplitude, exactly 0 for every seed, would decide
-    its claim at the exact test's floor before any training.)
+    Its metric is not a description (DESCRIPTIVE_METRICS: a resize-then-conv
+    network's flat-input checkerboard amplitude is exactly 0 for every seed,
+    which decided the earlier upsampling study's "supports" at the exact
+    test's floor before any training), and it varies over the runs of each
+    tested comparison. (One side alone may repeat a value: a trained
+    amplitude below the measure's noise reads 0 in every run, which is
+    measured, not built in.)
     """
     study, runs = read_study(RESULTS / name), read_runs(RESULTS / name)
     metric = study["metric"]
     for variant, claim in study["expect"].items():
         if "metric" in claim:  # a cost: exact, not a tested comparison
             continue
-        for side in (variant, claim.get("versus", "baseline")):
-            values = {run[metric] for run in runs if run["variant"] == side and metric in run}
-            assert len(values) > 1, f"{name}: {metric} of {side} is the same in every run: {values}"
+        assert metric not in DESCRIPTIVE_METRICS, f"{name}: a claim tests the description {metric}"
+        sides = (variant, claim.get("versus", "baseline"))
+        values = {run[metric] for run in runs if run["variant"] in sides and metric in run}
+        assert len(values) > 1, f"{name}: {metric} of {' and '.join(sides)} is the same in every run: {values}"
+
+
+def test_a_claim_on_a_description_is_refused_and_the_description_is_fixed_by_the_architecture():
+    from convnas.experiments import artifacts, upsampling
+
+    with pytest.raises(SpecError, match=r"^`metric` checkerboard_flat is a description, never tested: "):
+        load_study("upsampling", overrides={"metric": "checkerboard_flat"})
+    spec = load_study("upsampling")  # why: a nearest + conv network's flat-input amplitude is 0 whatever its weights
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        model = upsampling.build_model(spec.design("nearest_conv"), (24, 24, 3))
+        flat = model.predict_on_batch(upsampling.flat_input((24, 24, 3)))
+        assert artifacts.flat_checkerboard(flat) == 0.0
