@@ -118,14 +118,22 @@ def to_latex(header: Sequence[object], rows: Sequence[Sequence[object]], caption
     return "\n".join(lines) + "\n"
 
 
+TERMINAL_COLUMNS = 100  # what default output fits
+
+
 def to_text(header: Sequence[object], rows: Sequence[Sequence[object]], left_columns: int) -> str:
-    """Header, a rule and the rows; the first `left_columns` columns left-aligned, the rest right-aligned."""
+    """Header, a rule and the rows; the first `left_columns` columns left-aligned, the rest right-aligned.
+
+    Columns are two spaces apart, or one where two would make a line wider
+    than TERMINAL_COLUMNS.
+    """
     cells = [[str(cell) for cell in row] for row in [header, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    gap = "  " if sum(widths) + 2 * (len(widths) - 1) <= TERMINAL_COLUMNS else " "
 
     def line(row: Sequence[str]) -> str:
         padded = (cell.ljust(width) if i < left_columns else cell.rjust(width)
                   for i, (cell, width) in enumerate(zip(row, widths)))
-        return "  ".join(padded).rstrip()
+        return gap.join(padded).rstrip()
 
     return "\n".join([line(cells[0]), line(["-" * width for width in widths]), *map(line, cells[1:])])

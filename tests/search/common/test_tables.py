@@ -72,3 +72,10 @@ def test_human_numbers_take_a_suffix_and_the_stated_decimals():
     assert tables.human(2.5e12, "B", digits=0) == "2TB"
     assert tables.human(-4.2e9, digits=1) == "-4.2G"
     assert tables.human(999) == "999" and tables.human(0.5, "s") == "0.5s"
+
+
+def test_text_closes_its_columns_up_rather_than_pass_100_characters():
+    wide = tables.to_text(("a" * 60, "b" * 39), [("x", "y")], left_columns=1)  # 60 + 2 + 39 = 101 with two spaces
+    assert wide.splitlines()[0] == "a" * 60 + " " + "b" * 39 and max(map(len, wide.splitlines())) == 100
+    narrow = tables.to_text(("a" * 60, "b" * 38), [("x", "y")], left_columns=1)  # 100 with two: kept
+    assert narrow.splitlines()[0] == "a" * 60 + "  " + "b" * 38
