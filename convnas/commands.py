@@ -18,6 +18,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,12 +113,15 @@ def _logdir_errors(command: str, logdir: str | os.PathLike) -> Iterator[None]:
 def _interruptible() -> Iterator[None]:
     """Ctrl-C always stops the run: a KeyboardInterrupt raised while Python runs a finalizer (a weakref callback
     or `__del__`, frequent as Keras frees a model) would be printed as "Exception ignored" and lost, and the
-    run would go on; here SIGINT is raised again, to land outside the finalizer."""
+    run would go on; here SIGINT is sent again once the hook has returned (raised inside the hook, it would be
+    lost the same way), from a timer thread, until it lands outside a finalizer."""
     previous = sys.unraisablehook
 
     def hook(unraisable):
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
+            resend = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
+            resend.daemon = True
+            resend.start()
         else:
             previous(unraisable)
 
