@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from convnas.blocks import validation
-from convnas.experiments import ablation_table, evaluation, seed_plan
+from convnas.experiments import evaluation, seed_plan
 from convnas.experiments.ablation_spec import (
     BASELINE,
     DEFAULTS,
@@ -75,6 +75,7 @@ from convnas.experiments.ablation_spec import (
 )
 from convnas.experiments.ablation_table.report import plan_statement
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
+from convnas.experiments.study_outputs import first_line, write_outputs
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
 from convnas.search.common.tables import plural
@@ -256,7 +257,7 @@ class Study:
             try:
                 counted = cost.count(self._model(variant))
             except Exception as error:  # whatever a user's build raises: one error that names the variant
-                raise SpecError(f"variant {variant!r} cannot be built: {_first_line(error)}") from error
+                raise SpecError(f"variant {variant!r} cannot be built: {first_line(error)}") from error
             costs[variant] = {"params": counted.params, "macs": counted.macs, "flops": counted.flops,
                               "receptive_field": self.receptive_field(self.config(variant))}
         return costs
@@ -403,13 +404,6 @@ def collapse_warning(record: dict) -> str:
             "mode in its last epoch; its numbers say nothing about its variant")
 
 
-def _first_line(error: Exception) -> str:
-    """The first line of an error's message; its type too unless it is a ValueError (a user error as such)."""
-    lines = str(error).strip().splitlines()
-    first = lines[0] if lines else ""
-    return first if isinstance(error, ValueError) else f"{type(error).__name__}: {first}"
-
-
 def _qualified_name(value) -> str:
     """module.qualname of a function or class (what study.json keeps of `build`), else its repr."""
     if hasattr(value, "__module__") and hasattr(value, "__qualname__"):
@@ -439,45 +433,3 @@ def _write_session(folder: Path, record: dict, tags, samples: dict) -> None:
             tf.summary.image(f"samples/{name}", images, step=0, max_outputs=len(images))
     writer.close()
     hparams_logging.write_scalars(folder, record, tags)
-
-
-def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[dict]:
-    """The tables, figures and report, from the logs alone (see the module docstring); returns the rows.
-
-    The tables are written first, whatever their numbers; a figure that
-    cannot be drawn is left out of the report with a one-line warning and
-    never loses them.
-    """
-    study = read_study(logdir)
-    records = read_runs(logdir)
-    rows = ablation_table.build_table(study, records)
-    tables = {"table.md": ablation_table.to_markdown(study, rows), "table.tex": ablation_table.to_latex(study, rows),
-              ablation_table.FULL_TABLE: ablation_table.to_csv(rows)}
-    for name, text in tables.items():
-        durable_io.write_text(logdir / name, text)
-    drawings = {"chart.png": lambda: ablation_table.plot_chart(study, rows, logdir / "chart.png"),
-                "curves.png": lambda: ablation_table.plot_curves(study, records, logdir / "curves.png")}
-    if (logdir / "samples").is_dir():  # an upsampling study: Keras loads with its task
-        drawings["samples.png"] = lambda: _plot_samples(study, logdir)
-    figures = []
-    for name, draw in drawings.items():
-        try:
-            if draw():
-                figures.append(name)
-        except Exception as error:  # whatever a figure raises, the tables stand
-            write(f"warning: {name} not drawn ({_first_line(error)}); the tables are written")
-    report = ablation_table.to_report(study, rows, [*figures, ablation_table.FULL_TABLE])
-    durable_io.write_text(logdir / "report.md", report)
-    write("\n" + ablation_table.to_text(study, rows))
-    written = ", ".join(str(logdir / name) for name in [*tables, "report.md", *figures])
-    write(f"written: {written}\ndashboard: convnas board {logdir}")
-    return rows
-
-
-def _plot_samples(study: dict, logdir: Path) -> bool:
-    """Draws an upsampling study's samples.png (Keras loads with its task)."""
-    from convnas.experiments import upsampling
-
-    upsampling.plot_samples(study, logdir)
-    return True
-

@@ -13,7 +13,7 @@ from convnas.experiments import ablation_table, statistics
 from convnas.experiments.ablation_table import charts, claims
 from convnas.experiments.ablation_table.render import display_rows
 from convnas.experiments.ablation_table.report import nearest_statement
-from convnas.experiments.study import write_outputs
+from convnas.experiments.study_outputs import write_outputs
 from convnas.search.common import durable_io
 
 STUDY = {
