@@ -158,7 +158,7 @@ def test_cell_and_conv_type_substitutions_change_cost_as_the_arithmetic_says(cos
 
 def test_depth_study_matches_parameters_within_ten_percent_at_each_depth(cost_of_variants):
     depth = cost_of_variants(load_study("depth"))
-    for plain, others in (("baseline", ("residual_4", "highway_4")), ("plain_16", ("residual_16", "highway_16"))):
+    for plain, others in (("baseline", ("residual_8", "highway_8")), ("plain_24", ("residual_24", "highway_24"))):
         for other in others:
             assert abs(depth[other]["params"] / depth[plain]["params"] - 1) < 0.10, (plain, other, depth)
 
