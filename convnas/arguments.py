@@ -104,6 +104,17 @@ def positive_int_argument(text: str) -> int:
     return value
 
 
+def port_argument(text: str) -> int:
+    """Parses a TCP port number, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 1 to 65535. Received: {text!r}")
+    return value
+
+
 def add_spec_flags(
     parser: argparse.ArgumentParser, spec_class: type, types: dict[type, Callable[[str], object]] | None = None,
     unset_default: str | None = None,

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from convnas import __version__, commands
-from convnas.arguments import Parser, UsageError, add_spec_flags, positive_int_argument, shape_argument
+from convnas.arguments import Parser, UsageError, add_spec_flags, port_argument, positive_int_argument, shape_argument
 from convnas.commands import quiet_import_tensorflow
 from convnas.experiments.ablation_spec import AblationSpec, builtin_names
 from convnas.search.space.spec import SearchSpec
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder if it has one), bound to 127.0.0.1 unless --host says otherwise. Ctrl-C, SIGTERM and SIGHUP stop it.",
     )
     board.add_argument("logdir", metavar="LOGDIR")
-    board.add_argument("--port", type=positive_int_argument, default=6006,
+    board.add_argument("--port", type=port_argument, default=6006,
                        help="port to serve on (default: %(default)s)")
     board.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     board.set_defaults(run=commands.board_command)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib.util
 import os
 import shlex
 import signal
@@ -306,6 +307,26 @@ def _is_search(logdir: str) -> bool:
     return any(os.path.exists(os.path.join(logdir, name)) for name in ("trials.jsonl", "spec.json"))
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port or an unknown host is the user's to change: one line, before TensorBoard is started."""
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UsageError(f"convnas board: --host {host!r} is not an address this machine can bind "
+                         f"({error.strerror}); try 127.0.0.1 or 0.0.0.0") from None
+    family, kind, proto, _, address = addresses[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as TensorBoard's server binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            busy = error.errno == errno.EADDRINUSE
+            reason = "is in use (another TensorBoard?)" if busy else f"cannot be bound ({error.strerror})"
+            raise UsageError(f"convnas board: --port {port} {reason} on {host}; choose another --port") from None
+
+
 def board_command(args: argparse.Namespace) -> int:
     """`convnas board LOGDIR`: TensorBoard on a search's or a study's logs, until interrupted."""
     import subprocess
@@ -314,11 +335,14 @@ def board_command(args: argparse.Namespace) -> int:
     folder = logdir / "tensorboard" if (logdir / "tensorboard").is_dir() else logdir
     if not folder.is_dir():
         raise UsageError(f"convnas board: LOGDIR is not a folder. Received: LOGDIR={args.logdir!r}")
+    _check_port_free(args.host, args.port)
     # TensorBoard imports TensorFlow: quietly, as the model commands do (`python -m tensorboard.main` otherwise).
     tensorboard = ("from convnas.commands import quiet_import_tensorflow; quiet_import_tensorflow(); "
                    "import tensorboard.main as m; m.run_main()")
+    # The fast (Rust) loader where it is installed, named explicitly so TensorBoard does not announce it as a NOTE.
+    load_fast = "true" if importlib.util.find_spec("tensorboard_data_server") else "false"
     command = [sys.executable, "-c", tensorboard, "--logdir", str(folder), "--host", args.host,
-               "--port", str(args.port)]
+               "--port", str(args.port), f"--load_fast={load_fast}"]
     print(f"TensorBoard for {folder}: http://{args.host}:{args.port}/  "
           "(HParams tab: accuracy beside cost; Ctrl-C stops)")
     sys.stdout.flush()

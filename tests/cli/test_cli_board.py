@@ -46,7 +46,9 @@ def test_board_serves_tensorboard_and_a_signal_stops_both(tmp_path, start_proces
 
     board.send_signal(signal_number)  # to the command only, as `kill PID` does
     assert board.wait(timeout=60) == 0
-    assert board.stdout.read() == "" and "Traceback" not in board.stderr.read()
+    errors = board.stderr.read()
+    assert board.stdout.read() == "" and "Traceback" not in errors
+    assert "experimental fast data loading" not in errors  # the loader is named, not announced
     wait_until(lambda: not answers(port) and not running(tensorboard[0]), 60, "TensorBoard still served or ran")
 
 
@@ -55,3 +57,27 @@ def test_board_refuses_a_missing_folder(tmp_path):
     assert result.returncode == 2
     missing = str(tmp_path / "missing")
     assert result.stderr == f"error: convnas board: LOGDIR is not a folder. Received: LOGDIR={missing!r}\n"
+
+
+def test_board_on_a_busy_port_is_one_line_and_exit_2_before_tensorboard_starts(tmp_path):
+    with socket.socket() as other_board:
+        other_board.bind(("127.0.0.1", 0))
+        other_board.listen()
+        port = other_board.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run([*CONVNAS, "board", str(tmp_path), "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"error: convnas board: --port {port} is in use (another TensorBoard?) on 127.0.0.1; "
+                             "choose another --port\n")
+    assert time.monotonic() - started < 30  # answered without importing TensorFlow
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--port", "99999", "argument --port: must be a port number, 1 to 65535. Received: '99999'"),
+    ("--host", "no-such-host.invalid", "--host 'no-such-host.invalid' is not an address this machine can bind"),
+])
+def test_board_refuses_an_invalid_port_or_host_in_one_line(tmp_path, flag, value, message):
+    result = subprocess.run([*CONVNAS, "board", str(tmp_path), flag, value], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
