@@ -98,11 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         "LOGDIR/trials.csv.",
     )
     trials.add_argument("logdir", metavar="LOGDIR")
-    trials.add_argument("--format", choices=("csv", "md", "json"), default="md",
-                        help="md: a Markdown table; csv: every column; json: the records, every field "
-                             "(default: %(default)s)")
+    trials.add_argument("--format", choices=("text", "md", "csv", "json"), default=None,
+                        help="text: fixed-width, within 100 columns; md: a Markdown table; csv: every column; "
+                             "json: the records, every field (default: text, or md with --all)")
     trials.add_argument("--all", action="store_true",
-                        help="every column: results, cost, schedule and every hyperparameter")
+                        help="every column: results, cost, schedule and every hyperparameter (md, csv)")
     trials.set_defaults(run=commands.trials_command)
 
     ablate = subcommands.add_parser(

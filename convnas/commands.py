@@ -286,10 +286,14 @@ def trials_command(args: argparse.Namespace) -> int:
         raise UsageError(
             f"convnas trials: no trial records in LOGDIR (no trials.jsonl){hint}. Received: LOGDIR={args.logdir!r}"
         )
+    form = args.format or ("md" if args.all else "text")
+    if form == "text" and args.all:
+        raise UsageError("convnas trials: --all needs a format that holds every column. Received: --format text "
+                         "--all; use --format md, csv or json")
     rows = trial_records.read()
-    formats = {"csv": lambda: records.to_csv(rows, args.all), "md": lambda: records.to_markdown(rows, args.all),
-               "json": lambda: records.to_json(rows)}
-    print(formats[args.format]().rstrip("\n"))
+    formats = {"text": lambda: records.to_text(rows), "csv": lambda: records.to_csv(rows, args.all),
+               "md": lambda: records.to_markdown(rows, args.all), "json": lambda: records.to_json(rows)}
+    print(formats[form]().rstrip("\n"))
     return 0
 
 

@@ -78,7 +78,7 @@ from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, rea
 from convnas.experiments.study_outputs import first_line, write_outputs
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
-from convnas.search.common.tables import plural
+from convnas.search.common.tables import plural, wrap
 from convnas.search.records import hparams_logging
 from convnas.search.space.training import make_protocol
 
@@ -302,7 +302,7 @@ class Study:
                     f"{self.task.describe()}{then}")
         if self.seed_plan is not None:
             planned = self.plan_seeds()
-            write(f"seed plan: {plan_statement(planned, done=False)}")
+            write(wrap(f"seed plan: {plan_statement(planned, done=False)}"))
             self._write_study(command, planned)
             more = [(variant, seed) for variant in planned["variants"] for seed in range(len(self.seeds),
                                                                                          planned["planned"])]
@@ -321,16 +321,17 @@ class Study:
         """Trains the runs of `plan` not yet in runs.jsonl, after a line saying `what` they are."""
         done = {run_name(r["variant"], r["seed"]) for r in read_runs(self.logdir)}
         todo = [(variant, seed) for variant, seed in plan if run_name(variant, seed) not in done]
-        write(f"{what}; {len(plan) - len(todo)} already done; logging to {self.logdir}")
+        write(wrap(f"{what}; {len(plan) - len(todo)} already done; logging to {self.logdir}"))
         started = time.perf_counter()
         for index, (variant, seed) in enumerate(todo):
             record = self._run(variant, seed, costs[variant])
             elapsed = time.perf_counter() - started
             eta = elapsed / (index + 1) * (len(todo) - index - 1)
-            write(f"run {len(plan) - len(todo) + index + 1}/{len(plan)} {variant} seed {seed}: "
-                  f"{self.metric} {record[self.metric]:.4f} ({record['train_seconds']:.1f}s) | ETA {eta:.0f}s")
+            write(wrap(f"run {len(plan) - len(todo) + index + 1}/{len(plan)} {variant} seed {seed}: "
+                       f"{self.metric} {record[self.metric]:.4f} ({record['train_seconds']:.1f}s) | ETA {eta:.0f}s",
+                       indent="    "))
             if record.get("collapsed"):
-                write(collapse_warning(record))
+                write(wrap(collapse_warning(record)))
 
     def _model(self, variant: str) -> keras.Model:
         """The model of `variant`, checked by the task (which compiles it when it trains if `build` did not)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from convnas.experiments import ablation_table
 from convnas.experiments.study_logs import read_runs, read_study
 from convnas.search.common import durable_io
+from convnas.search.common.tables import wrap
 
 
 def first_line(error: Exception) -> str:
@@ -46,12 +47,12 @@ def write_outputs(logdir: Path, write: Callable[[str], None] = print) -> list[di
             if draw():
                 figures.append(name)
         except Exception as error:  # whatever a figure raises, the tables stand
-            write(f"warning: {name} not drawn ({first_line(error)}); the tables are written")
+            write(wrap(f"warning: {name} not drawn ({first_line(error)}); the tables are written"))
     report = ablation_table.to_report(study, rows, [*figures, ablation_table.FULL_TABLE])
     durable_io.write_text(logdir / "report.md", report)
     write("\n" + ablation_table.to_text(study, rows))
     written = ", ".join(str(logdir / name) for name in [*tables, "report.md", *figures])
-    write(f"written: {written}\ndashboard: convnas board {logdir}")
+    write(f"{wrap(f'written: {written}')}\ndashboard: convnas board {logdir}")
     return rows
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from convnas.search import adapter
 from convnas.search.common import durable_io
 from convnas.search.common.spec_files import refuse_changed
-from convnas.search.common.tables import human, plural
+from convnas.search.common.tables import fit, human, plural, wrap
 from convnas.search.data import datasets
 from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.records.trial_records import TrialRecords, describe
@@ -67,18 +67,18 @@ class Progress:
         per_trial = (time.perf_counter() - self.started) / self.finished_here
         remaining = max(self.total - self.done, 0) * per_trial
         result = (
-            f"val_accuracy {record['val_accuracy']:.4f}"
+            f"val_acc {record['val_accuracy']:.4f}"
             if record["status"] == "COMPLETED"
             else f"{record['reason']}"
         )
         cost = "cost n/a"
         if record.get("params"):
             cost = f"{human(record['params'], digits=1)} params, {human(record['flops'], digits=1)} FLOPs"
-        best = f"best {self.best['val_accuracy']:.4f} (trial {self.best['trial_id']})" if self.best else "best n/a"
-        self.write(  # the trial's own id (keras-tuner's, from 0), then how many have finished (from 1)
+        best = f"best {self.best['val_accuracy']:.4f} ({self.best['trial_id']})" if self.best else "best n/a"
+        self.write(wrap(  # the trial's own id (keras-tuner's, from 0), then how many have finished (from 1)
             f"trial {record['trial_id']} [{self.done}/{self.total}]{schedule(record, self.epochs)} {record['status']}: "
-            f"{result}; {cost} | {best} | ETA {remaining:.0f}s"
-        )
+            f"{result}; {cost} | {best} | ETA {remaining:.0f}s", indent="    "
+        ))
 
     def follow(self, records: TrialRecords) -> None:
         """Reports the records other processes appended since the previous call; the first call only notes
@@ -145,11 +145,11 @@ def run_search(
     tuner = search_tuner(spec, data, reference, on_record)
     progress.better = tuner.better
     resumed = f"{progress.done} already done; " if progress.done else ""
-    write(
+    write(wrap(
         f"search: {spec.tuner} tuner, up to {plural(spec.max_trials, 'trial')} of {plural(spec.epochs, 'epoch')} on "
         f"{data.name} ({len(data.x_train)} train / {len(data.x_val)} validation images "
         f"{'x'.join(map(str, data.input_shape))}); {resumed}logging to {logdir}"
-    )
+    ))
     try:
         if distributed.is_chief():
             progress.follow(records)
@@ -229,26 +229,27 @@ def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
     rejections = tuner.oracle.rejections
     if rejections.total:
         cheapest = rejections.cheapest_text()
-        lines.append(f"rejected before training: {rejections.total} draws ({rejections.counts_text()})"
-                     + (f"; the cheapest rejected had {cheapest}" if cheapest else ""))
-        lines += [f"  first {kind}: {reason}" for kind, reason in sorted(rejections.examples.items())]
+        lines.append(wrap(f"rejected before training: {rejections.total} draws ({rejections.counts_text()})"
+                          + (f"; the cheapest rejected had {cheapest}" if cheapest else "")))
+        lines += [wrap(f"  first {kind}: {reason}", indent="    ")
+                  for kind, reason in sorted(rejections.examples.items())]
     lines += ["", "leaderboard:"]
     lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")
     for record in completed[:5]:
         test = record.get("test_accuracy")
-        lines.append(
+        lines.append(fit(  # the whole architecture is in `convnas trials LOGDIR --all` and trials.csv
             f"  {record['trial_id']:>5}  {record['val_accuracy']:7.4f}  {'' if test is None else f'{test:8.4f}':>8}  "
             f"{human(record['params'], digits=1):>7}  {human(record['flops'], digits=1):>7}  {describe(record)}"
-        )
+        ))
     for cost, rows in fronts.items():
         points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {human(r[cost], digits=1)})" for r in rows)
-        lines.append(f"Pareto front, accuracy vs {cost}: {points or 'none'}")
+        lines.append(wrap(f"Pareto front, accuracy vs {cost}: {points or 'none'}"))
     reference = tuner.hypervolume_reference
-    lines.append(
+    lines.append(wrap(
         f"hypervolume (accuracy x decades of {reference.cost} below {reference.ceiling:.3g}, above accuracy "
         f"{reference.accuracy:.3g}): {tuner.hypervolume(records):.4f}"
-    )
+    ))
     names = ("trials.csv", "pareto.csv", "pareto.png", "best_model.keras", "class_names.json")
-    lines.append("written: " + ", ".join(str(logdir / name) for name in names if (logdir / name).exists()))
+    lines.append(wrap("written: " + ", ".join(str(logdir / name) for name in names if (logdir / name).exists())))
     lines.append(f"dashboard: convnas board {logdir}")
     return "\n".join(lines)

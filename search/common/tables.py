@@ -13,19 +13,22 @@ of cells:
 - LaTeX: a booktabs `tabular` (the `booktabs` package), the first column
   left-aligned, the others right-aligned, with LaTeX's special characters
   (and ± and Δ) escaped; with a caption or label, inside a `table` float;
-- text: columns padded to their widest cell, for a terminal.
+- text: columns padded to their widest cell, for a terminal, every line
+  within TERMINAL_COLUMNS (a longer one is clipped, ending "...").
 
 CSV, Markdown and LaTeX text ends with a newline, as a file does; the
 fixed-width text does not, as printed lines do not. `human` writes a count
 for people in the short views and listings (1234567 -> "1.23M"); `plural`
-a count of things ("1 trial", "2 trials").
+a count of things ("1 trial", "2 trials"); `fit` and `wrap` keep a printed
+line within TERMINAL_COLUMNS.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Collection, Mapping, Sequence
 
 LATEX_ESCAPES = (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
                  ("±", r"$\pm$"), ("Δ", r"$\Delta$"))
@@ -121,19 +124,42 @@ def to_latex(header: Sequence[object], rows: Sequence[Sequence[object]], caption
 TERMINAL_COLUMNS = 100  # what default output fits
 
 
-def to_text(header: Sequence[object], rows: Sequence[Sequence[object]], left_columns: int) -> str:
-    """Header, a rule and the rows; the first `left_columns` columns left-aligned, the rest right-aligned.
+def fit(line: str, width: int = TERMINAL_COLUMNS) -> str:
+    """`line`, clipped to `width` characters with "..." at the end if it is longer."""
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def wrap(text: str, indent: str = "  ", width: int = TERMINAL_COLUMNS) -> str:
+    """`text` broken at spaces into lines of at most `width` characters, the later ones indented by `indent`
+    (a word longer than a line, such as a long path, stays whole)."""
+    return textwrap.fill(text, width=width, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def to_text(header: Sequence[object], rows: Sequence[Sequence[object]], left_columns: int | Collection[int]) -> str:
+    """Header, a rule and the rows; the first `left_columns` columns (or the columns of those indices)
+    left-aligned, the rest right-aligned.
 
     Columns are two spaces apart, or one where two would make a line wider
-    than TERMINAL_COLUMNS.
+    than TERMINAL_COLUMNS; if that is still too wide, the widest columns are
+    narrowed (to no less than their header, or 8) and their longer cells
+    clipped with "...", so that every column still shows.
     """
+    left = range(left_columns) if isinstance(left_columns, int) else left_columns
     cells = [[str(cell) for cell in row] for row in [header, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     gap = "  " if sum(widths) + 2 * (len(widths) - 1) <= TERMINAL_COLUMNS else " "
+    floors = [max(len(str(name)), 8) for name in header]
+    while sum(widths) + len(gap) * (len(widths) - 1) > TERMINAL_COLUMNS:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floors[i])
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
 
     def line(row: Sequence[str]) -> str:
-        padded = (cell.ljust(width) if i < left_columns else cell.rjust(width)
-                  for i, (cell, width) in enumerate(zip(row, widths)))
-        return gap.join(padded).rstrip()
+        clipped = (fit(cell, width) for cell, width in zip(row, widths))
+        padded = (cell.ljust(width) if i in left else cell.rjust(width)
+                  for i, (cell, width) in enumerate(zip(clipped, widths)))
+        return fit(gap.join(padded).rstrip())
 
     return "\n".join([line(cells[0]), line(["-" * width for width in widths]), *map(line, cells[1:])])

@@ -13,7 +13,8 @@ The CSV's columns keep one order from run to run: every column of `KNOWN`
 (identity, results, cost, schedule), whether or not a record has it, then
 the others (the hyperparameters) by name, global ones first, then stage by
 stage (stage2 before stage10). `VIEW` is the short table people read first
-(`convnas trials`): the leaderboard's columns and the architecture in short.
+(`convnas trials`): the leaderboard's columns and the architecture in short,
+as fixed-width text within 100 columns or as Markdown.
 """
 
 from __future__ import annotations
@@ -128,10 +129,10 @@ def describe(record: dict) -> str:
 VIEW = (
     ("trial_id", "trial", str),
     ("status", "status", str),
-    ("val_accuracy", "val_accuracy", lambda value: f"{value:.4f}"),
+    ("val_accuracy", "val_acc", lambda value: f"{value:.4f}"),
     ("params", "params", lambda value: tables.human(value, digits=1)),
     ("flops", "FLOPs", lambda value: tables.human(value, digits=1)),
-    ("latency_ms", "latency (ms)", lambda value: f"{value:.2f}"),
+    ("latency_ms", "latency_ms", lambda value: f"{value:.2f}"),
     ("epochs", "epochs", str),
     ("architecture", "architecture", str),
     ("reason", "reason", str),
@@ -165,6 +166,15 @@ def to_markdown(records: list[dict], every_column: bool = False) -> str:
     shown = _view_columns(records)
     return tables.to_markdown([header for _, header, _ in shown], [
         ["" if row[name] in (None, "") else text(row[name]) for name, _, text in shown] for row in view(records)])
+
+
+def to_text(records: list[dict]) -> str:
+    """The short view as fixed-width text for a terminal, each line within 100 columns (a longer architecture
+    or reason is clipped; Markdown and CSV keep it whole)."""
+    shown = _view_columns(records)
+    rows = [["" if row[name] in (None, "") else text(row[name]) for name, _, text in shown] for row in view(records)]
+    left = [i for i, (name, _, _) in enumerate(shown) if name in ("trial_id", "status", "architecture", "reason")]
+    return tables.to_text([header for _, header, _ in shown], rows, left_columns=left)
 
 
 def to_json(records: list[dict]) -> str:

@@ -103,7 +103,7 @@ def test_two_workers_print_like_one_search_and_log_their_own_output_in_logdir(sp
     lines = (stdout + stderr).splitlines()
     assert len(lines) < 40, stdout + stderr  # keras-tuner's stray prints and displays made 400+
     assert sum(line.startswith("search: ") for line in lines) == 1  # the chief's header, not one per process
-    trial = re.compile(r"trial (\w+) \[(\d+)/4\] COMPLETED: val_accuracy ([\d.]+);.* \| best ([\d.]+) \(trial \w+\)")
+    trial = re.compile(r"trial (\w+) \[(\d+)/4\] COMPLETED: val_acc ([\d.]+);.* \| best ([\d.]+) \(\w+\)")
     trials = [trial.fullmatch(line.rsplit(" | ETA", 1)[0]) for line in lines if line.startswith("trial ")]
     assert len(trials) == 4 and all(trials), lines
     assert [int(match[2]) for match in trials] == [1, 2, 3, 4]  # counted over both workers

@@ -93,7 +93,7 @@ def test_board_help_covers_searches_and_ablation_studies(capsys):
 @pytest.mark.parametrize(
     "command, flag, default",
     [
-        ("trials", "--format", "md"),
+        ("trials", "--format", "text, or md with --all"),
         ("table", "--format", "md"),
         ("ablate", "--epochs", "the study's"),
         ("ablate", "--seeds", "the study's"),

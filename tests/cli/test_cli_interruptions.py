@@ -138,8 +138,8 @@ def test_ctrl_c_in_a_search_says_what_is_kept_and_how_to_resume(tmp_path, start_
         return  # interrupted as the search was writing its summary: nothing left to resume
     resumed = subprocess.run([*CONVNAS, *shlex.split(lines[1])[3:]], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    banner = next(line for line in resumed.stdout.splitlines() if line.startswith("search: "))  # after keras-tuner's
-    assert "; 1 already done; logging to " in banner  # "Reloading Tuner from ..." line
+    banner = " ".join(resumed.stdout[resumed.stdout.index("search: "):].split())  # after keras-tuner's "Reloading
+    assert "; 1 already done; logging to " in banner  # Tuner from ..." line; wrapped within 100 columns
     assert lines_of(logdir / "trials.jsonl") == 2
 
 

@@ -38,11 +38,17 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     assert as_csv.returncode == 0
     assert list(csv.DictReader(as_csv.stdout.splitlines()))[1]["reason"] == "over budget: x"
     as_md = run("trials", str(logdir), "--format", "md").stdout.splitlines()
-    assert as_md[0] == ("| trial | status | val_accuracy | params | FLOPs | latency (ms) | epochs | architecture "
-                        "| reason |")
+    assert as_md[0] == "| trial | status | val_acc | params | FLOPs | latency_ms | epochs | architecture | reason |"
     assert as_md[3] == "| 1 | SKIPPED |  | 9.0K | 90.0K |  |  | stages=2 | over budget: x |" and len(as_md) == 4
     every = run("trials", str(logdir), "--format", "md", "--all").stdout.splitlines()
     assert every[0].startswith("| trial_id | status | reason | loss |") and every[0].endswith("| stages |")
+    assert run("trials", str(logdir), "--all").stdout.splitlines() == every  # --all: Markdown unless told
+    as_text = run("trials", str(logdir)).stdout.splitlines()  # the default
+    assert as_text[0].split() == ["trial", "status", "val_acc", "params", "FLOPs", "latency_ms", "epochs",
+                                  "architecture", "reason"]
+    assert as_text[3].split() == ["1", "SKIPPED", "9.0K", "90.0K", "stages=2", "over", "budget:", "x"]
+    refused = run("trials", str(logdir), "--format", "text", "--all")
+    assert refused.returncode == 2 and "--all needs a format that holds every column" in refused.stderr
     assert json.loads(run("trials", str(logdir), "--format", "json").stdout)[0]["val_accuracy"] == 0.9
 
 
@@ -97,6 +103,8 @@ def test_deterministic_searches_repeat_architectures_and_metrics(tmp_path):
         result = run("search", str(spec), "--deterministic", "--max-trials", "3", "--epochs", "1",
                      "--logdir", str(tmp_path / name))
         assert result.returncode == 0, result.stderr
+        wide = [line for line in result.stdout.splitlines() if len(line) > 100 and " " in line.strip()]
+        assert not wide, wide  # every printed line within 100 columns, but a path too long to break
         with open(tmp_path / name / "trials.csv") as stream:
             rows = list(csv.DictReader(stream))
         tables.append([{k: v for k, v in row.items() if k not in ("latency_ms", "train_seconds")} for row in rows])
@@ -143,7 +151,8 @@ def test_sigkill_at_several_points_never_loses_or_duplicates_a_trial(tmp_path, s
         assert float(kept[record["trial_id"]]["val_accuracy"]) == record["val_accuracy"]
         assert float(kept[record["trial_id"]]["train_seconds"]) == record["train_seconds"]
     assert "[5/5]" in result.stdout and f"[{len(before)}/5]" not in result.stdout
-    assert f"; {len(before)} already done; logging to " in result.stdout  # the resumed search's banner says so
+    banner = " ".join(result.stdout.split())  # wrapped within 100 columns
+    assert f"; {len(before)} already done; logging to " in banner  # the resumed search's banner says so
 
 
 def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tmp_path):
@@ -156,9 +165,9 @@ def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tm
     assert lines[0].startswith("error: convnas search: no candidate within max_flops 10 in 15 draws (")
     cheapest = int(lines[0].split("the cheapest drawn had ")[1].split()[0].replace(",", ""))
     assert cheapest > 10 and lines[0].endswith(" FLOPs")
-    written = next(line for line in result.stdout.splitlines() if line.startswith("written:"))
+    written = result.stdout.split("written:")[1].split("dashboard:")[0]  # wrapped within 100 columns
     assert "best_model.keras" not in written and not (logdir / "best_model.keras").exists()
-    assert all((logdir / name.strip().rsplit("/", 1)[-1]).exists() for name in written[len("written:"):].split(","))
+    assert all((logdir / name.strip().rsplit("/", 1)[-1]).exists() for name in written.split(","))
 
 
 def test_hyperband_continues_a_trial_with_no_optimizer_warning_from_its_checkpoint(tmp_path):
@@ -168,6 +177,7 @@ def test_hyperband_continues_a_trial_with_no_optimizer_warning_from_its_checkpoi
     result = run("search", str(spec), "--tuner", "hyperband", "--epochs", "3", "--max-trials", "4",
                  "--logdir", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
-    continued = [line for line in result.stdout.splitlines() if line.startswith("trial ") and "continues trial" in line]
+    printed = result.stdout.replace("\n    ", " ").splitlines()  # a progress line as it reads before wrapping
+    continued = [line for line in printed if line.startswith("trial ") and "continues trial" in line]
     assert len(continued) == 1 and "(epochs 2-3, continues trial " in continued[0]
     assert "Skipping variable loading" not in result.stdout + result.stderr  # Keras's, on loading that checkpoint

@@ -248,12 +248,17 @@ def make_study(arrays, logdir, **changes) -> Study:
     return Study(**{**arguments, **changes})
 
 
+def unwrapped(lines: list[str]):
+    """A `write` that keeps each message on one line, as it reads before wrapping to 100 columns."""
+    return lambda text: lines.append(" ".join(text.split()))
+
+
 @pytest.fixture(scope="module")
 def planned(arrays, tmp_path_factory):
     """The planned study, run once: (logdir, rows, printed lines)."""
     logdir = tmp_path_factory.mktemp("planned")
     lines = []
-    rows = make_study(arrays, logdir).run(write=lines.append)
+    rows = make_study(arrays, logdir).run(write=unwrapped(lines))
     return logdir, rows, lines
 
 
@@ -304,7 +309,7 @@ def test_a_rerun_trains_nothing_and_convnas_table_gives_the_same_table(arrays, p
     runs = (logdir / "runs.jsonl").read_text()
     lines = []
     BUILT.clear()
-    again = make_study(arrays, logdir).run(write=lines.append)
+    again = make_study(arrays, logdir).run(write=unwrapped(lines))
     assert len(BUILT) == 3 and (logdir / "runs.jsonl").read_text() == runs  # costed again, trained never
     assert "6 already done" in lines[0] and lines[1].startswith("seed plan: ") and "2 already done" in lines[2]
     assert again == rows
@@ -320,7 +325,7 @@ def test_a_study_killed_during_its_extension_plans_the_same_seeds_and_finishes_t
     study = json.loads((logdir / "study.json").read_text())
     (tmp_path / "study.json").write_text(json.dumps({**study, "seeds": [0, 1]}))  # as the pilot left it
     lines = []
-    resumed = make_study(arrays, tmp_path).run(write=lines.append)
+    resumed = make_study(arrays, tmp_path).run(write=unwrapped(lines))
     extension = next(index for index, line in enumerate(lines) if line.startswith("ablation planned: 2 variants"))
     assert "1 already done" in lines[extension] and lines[extension + 1].startswith("run 2/2 avg_pool seed 2:")
     assert json.loads((tmp_path / "study.json").read_text())["planned_seeds"] == study["planned_seeds"]

@@ -17,6 +17,7 @@ from convnas.experiments import Study, evaluation
 from convnas.experiments.study import collapse_warning
 from convnas.search import cost
 from convnas.search.common.spec_files import SpecError
+from convnas.search.common.tables import wrap
 
 BASE = {"filters": 8, "pooling": "max"}
 VARIANTS = {"avg_pool": {"pooling": "avg"}, "wide": {"filters": 16}}
@@ -129,7 +130,7 @@ def test_a_rerun_trains_nothing_and_gives_the_same_table(arrays, finished):
     BUILT.clear()
     again = make_study(arrays, logdir).run(write=lines.append)
     assert len(BUILT) == 3  # costed again, trained never
-    assert "6 already done" in lines[0] and (logdir / "runs.jsonl").read_text() == runs
+    assert "6 already done" in " ".join(lines[0].split()) and (logdir / "runs.jsonl").read_text() == runs
     assert again == rows
 
 
@@ -298,10 +299,10 @@ def test_a_study_json_without_a_protocol_reads_as_the_legacy_one_and_resumes_onl
         make_study(arrays, tmp_path).run(write=lambda line: None)
     lines = []
     make_study(arrays, tmp_path, schedule="constant", warmup_epochs=0, bn_batches=0).run(write=lines.append)
-    assert "6 already done" in lines[0]
+    assert "6 already done" in " ".join(lines[0].split())  # wrapped within 100 columns
 
 
-def test_a_collapsed_run_is_recorded_and_named_in_one_warning_line(arrays, tmp_path, monkeypatch):
+def test_a_collapsed_run_is_recorded_and_named_in_one_warning(arrays, tmp_path, monkeypatch):
     tiny = make_study(arrays, tmp_path, seeds=1)
     train = tiny.task.train
 
@@ -315,6 +316,7 @@ def test_a_collapsed_run_is_recorded_and_named_in_one_warning_line(arrays, tmp_p
     records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert all(record["collapsed"] is True for record in records)
     warnings = [line for line in lines if line.startswith("warning:")]
-    assert warnings == [collapse_warning(record) for record in records]
+    assert warnings == [wrap(collapse_warning(record)) for record in records]  # within 100 columns
     assert re.fullmatch(r"warning: run baseline/seed0 collapsed: its training accuracy is 10\.0% in inference mode "
-                        r"after training, \d+\.\d% in training mode in its last epoch; .*", warnings[0])
+                        r"after training, \d+\.\d% in training mode in its last epoch; .*",
+                        collapse_warning(records[0]))

@@ -61,7 +61,7 @@ def test_rejected_candidates_are_redrawn_before_any_trial_and_counted(grid_searc
         assert record["epochs"] == 2 and record["seed"] == 1
     assert "stage1_dilation" in table[("dilated_conv", 1, 16)] and "stage1_dilation" not in table[("conv", 1, 16)]
     assert sum(line.startswith("trial ") for line in lines) == 3
-    text = "\n".join(lines)
+    text = " ".join("\n".join(lines).split())  # as it reads before wrapping to 100 columns
     assert "rejected before training: 5 draws (2 invalid, 3 over budget); the cheapest rejected had" in text
     assert ("first invalid: stage 1 block 1 (dilated_conv 3x3, stride 2, dilation 2): input is 8x8x16: "
             "`strides` must be 1 for dilated_conv. Received: strides=2") in text
@@ -142,7 +142,7 @@ def test_a_space_without_a_valid_candidate_stops_with_why(tmp_path):
                        r"first invalid: stage 1: `downsampling` can be 'strided' only in a cell that takes a stride"):
         run_search(spec, write=lines.append)
     assert not (tmp_path / "trials.jsonl").exists() or not TrialRecords(tmp_path).read()  # nothing was trained
-    written = next(line for line in "\n".join(lines).splitlines() if line.startswith("written:"))
+    written = "\n".join(lines).split("written:")[1].split("dashboard:")[0]  # wrapped within 100 columns
     assert "best_model.keras" not in written and not (tmp_path / "best_model.keras").exists()
 
 

@@ -79,3 +79,23 @@ def test_text_closes_its_columns_up_rather_than_pass_100_characters():
     assert wide.splitlines()[0] == "a" * 60 + " " + "b" * 39 and max(map(len, wide.splitlines())) == 100
     narrow = tables.to_text(("a" * 60, "b" * 38), [("x", "y")], left_columns=1)  # 100 with two: kept
     assert narrow.splitlines()[0] == "a" * 60 + "  " + "b" * 38
+
+
+def test_text_narrows_the_widest_columns_so_that_every_column_still_shows():
+    long = ("stem 32 > " * 15).strip()
+    text = tables.to_text(("id", "architecture", "reason"), [("7", long, "a reason " * 10)], left_columns=[0, 1, 2])
+    header, rule, row = text.splitlines()
+    assert header.split() == ["id", "architecture", "reason"] and len(row) == 100 >= len(rule)
+    assert row.startswith("7  stem 32 > ") and row.count("...") == 2  # both long cells clipped, both shown
+    # narrowed alike past their floors (the header, or 8): 12 + 38 and 8 + 38, with 2 + two gaps, is 100
+    assert [len(dashes) for dashes in rule.split()] == [2, 50, 46]
+
+
+def test_fit_and_wrap_keep_printed_lines_within_100_columns():
+    assert tables.fit("x" * 100) == "x" * 100 and tables.fit("x" * 101) == "x" * 97 + "..."
+    items = "written: " + ", ".join(f"/tmp/run/file{n}.csv" for n in range(12))
+    lines = tables.wrap(items).splitlines()
+    assert len(lines) > 1 and all(len(line) <= 100 for line in lines) and lines[1].startswith("  /tmp/run/")
+    assert " ".join(tables.wrap(items).split()) == items  # nothing lost
+    path = "/" + "p" * 120
+    assert tables.wrap(f"logging to {path}") == f"logging to\n  {path}"  # a path stays whole
