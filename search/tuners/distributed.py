@@ -37,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from convnas.search import adapter
+from convnas.search.common.tables import wrap
 
 ID, IP, PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 CHIEF = "chief"
@@ -183,10 +184,10 @@ class Supervisor:
             self._wait_for_chief()
             for index in range(self.workers):
                 self._start(f"worker{index}")
-            self.write(
+            self.write(wrap(
                 f"distributed search: chief on {self.host}:{self.port}, {self.workers} workers x {self.threads} "
                 f"thread(s), their output in {self.worker_logs}"
-            )
+            ))
             while self.processes[CHIEF].poll() is None:
                 time.sleep(0.5)
                 self._restart_failed()

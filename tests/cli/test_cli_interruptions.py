@@ -108,7 +108,10 @@ def test_the_resume_command_is_the_same_command_without_overwrite():
 
 def interrupt_when(start_process, command, ready, timeout=240):
     """Runs `command`, sends it SIGINT (Ctrl-C) once `ready()`; returns (exit status, stdout, stderr)."""
-    process = start_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell's background job (or a test runner's worker) may ignore SIGINT, and its children
+    # would inherit that.
+    process = start_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None and not ready():
         time.sleep(0.02)
@@ -190,5 +193,5 @@ def test_output_to_a_closed_pipe_ends_quietly(capsys, many_trials, arguments):
 def test_trials_piped_into_head_ends_without_a_traceback(many_trials):
     result = subprocess.run(f"{shlex.join([*CONVNAS, 'trials', str(many_trials)])} | head -1", shell=True,
                             capture_output=True, text=True, timeout=120)
-    assert result.stdout.startswith("| trial | status |") and result.stdout.count("\n") == 1
+    assert result.stdout.split()[:2] == ["trial", "status"] and result.stdout.count("\n") == 1
     assert result.stderr == ""
