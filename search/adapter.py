@@ -172,11 +172,30 @@ class TunerAdapter:
             warnings.filterwarnings("ignore", "Skipping variable loading for optimizer", UserWarning)
             return self._try_build(hp)
 
-    def execution_callbacks(self, callbacks: list, trial, execution: int) -> list:
-        """Copies of `callbacks` for one execution of `trial`, TensorBoard's pointed at its own session folder."""
+    def execution_callbacks(self, callbacks: list, trial, execution: int, session_extras: dict | None = None,
+                            session_run: str | None = None) -> list:
+        """Copies of `callbacks` for one execution of `trial`, TensorBoard's pointed at its own session folder.
+
+        Given `session_extras` (name: value), they join the trial's hyperparameters in the HParams session
+        (the architecture in short, say), and `session_run` names the subfolder of the execution's folder the
+        session goes to (the validation run Keras writes: no folder of its own). keras-tuner's own session
+        callback is then not made at all: it would open an empty event file, a run of its own, as it is made."""
         copies = self._deepcopy_callbacks(callbacks)
-        self._configure_tensorboard_dir(copies, trial, execution)
-        return copies
+        if session_extras is None:
+            self._configure_tensorboard_dir(copies, trial, execution)
+            return copies
+        import keras
+
+        boards = [c for c in copies if c.__class__.__name__ == "TensorBoard"]  # as keras-tuner finds them
+        for board in boards:
+            board.log_dir = self._get_tensorboard_dir(board.log_dir, trial.trial_id, execution)
+        if keras.backend.backend() != "tensorflow":  # TensorBoard's HParams callback runs on TensorFlow alone
+            return copies
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        values = {**hparams_api_values(trial.hyperparameters), **session_extras}
+        return copies + [hparams_api.KerasCallback(writer=os.path.join(board.log_dir, session_run or ""),
+                                                   hparams=values, trial_id=trial.trial_id) for board in boards]
 
     def checkpoint_file(self, trial_id: str) -> str:
         """The weights file keras-tuner reads for a trial (`get_best_models`, Hyperband's continued trials)."""
@@ -200,12 +219,17 @@ def stopped_by_failures(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "consecutive failures" in str(error)
 
 
-def hparams_columns(hyperparameters) -> list:
-    """TensorBoard's `hparams_api.HParam` of every hyperparameter of `hyperparameters` (keras-tuner's conversion)."""
+def hparams_api_values(hyperparameters) -> dict:
+    """The trial's values keyed by TensorBoard's `hparams_api.HParam`, as keras-tuner gives them to its session."""
     from keras_tuner.src.engine import tuner_utils
     from tensorboard.plugins.hparams import api as hparams_api
 
-    return list(tuner_utils.convert_hyperparams_to_hparams(hyperparameters, hparams_api))
+    return dict(tuner_utils.convert_hyperparams_to_hparams(hyperparameters, hparams_api))
+
+
+def hparams_columns(hyperparameters) -> list:
+    """TensorBoard's `hparams_api.HParam` of every hyperparameter of `hyperparameters` (keras-tuner's conversion)."""
+    return list(hparams_api_values(hyperparameters))
 
 
 class OracleService:

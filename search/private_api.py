@@ -19,6 +19,7 @@ PRIVATE_NAMES = (
     ("keras_tuner", "Tuner._try_build", "build a candidate as keras-tuner does"),
     ("keras_tuner", "Tuner._deepcopy_callbacks", "per-execution copies of the user's callbacks"),
     ("keras_tuner", "Tuner._configure_tensorboard_dir", "per-trial TensorBoard folder and HParams session"),
+    ("keras_tuner", "Tuner._get_tensorboard_dir", "that folder, for a convnas candidate's own session"),
     ("keras_tuner", "Tuner._get_checkpoint_fname", "the single checkpoint get_best_models and Hyperband load"),
     ("keras_tuner", "Tuner._get_build_config_fname", "the build config beside that checkpoint"),
     ("keras_tuner", "Tuner._get_tuner_fname", "write the tuner file atomically"),

@@ -23,6 +23,11 @@ def post(port: int, path: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
+def get(port: int, path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
 def experiment(port: int) -> dict:
     """The HParams experiment: hparamInfos (the hyperparameter columns) and metricInfos, as the dashboard reads them."""
     return post(port, "/data/plugin/hparams/experiment", {"experimentName": ""})

@@ -1,26 +1,37 @@
 """TensorBoard HParams for a search: the experiment's columns, and each trial's metrics.
 
 keras-tuner, given a `keras.callbacks.TensorBoard(ROOT)` callback, writes each
-trial's per-epoch scalars and its hyperparameters (the HParams session) under
-ROOT/<trial_id>/execution0. convnas adds there, at step 0, the trial-record
-values (validation and test accuracy, loss, parameters, MACs, FLOPs,
-latency, train time), and writes once at ROOT the experiment configuration
-that names these metric columns, so the HParams table, parallel-coordinates
-and scatter-matrix views show accuracy beside cost for every trial. The
-hypervolume of the search's front after each trial is the scalar
-"hypervolume" of the run ROOT/search (Scalars tab).
+trial's per-epoch scalars (the runs train and validation) and its
+hyperparameters (the HParams session) under ROOT/<trial_id>/execution0. A
+convnas candidate's session also holds `architecture`, the candidate in
+short as the leaderboard writes it (`trial_records.describe`), and goes to
+the validation run rather than a run of its own: two runs per trial, not
+three (a space of the user's own keeps keras-tuner's layout). convnas adds
+to the session's run, at step 0, the trial-record values (validation and
+test accuracy, loss, parameters in thousands, MACs and FLOPs in millions,
+latency, train time) as the scalars trial/..., and writes once, in the run
+ROOT/search, the experiment configuration that names these metric columns,
+so the HParams table, parallel-coordinates and scatter-matrix views show
+accuracy beside cost for every trial. The hypervolume of the search's front
+after each trial is the scalar "accuracy_vs_cost/hypervolume" of that run.
 
 The dashboard's default view (read from TensorBoard's own code): the HParams
 pane ticks the first SHOWN metrics in the configuration's order, and the
 first SHOWN hyperparameters of the list its backend returns, sorted by
-`differs` (true first), then by name, whatever the configuration's order.
-So the configuration lists the metrics people compare first (validation
-and test accuracy, parameters, FLOPs, latency), marks `differs` on the
-SHOWN featured architecture choices (the number of stages, then each
-stage's cell, block and filters), and leaves out constants (a fixed
-hyperparameter, or one with a single possible value): a constant never
-takes a column. keras-tuner converts the space to HParams columns
-(`search.adapter.hparams_columns`).
+`differs` (true first), then by name; its table gives every column at
+least 10em and writes every number with 5 significant digits (32 as
+"32.000", 2512500 as "2.5125e+6"). So for a convnas space the configuration
+has one hyperparameter column, the architecture (every hyperparameter
+stays in trials.csv and `convnas trials --all`), and metrics in units that
+read plainly (parameters in thousands, FLOPs in millions): the default
+table is the trial, its architecture, validation and test accuracy,
+parameters, FLOPs and latency, whole in a 1600-pixel window; at 1440 the
+last of them, latency, reaches past the right edge. A space of the user's own (`build_model(hp)`) keeps a column per
+hyperparameter, constants left out, the first SHOWN of the space ticked
+(keras-tuner converts the space: `search.adapter.hparams_columns`). The
+Scalars dashboard groups tags by their prefix, in name order, and opens the
+first two groups: the hypervolume's group is named to come first, and the
+step-0 values share one group, "trial".
 """
 
 from __future__ import annotations
@@ -30,27 +41,49 @@ import re
 from pathlib import Path
 
 from convnas.search import adapter
+from convnas.search.records.trial_records import ARCHITECTURE, describe, is_architecture_space
 
 SHOWN = 5  # the hyperparameters and the metrics TensorBoard's HParams pane ticks by default
 
-# (tag, display name) of every metric column, in the order the dashboard lists them: the first SHOWN are ticked.
+# (record key, display name, unit divisor) of every metric column, in the dashboard's order: the first SHOWN
+# are ticked.
 METRICS = (
-    ("val_accuracy", "validation accuracy"),
-    ("test_accuracy", "test accuracy"),
-    ("params", "parameters"),
-    ("flops", "FLOPs"),
-    ("latency_ms", "latency (ms)"),
-    ("train_seconds", "train time (s)"),
-    ("val_loss", "validation loss"),
-    ("test_loss", "test loss"),
-    ("macs", "MACs"),
+    ("val_accuracy", "validation accuracy", 1),
+    ("test_accuracy", "test accuracy", 1),
+    ("params", "parameters (K)", 1e3),
+    ("flops", "FLOPs (M)", 1e6),
+    ("latency_ms", "latency (ms)", 1),
+    ("train_seconds", "train time (s)", 1),
+    ("val_loss", "validation loss", 1),
+    ("test_loss", "test loss", 1),
+    ("macs", "MACs (M)", 1e6),
 )
-FEATURED_STAGE_CHOICES = ("cell", "block", "filters")  # per stage, after the number of stages
+UNITS = {1e3: "thousands", 1e6: "millions"}
+FEATURED_STAGE_CHOICES = ("cell", "block", "filters")  # per stage, after the number of stages (a user's space)
+SEARCH_RUN = "search"  # the run of the experiment configuration and the hypervolume after each trial
+HYPERVOLUME_TAG = "accuracy_vs_cost/hypervolume"  # its group sorts before Keras's epoch_* groups
 
 
-def trial_logdir(root: str | os.PathLike, trial_id: str) -> Path:
-    """Where keras-tuner writes a trial's TensorBoard session (first execution)."""
-    return Path(root) / str(trial_id) / "execution0"
+SESSION_RUN = "validation"  # where a convnas candidate's session goes: Keras's validation run, not a run of its own
+
+
+def session_run(values) -> str | None:
+    """The subfolder of an execution's folder that holds the HParams session of a trial with these hyperparameter
+    values (or record): Keras's validation run for a convnas candidate, the execution's folder itself (None,
+    keras-tuner's layout) for a space of the user's own."""
+    return SESSION_RUN if is_architecture_space(values) else None
+
+
+def session_extras(values) -> dict | None:
+    """What a trial's HParams session holds beside its hyperparameters: a convnas candidate's architecture."""
+    return {ARCHITECTURE: describe(values)} if is_architecture_space(values) else None
+
+
+def trial_logdir(root: str | os.PathLike, record: dict) -> Path:
+    """The run of a trial's HParams session (first execution), where its step-0 record values go."""
+    folder = Path(root) / str(record["trial_id"]) / "execution0"
+    run = session_run(record)
+    return folder / run if run else folder
 
 
 def write_config(root: str | os.PathLike, hparams: list, metrics, featured=()) -> None:
@@ -76,10 +109,18 @@ def write_config(root: str | os.PathLike, hparams: list, metrics, featured=()) -
     writer.close()
 
 
-def metric_tags(objectives=()) -> list[str]:
-    """The metric columns of a search: METRICS, then any objective they lack."""
-    tags = [tag for tag, _ in METRICS]
-    return tags + [name for name in objectives if name not in tags]
+def metric_columns(objectives=()) -> list[tuple[str, str, str, float]]:
+    """(record key, scalar tag, display name, unit divisor) of a search's metric columns: METRICS, then any
+    objective they lack."""
+    columns = [(key, metric_tag(key, divisor), name, divisor) for key, name, divisor in METRICS]
+    known = {key for key, _, _ in METRICS}
+    return columns + [(name, metric_tag(name, 1), name.replace("_", " "), 1) for name in objectives
+                      if name not in known]
+
+
+def metric_tag(key: str, divisor: float) -> str:
+    """The step-0 scalar of a record value: "trial/val_accuracy", "trial/params_thousands"."""
+    return f"trial/{key}" + (f"_{UNITS[divisor]}" if divisor != 1 else "")
 
 
 def constant(hparam) -> bool:
@@ -106,16 +147,21 @@ def featured(names) -> list[str]:
 
 
 def write_experiment(root: str | os.PathLike, hyperparameters, objectives=(), tested: bool = True) -> None:
-    """Writes the search's HParams experiment configuration: every hyperparameter of the space but the constants,
-    METRICS (the test columns only if the search is `tested`) and the objectives."""
+    """Writes the search's HParams experiment configuration in ROOT/search: the architecture column for a convnas
+    space, else every hyperparameter of the space but the constants; METRICS (the test columns only if the
+    search is `tested`) and the objectives."""
+    from tensorboard.plugins.hparams import api as hparams_api
+
     space = hyperparameters.copy()
     for hyperparameter in space.space:  # inactive ones too: every column of the space
         space.values.setdefault(hyperparameter.name, hyperparameter.default)
-    names = dict(METRICS)
-    metrics = [(tag, names.get(tag, tag.replace("_", " "))) for tag in metric_tags(objectives)
-               if tested or not tag.startswith("test_")]
+    metrics = [(tag, name) for key, tag, name, _ in metric_columns(objectives)
+               if tested or not key.startswith("test_")]
+    if is_architecture_space(space.values):
+        write_config(Path(root) / SEARCH_RUN, [hparams_api.HParam(ARCHITECTURE)], metrics)
+        return
     hparams = [hparam for hparam in adapter.hparams_columns(space) if not constant(hparam)]
-    write_config(root, hparams, metrics, featured([hparam.name for hparam in hparams]))
+    write_config(Path(root) / SEARCH_RUN, hparams, metrics, featured([hparam.name for hparam in hparams]))
 
 
 def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
@@ -130,19 +176,19 @@ def write_scalars(folder: str | os.PathLike, record: dict, tags) -> None:
     writer.close()
 
 
-SEARCH_RUN = "search"  # the run of the search's own scalars (the hypervolume after each trial)
-
-
 def write_hypervolume(root: str | os.PathLike, value: float, step: int) -> None:
-    """Writes the hypervolume of the search's front after `step` finished trials as the scalar "hypervolume"."""
+    """Writes the hypervolume of the search's front after `step` finished trials (HYPERVOLUME_TAG)."""
     import tensorflow as tf
 
     writer = tf.summary.create_file_writer(str(Path(root) / SEARCH_RUN))
     with writer.as_default():
-        tf.summary.scalar("hypervolume", float(value), step=step)
+        tf.summary.scalar(HYPERVOLUME_TAG, float(value), step=step)
     writer.close()
 
 
 def write_trial_metrics(root: str | os.PathLike, record: dict, objectives=()) -> None:
-    """Writes the record's metric-column values as step-0 scalars into the trial's session folder."""
-    write_scalars(trial_logdir(root, record["trial_id"]), record, metric_tags(objectives))
+    """Writes the record's metric-column values, in their units, as step-0 scalars into the trial's session
+    folder."""
+    values = {tag: record[key] / divisor for key, tag, _, divisor in metric_columns(objectives)
+              if record.get(key) is not None}
+    write_scalars(trial_logdir(root, record), values, values)

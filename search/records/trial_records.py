@@ -112,9 +112,17 @@ def columns(records: list[dict]) -> list[str]:
     return [*KNOWN, *hyperparameters(records)]
 
 
+ARCHITECTURE = "architecture"  # the candidate in short, a column of the short view and of the HParams dashboard
+
+
+def is_architecture_space(values) -> bool:
+    """Whether hyperparameter values (or a record) are those of a convnas candidate (stem, stages, head)."""
+    return "stages" in values and "stem_filters" in values
+
+
 def describe(record: dict) -> str:
     """The architecture in short: stem, stages and head of a convnas candidate; else its hyperparameters, name=value."""
-    if "stages" not in record or "stem_filters" not in record:
+    if not is_architecture_space(record):
         return ", ".join(f"{name}={record[name]}" for name in hyperparameters([record]))
     parts = [f"stem {record.get('stem_filters')}"]
     for n in range(1, int(record.get("stages", 0)) + 1):
@@ -134,7 +142,7 @@ VIEW = (
     ("flops", "FLOPs", lambda value: tables.human(value, digits=1)),
     ("latency_ms", "latency_ms", lambda value: f"{value:.2f}"),
     ("epochs", "epochs", str),
-    ("architecture", "architecture", str),
+    (ARCHITECTURE, "architecture", str),
     ("reason", "reason", str),
 )
 

@@ -283,7 +283,8 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
                 record.update(status=rejection.status, reason=rejection.reason)
                 self._finish(record)
                 return self._result(record)
-            run_callbacks = self.execution_callbacks(callbacks, trial, execution)
+            run_callbacks = self.execution_callbacks(callbacks, trial, execution, hparams_logging.session_extras(
+                hp.values), hparams_logging.session_run(hp.values))
             run_callbacks.append(keras.callbacks.TerminateOnNaN())
             if distributed.is_worker():
                 run_callbacks.append(Heartbeat(self.oracle, trial.trial_id))

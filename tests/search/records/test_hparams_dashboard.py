@@ -1,9 +1,10 @@
 """The HParams dashboard's default view of a real search, read over HTTP from a real TensorBoard process."""
 
 import pytest
-from tensorboard_server import experiment, tensorboard, wait_for
+from tensorboard_server import experiment, get, session_groups, tensorboard, wait_for
 
 from convnas.search.records import hparams_logging
+from convnas.search.records.trial_records import describe
 from convnas.search.runner import run_search
 from convnas.search.space.spec import build_spec
 
@@ -26,19 +27,43 @@ def ticked(hparam_infos: list[dict]) -> list[str]:
     return [info["name"] for info in ordered[: hparams_logging.SHOWN]]
 
 
-def test_the_default_view_shows_accuracy_cost_and_the_architecture_and_no_constant(search):
+def test_the_default_view_shows_the_architecture_accuracy_and_cost_in_plain_units(search):
     logdir, records = search
     assert all(record.get("test_accuracy") is not None for record in records)  # the search records a test accuracy
     with tensorboard(logdir / "tensorboard") as port:
         shown = wait_for(lambda: experiment(port), lambda answer: answer.get("hparamInfos"))
-    names = [info["name"] for info in shown["hparamInfos"]]
-    assert not CONSTANTS & set(names)  # constants take no column at all
-    assert {"learning_rate", "optimizer", "head_units", "stage1_blocks", "stage3_downsampling"} <= set(names)
-    featured = {"stages", "stage1_cell", "stage1_block", "stage1_filters", "stage2_cell"}
-    assert set(ticked(shown["hparamInfos"])) == featured
+        groups = wait_for(lambda: session_groups(port), lambda answer: len(answer) == len(records))
+    assert [info["name"] for info in shown["hparamInfos"]] == ["architecture"]  # one column: the whole candidate
     metrics = [info["name"]["tag"] for info in shown["metricInfos"]]
-    assert metrics[: hparams_logging.SHOWN] == ["val_accuracy", "test_accuracy", "params", "flops", "latency_ms"]
-    assert {"train_seconds", "val_loss", "macs"} <= set(metrics[hparams_logging.SHOWN:])
+    assert metrics[: hparams_logging.SHOWN] == ["trial/val_accuracy", "trial/test_accuracy", "trial/params_thousands",
+                                                "trial/flops_millions", "trial/latency_ms"]
+    assert {"trial/train_seconds", "trial/val_loss", "trial/macs_millions"} <= set(metrics[hparams_logging.SHOWN:])
+    names = {info["name"]["tag"]: info["displayName"] for info in shown["metricInfos"]}
+    assert names["trial/params_thousands"] == "parameters (K)" and names["trial/flops_millions"] == "FLOPs (M)"
+    by_id = {record["trial_id"]: record for record in records}
+    for group in groups:
+        record = by_id[group["name"]]
+        assert group["hparams"]["architecture"] == describe(record)
+        assert not CONSTANTS - set(group["hparams"])  # the session keeps every value, constants too
+        values = {m["name"]["tag"]: m["value"] for m in group["metricValues"] if not m["name"]["group"]}
+        assert values["trial/params_thousands"] == pytest.approx(record["params"] / 1000)  # 5 digits: 36.122, not
+        assert values["trial/flops_millions"] == pytest.approx(record["flops"] / 1e6)      # 3.6122e+4
+
+
+def test_the_scalars_dashboard_opens_on_the_hypervolume(search):
+    """The Scalars dashboard opens the first two tag groups, in name order: the hypervolume's comes first, and the
+    step-0 trial values share one group."""
+    logdir, records = search
+    with tensorboard(logdir / "tensorboard") as port:
+        runs = wait_for(lambda: get(port, "/data/plugin/scalars/tags"), lambda answer: "search" in answer)
+        listed = get(port, "/data/runs")  # the runs list, every folder with an event file
+    groups = sorted({tag.split("/")[0] for tags in runs.values() for tag in tags})
+    assert groups[0] == "accuracy_vs_cost" and "accuracy_vs_cost/hypervolume" in runs["search"]
+    assert [group for group in groups if group.startswith("trial")] == ["trial"]
+    assert "." not in runs  # no run at the root: the configuration is in the search's run
+    sessions = [run for run in runs if "trial/val_accuracy" in runs[run]]
+    assert sorted(sessions) == sorted(f"{r['trial_id']}/execution0/validation" for r in records)
+    assert len(listed) == len(runs) == 1 + 2 * len(records)  # the search, each trial's train and validation runs
 
 
 def test_featured_hyperparameters_are_the_stages_then_each_stage_s_cell_block_and_filters():

@@ -133,7 +133,7 @@ def test_records_hparams_pareto_and_best_model_are_written(getting_started):
     assert best_model.count_params() == int(best["params"])
     assert 0.5 < best_model.evaluate(x_val, y_val, verbose=0, return_dict=True)["accuracy"] <= 1
     root = project / "tensorboard"
-    config = b"".join(path.read_bytes() for path in root.glob("events.out.tfevents.*"))
+    config = b"".join(path.read_bytes() for path in (root / "search").glob("events.out.tfevents.*"))
     for column in (b"val_accuracy", b"params", b"flops", b"latency_ms", b"num_layers", b"units_0"):
         assert column in config, column  # the HParams experiment lists every hyperparameter and cost column
     sessions = sorted(path.name for path in root.iterdir() if path.is_dir() and path.name != "search")
