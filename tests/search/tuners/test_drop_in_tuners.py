@@ -263,3 +263,26 @@ def test_input_shape_of_unbuilt_models_comes_from_the_data():
 
     assert _input_shape((x,), {}) == (None, 8, 8)
     assert _input_shape((), {"x": tf.data.Dataset.from_tensor_slices((x, x)).batch(2)}) == (None, 8, 8)
+
+
+def test_the_heap_is_frozen_during_a_search_and_thawed_after(tmp_path):
+    """What exists when a search starts is kept out of the collector's scans while its trials run (each trial's
+    builds run full collections), and handed back when it ends."""
+    import gc
+
+    frozen = []
+
+    def build_model(hp):
+        frozen.append(gc.get_freeze_count())
+        model = keras.Sequential([layers.Input((4,)), layers.Dense(hp.Choice("units", [2, 3])),
+                                  layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+        return model
+
+    x, y = np.ones((8, 4), "float32"), np.ones((8, 1), "float32")
+    tuner = convnas.search.RandomSearch(build_model, objective="val_accuracy", max_trials=2,
+                                        directory=str(tmp_path), project_name="frozen")
+    before = gc.get_freeze_count()
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    assert frozen and min(frozen[1:]) > before  # the builds of the trials ran on a frozen heap
+    assert gc.get_freeze_count() == before
