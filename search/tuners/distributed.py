@@ -43,10 +43,17 @@ ID, IP, PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE
 CHIEF = "chief"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
+def reserve_port(host: str = "127.0.0.1") -> socket.socket:
+    """A socket bound to a free port of `host` and held, not listening, until the chief binds the port too.
+
+    Bound with SO_REUSEPORT, as gRPC binds its servers: the chief (same user,
+    same option) can bind the port while it is held, any other socket cannot,
+    so the port cannot be taken between its choice and the chief's start.
+    """
+    reservation = socket.socket()
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reservation.bind((host, 0))
+    return reservation
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -130,7 +137,9 @@ class Supervisor:
         self.command, self.workers, self.threads, self.write = command, workers, threads, write
         self.max_restarts = max_restarts
         self.worker_logs = Path(logdir) / "workers"
-        self.host, self.port = "127.0.0.1", free_port()
+        self.host = "127.0.0.1"
+        self.reservation = reserve_port(self.host)  # released once the chief serves on it
+        self.port = self.reservation.getsockname()[1]
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
         self.given_up: set[str] = set()
@@ -182,6 +191,7 @@ class Supervisor:
         self._start(CHIEF)
         try:
             self._wait_for_chief()
+            self.reservation.close()
             for index in range(self.workers):
                 self._start(f"worker{index}")
             self.write(wrap(
@@ -193,6 +203,7 @@ class Supervisor:
                 self._restart_failed()
             return self.processes[CHIEF].returncode
         finally:
+            self.reservation.close()
             for process in self.processes.values():
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)

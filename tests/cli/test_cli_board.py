@@ -9,8 +9,7 @@ import urllib.request
 
 import pytest
 from processes import children, command_line, running
-
-from convnas.search.tuners.distributed import free_port
+from tensorboard_server import free_port
 
 CONVNAS = [sys.executable, "-m", "convnas"]
 

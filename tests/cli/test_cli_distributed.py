@@ -1,6 +1,7 @@
 """Distributed search on keras-tuner's chief/worker engine, as real processes on loopback, with workers killed."""
 
 import csv
+import errno
 import json
 import os
 import re
@@ -12,9 +13,8 @@ import time
 
 import pytest
 from processes import children, command_line, running
+from tensorboard_server import free_port
 from tensorflow_logs import tensorflow_log_lines
-
-from convnas.search.tuners.distributed import free_port
 
 CONVNAS = [sys.executable, "-m", "convnas"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -232,3 +232,29 @@ def test_evolution_with_a_pareto_objective_on_two_workers_logs_the_hypervolume(s
     saved = json.loads((logdir / "spec.json").read_text())
     assert saved["tuner"] == "evolution"
     assert saved["hypervolume_reference"] == {"accuracy": 0.1, "cost": "flops", "ceiling": 1e10}
+
+
+def test_the_chief_s_port_is_held_from_its_choice_until_the_chief_binds_it():
+    """The supervisor picks the chief's port and holds it: no other socket can take it in between, while the
+    chief's gRPC server (SO_REUSEPORT, as gRPC binds) can."""
+    from concurrent import futures
+
+    import grpc
+
+    from convnas.search.tuners.distributed import reserve_port
+
+    reservation = reserve_port()
+    port = reservation.getsockname()[1]
+    with socket.socket() as other, pytest.raises(OSError) as taken:
+        other.bind(("127.0.0.1", port))
+    assert taken.value.errno == errno.EADDRINUSE
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    try:
+        assert server.add_insecure_port(f"127.0.0.1:{port}") == port
+        server.start()
+        reservation.close()
+        with socket.socket() as client:
+            assert client.connect_ex(("127.0.0.1", port)) == 0  # the chief serves on the reserved port
+    finally:
+        server.stop(0)
+        reservation.close()
