@@ -219,7 +219,7 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
     def _screen_build(self, values: dict) -> keras.Model:
         hp = self.oracle.get_space()
         hp.values = sampler.space_values(values)
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)  # the trial's build collects (twice): not once per draw
         model = self.hypermodel.build(hp)
         if not model.built:
             model.build(self._screen_input_shape)
