@@ -14,7 +14,8 @@ of cells:
   left-aligned, the others right-aligned, with LaTeX's special characters
   (and ± and Δ) escaped; with a caption or label, inside a `table` float;
 - text: columns padded to their widest cell, for a terminal, every line
-  within TERMINAL_COLUMNS (a longer one is clipped, ending "...").
+  within TERMINAL_COLUMNS (the widest columns narrowed, their longer cells
+  clipped with "...").
 
 CSV, Markdown and LaTeX text ends with a newline, as a file does; the
 fixed-width text does not, as printed lines do not. `human` writes a count

@@ -171,18 +171,22 @@ def to_markdown(records: list[dict], every_column: bool = False) -> str:
     if every_column:
         names = columns(records)
         return tables.to_markdown(names, [[record.get(name) for name in names] for record in records])
-    shown = _view_columns(records)
-    return tables.to_markdown([header for _, header, _ in shown], [
-        ["" if row[name] in (None, "") else text(row[name]) for name, _, text in shown] for row in view(records)])
+    return tables.to_markdown(*_view_cells(records))
 
 
 def to_text(records: list[dict]) -> str:
     """The short view as fixed-width text for a terminal, each line within 100 columns (a longer architecture
     or reason is clipped; Markdown and CSV keep it whole)."""
+    names = [name for name, _, _ in _view_columns(records)]
+    left = [i for i, name in enumerate(names) if name in ("trial_id", "status", ARCHITECTURE, "reason")]
+    return tables.to_text(*_view_cells(records), left_columns=left)
+
+
+def _view_cells(records: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The short view's header and its rows as text, each value as VIEW reads it (empty where missing)."""
     shown = _view_columns(records)
     rows = [["" if row[name] in (None, "") else text(row[name]) for name, _, text in shown] for row in view(records)]
-    left = [i for i, (name, _, _) in enumerate(shown) if name in ("trial_id", "status", "architecture", "reason")]
-    return tables.to_text([header for _, header, _ in shown], rows, left_columns=left)
+    return [header for _, header, _ in shown], rows
 
 
 def to_json(records: list[dict]) -> str:

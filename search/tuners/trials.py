@@ -37,12 +37,9 @@ distributed chief's `serve` alike (search.tuners.distributed).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import os
 import time
-from collections.abc import Iterator
 
 import keras
 import keras_tuner
@@ -51,6 +48,7 @@ import numpy as np
 from convnas.search import adapter, cost
 from convnas.search.choices import PROXIES, TRADEOFF
 from convnas.search.common import durable_io
+from convnas.search.common.heap import frozen_heap
 from convnas.search.records import hparams_logging, pareto
 from convnas.search.records.hypervolume import hypervolume
 from convnas.search.records.trial_records import TrialRecords
@@ -438,22 +436,3 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy, self.full_epochs)
         pareto.plot_front(records, os.path.join(self.project_dir, "pareto.png"), accuracy, self.full_epochs)
         return fronts
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """The objects alive when a search starts, frozen out of the garbage collector's scans until it ends.
-
-    Every trial runs full collections: keras-tuner's build calls
-    `keras.backend.clear_session()` (one collection) and `gc.collect()`, the
-    budget screen clears the session for each draw. With TensorFlow, Keras
-    and the data loaded (some 400,000 objects) each took 0.2-0.3 s; frozen,
-    a collection scans only what the search made since (0.005-0.007 s,
-    measured on 2 CPU cores). What the search makes is collected as before.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
