@@ -13,6 +13,13 @@ input size W, kernel F, stride S, zero padding P, dilation d.
   Hin * Win * F^2 * Cin * Cout (every input pixel scatters one kernel).
 - Space complexity: weights plus output feature maps, in elements and bytes.
 - Receptive field of a stack: r_l = r_{l-1} + (F_d - 1) * prod(S_1..S_{l-1}).
+- FLOPs (the convention of `search.cost.layer_costs`, batch 1): 2 per MAC
+  plus one per output element for a bias; inference BatchNorm 2 per element
+  plus 5 per channel (6 with its learned scale); pooling F^2 per output
+  element; softmax 5 per element. `BlockCost` carries a layer's or a
+  block's output shape, weights, MACs and FLOPs: the blocks of the search
+  space compute their own (`cost`, a static method of the block) from their
+  arguments and an input shape, with no layer made.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import math
 from collections.abc import Sequence
 
 from convnas.blocks import validation
+
+SOFTMAX_FLOPS = 5  # per element, as TensorFlow's registry: max, subtract, exp, sum, divide
 
 
 def effective_kernel_size(kernel_size: int, dilation_rate: int = 1) -> int:
@@ -285,3 +294,109 @@ def receptive_field(layers: Sequence[ConvLayer]) -> int:
         field += (effective_kernel_size(layer.kernel_size, layer.dilation_rate) - 1) * jump
         jump *= validation.positive_int("strides", layer.strides)
     return field
+
+
+def weight_layer_flops(macs: int, output_elements: int, use_bias: bool, activation: str | None = None) -> int:
+    """FLOPs of a weight layer: 2 per MAC, one per output element for a bias, `SOFTMAX_FLOPS` per one for softmax."""
+    return 2 * macs + output_elements * (use_bias + SOFTMAX_FLOPS * (activation == "softmax"))
+
+
+def batch_norm_flops(elements: int, channels: int, scale: bool = True) -> int:
+    """Inference BatchNorm as TensorFlow computes it: a scale and a shift per element, the statistics folded per
+    channel (variance + epsilon, rsqrt (2), mean times scale, offset minus that; one more with a learned scale)."""
+    return 2 * elements + (5 + scale) * channels
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockCost:
+    """Output shape (*spatial, C), weights, multiply-accumulates and FLOPs of a layer or a block (batch 1)."""
+
+    output_shape: tuple[int, ...]
+    params: int = 0
+    macs: int = 0
+    flops: int = 0
+
+    def then(self, following: BlockCost) -> BlockCost:
+        """This followed by `following` (which took this one's output): `following`'s shape, the costs summed."""
+        return BlockCost(following.output_shape, self.params + following.params, self.macs + following.macs,
+                         self.flops + following.flops)
+
+    def beside(self, branch: BlockCost | None = None, flops: int = 0) -> BlockCost:
+        """This output, with the costs of a parallel `branch` (a shortcut, a gate) and `flops` of no layer (an
+        element-wise merge) added."""
+        branch = branch or BlockCost(self.output_shape)
+        return BlockCost(self.output_shape, self.params + branch.params, self.macs + branch.macs,
+                         self.flops + branch.flops + flops)
+
+    @property
+    def elements(self) -> int:
+        """Elements of the output."""
+        return math.prod(self.output_shape)
+
+
+def chain_cost(input_shape: Sequence[int], *layers) -> BlockCost:
+    """The cost of functions (shape -> BlockCost) applied in order to a (*spatial, C) input: the last one's shape."""
+    total = BlockCost(tuple(input_shape))
+    for layer in layers:
+        total = total.then(layer(total.output_shape))
+    return total
+
+
+def padding_after(padding: str | int) -> str:
+    """The padding of a block's layers after its first: "valid" after an integer P (the block's zeros, added once
+    before its first layer), else the block's mode."""
+    return "valid" if isinstance(padding, int) else padding
+
+
+def conv_cost(
+    input_shape: Sequence[int],
+    filters: int,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str | int = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+    groups: int = 1,
+    use_bias: bool = True,
+    activation: str | None = None,
+) -> BlockCost:
+    """One conv on a (*spatial, C) input, e.g. (H, W, C); an integer `padding` P adds P zeros on each side first.
+
+    `kernel_size`, `strides` and `dilation_rate` are an int or one per spatial axis. A depthwise conv is
+    groups = C, filters = C * depth multiplier.
+    """
+    *spatial, channels = input_shape
+    kernel, step, rate = (validation.size_tuple(name, value, len(spatial)) for name, value in
+                          (("kernel_size", kernel_size), ("strides", strides), ("dilation_rate", dilation_rate)))
+    size = tuple(conv_output_size(d, k, s, padding, r) for d, k, s, r in zip(spatial, kernel, step, rate))
+    macs = conv_macs(size, kernel, channels, filters, groups)
+    output_shape = (*size, filters)
+    return BlockCost(output_shape, conv_params(kernel, channels, filters, groups, use_bias), macs,
+                     weight_layer_flops(macs, math.prod(output_shape), use_bias, activation))
+
+
+def batch_norm_cost(input_shape: Sequence[int]) -> BlockCost:
+    """Inference BatchNormalization over the channels (gamma, beta, moving mean and variance)."""
+    return BlockCost(tuple(input_shape), batch_norm_params(input_shape[-1]), 0,
+                     batch_norm_flops(math.prod(input_shape), input_shape[-1]))
+
+
+def activation_cost(input_shape: Sequence[int], activation: str | None) -> BlockCost:
+    """An activation layer: free but for softmax."""
+    return BlockCost(tuple(input_shape), 0, 0, SOFTMAX_FLOPS * math.prod(input_shape) * (activation == "softmax"))
+
+
+def pooling_cost(
+    input_shape: Sequence[int], pool_size: int, strides: int | None = None, padding: str | int = "valid"
+) -> BlockCost:
+    """Max or average pooling, a `pool_size` window on each spatial axis of a (*spatial, C) input (an integer
+    `padding` P: P zeros on each side first)."""
+    *spatial, channels = input_shape
+    output_shape = (*(pool_output_size(d, pool_size, strides, padding) for d in spatial), channels)
+    return BlockCost(output_shape, 0, 0, math.prod(output_shape) * pool_size ** len(spatial))
+
+
+def dense_cost(features: int, units: int, use_bias: bool = True, activation: str | None = None) -> BlockCost:
+    """A fully connected layer on `features` inputs."""
+    macs = features * units
+    return BlockCost((units,), dense_params(features, units, use_bias), macs,
+                     weight_layer_flops(macs, units, use_bias, activation))

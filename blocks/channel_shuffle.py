@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block
 from convnas.blocks.registry import register_block
 
@@ -25,6 +25,12 @@ class ChannelShuffle(Block):
     def __init__(self, groups: int = 2, **kwargs):
         super().__init__(**kwargs)
         self.groups = validation.positive_int("groups", groups)
+
+    @staticmethod
+    def cost(input_shape: tuple[int, ...], groups: int = 2) -> arithmetic.BlockCost:
+        """The block's output shape and cost (none: a permutation) on an (H, W, C) input, from its arguments."""
+        validation.divides("groups", groups, "the input channels", input_shape[-1])
+        return arithmetic.BlockCost(tuple(input_shape))
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)

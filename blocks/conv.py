@@ -7,7 +7,7 @@ ceil(W / S)) or an integer number of zeros added on each side.
 
 from __future__ import annotations
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import check_dilation_strides, input_channels, padded_conv, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -63,6 +63,30 @@ class Conv(SequentialBlock):
             activation=self.activation,
             use_bias=self.use_bias,
             dtype=self.dtype_policy,
+        )
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, ...] = 3,
+        strides: int | tuple[int, ...] = 1,
+        padding: str | int = "same",
+        dilation_rate: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on a (*spatial, C) input, from its arguments alone
+        (checked as the block checks them): no layer is made."""
+        rank = len(input_shape) - 1
+        validation.divides("groups", groups, "filters", filters)
+        check_dilation_strides(
+            validation.size_tuple("strides", strides, rank), validation.size_tuple("dilation_rate", dilation_rate, rank)
+        )
+        validation.divides("groups", groups, "the input channels", input_shape[-1])
+        return arithmetic.conv_cost(
+            input_shape, filters, kernel_size, strides, padding, dilation_rate, groups, use_bias, activation
         )
 
     def compute_output_shape(self, input_shape):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import explicit_padding, input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -67,6 +67,31 @@ class DepthwiseSeparableConv(SequentialBlock):
                 self.chain.append(keras.layers.BatchNormalization(dtype=dtype))
             if self.activation is not None:
                 self.chain.append(keras.layers.Activation(self.activation, dtype=dtype))
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, int] = 3,
+        strides: int | tuple[int, int] = 1,
+        padding: str | int = "same",
+        depth_multiplier: int = 1,
+        activation: str | None = "relu",
+        use_batch_norm: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        channels = input_shape[-1]
+
+        def normalized(conv):
+            after = [arithmetic.batch_norm_cost] * use_batch_norm
+            return [conv, *after, lambda shape: arithmetic.activation_cost(shape, activation)]
+
+        return arithmetic.chain_cost(
+            input_shape,
+            *normalized(lambda shape: arithmetic.conv_cost(shape, channels * depth_multiplier, kernel_size, strides,
+                                                           padding, groups=channels, use_bias=not use_batch_norm)),
+            *normalized(lambda shape: arithmetic.conv_cost(shape, filters, 1, use_bias=not use_batch_norm)),
+        )
 
     def compute_output_shape(self, input_shape):
         input_channels(self.block_name, input_shape)

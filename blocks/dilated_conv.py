@@ -7,6 +7,7 @@ stack grows its receptive field exponentially with depth at constant cost
 
 from __future__ import annotations
 
+from convnas.blocks import arithmetic
 from convnas.blocks.conv import Conv
 from convnas.blocks.registry import register_block
 
@@ -43,3 +44,17 @@ class DilatedConv(Conv):
             use_bias=use_bias,
             **kwargs,
         )
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, int] = 3,
+        dilation_rate: int | tuple[int, int] = 2,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        return Conv.cost(input_shape, filters, kernel_size, padding=padding, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import GroupwiseConv2D, explicit_padding, input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -54,6 +54,27 @@ class FlattenedConv(SequentialBlock):
             self._one_dimensional((k, 1), (s, 1), mode, use_bias=False, activation=None),
             self._one_dimensional((1, k), (1, s), mode, use_bias=self.use_bias, activation=self.activation),
         ]
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int = 3,
+        strides: int = 1,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        k, s, following = kernel_size, strides, arithmetic.padding_after(padding)
+        return arithmetic.chain_cost(
+            input_shape,
+            lambda shape: arithmetic.conv_cost(shape, filters, 1, 1, padding, use_bias=False),
+            lambda shape: arithmetic.conv_cost(shape, filters, (k, 1), (s, 1), following, groups=filters,
+                                               use_bias=False),
+            lambda shape: arithmetic.conv_cost(shape, filters, (1, k), (1, s), following, groups=filters,
+                                               use_bias=use_bias, activation=activation),
+        )
 
     def _one_dimensional(self, kernel_size, strides, padding, use_bias, activation) -> keras.layers.Layer:
         """A per-channel filter: a DepthwiseConv2D, or with a stride, the same filter as a conv per channel.

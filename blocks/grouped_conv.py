@@ -6,6 +6,7 @@ Cout / groups filters: parameters and MACs divide by `groups`.
 
 from __future__ import annotations
 
+from convnas.blocks import arithmetic
 from convnas.blocks.conv import Conv
 from convnas.blocks.registry import register_block
 
@@ -45,3 +46,18 @@ class GroupedConv(Conv):
             use_bias=use_bias,
             **kwargs,
         )
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, int] = 3,
+        groups: int = 2,
+        strides: int | tuple[int, int] = 1,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        return Conv.cost(input_shape, filters, kernel_size, strides, padding, groups=groups, activation=activation,
+                         use_bias=use_bias)

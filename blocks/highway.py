@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block, build_chain, run_chain
 from convnas.blocks.conv_layers import input_channels
 from convnas.blocks.registry import register_block
@@ -51,6 +51,27 @@ class Highway(Block):
         self.transform = None
         self.normalization = []  # BN and the activation after the transform's conv, with use_batch_norm
         self.transform_gate = None
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        kernel_size: int = 3,
+        activation: str = "relu",
+        gate_bias: float = -1.0,
+        gate: bool = True,
+        use_batch_norm: bool = False,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        channels = input_shape[-1]
+        transform = arithmetic.conv_cost(input_shape, channels, kernel_size, padding="same",
+                                         use_bias=not use_batch_norm, activation=None if use_batch_norm else activation)
+        if use_batch_norm:
+            transform = arithmetic.chain_cost(input_shape, lambda shape: transform, arithmetic.batch_norm_cost,
+                                              lambda shape: arithmetic.activation_cost(shape, activation))
+        if not gate:
+            return transform
+        gate_conv = arithmetic.conv_cost(input_shape, channels, kernel_size, padding="same", activation="sigmoid")
+        return transform.beside(gate_conv, flops=3 * transform.elements)  # x + T * (H - x)
 
     def build(self, input_shape):
         channels = input_channels(self.block_name, input_shape)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block, build_chain, run_chain
 from convnas.blocks.conv_layers import input_channels
 from convnas.blocks.registry import register_block
@@ -80,6 +80,36 @@ class Inception(Block):
         self.branch_pool = [keras.layers.MaxPooling2D(3, strides=1, padding="same", dtype=self.dtype_policy)]
         self.branch_pool += [conv(self.filters_pool_proj, 1)] * self.use_pool_projection
         self.concatenate = keras.layers.Concatenate(dtype=self.dtype_policy)
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters_1x1: int = 64,
+        filters_3x3_reduce: int = 96,
+        filters_3x3: int = 128,
+        filters_5x5_reduce: int = 16,
+        filters_5x5: int = 32,
+        filters_pool_proj: int = 32,
+        use_reductions: bool = True,
+        use_pool_projection: bool = True,
+        activation: str = "relu",
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        def conv(filters: int, size: int):
+            return lambda shape: arithmetic.conv_cost(shape, filters, size, padding="same", activation=activation)
+
+        branches = [
+            [conv(filters_1x1, 1)],
+            [conv(filters_3x3_reduce, 1)] * use_reductions + [conv(filters_3x3, 3)],
+            [conv(filters_5x5_reduce, 1)] * use_reductions + [conv(filters_5x5, 5)],
+            [lambda shape: arithmetic.pooling_cost(shape, 3, 1, "same")]
+            + [conv(filters_pool_proj, 1)] * use_pool_projection,
+        ]
+        costs = [arithmetic.chain_cost(input_shape, *branch) for branch in branches]
+        total = arithmetic.BlockCost((*input_shape[:-1], sum(cost.output_shape[-1] for cost in costs)))
+        for cost in costs:  # concatenated: free
+            total = total.beside(cost)
+        return total
 
     def _branches(self) -> list[list[keras.layers.Layer]]:
         return [self.branch_1x1, self.branch_3x3, self.branch_5x5, self.branch_pool]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block
 from convnas.blocks.conv_layers import input_channels, spatial_output_shape
 
@@ -43,6 +43,20 @@ class KernelConv(Block):
         self.padding = validation.padding("padding", padding)
         self.activation = validation.activation("activation", activation)
         self.use_bias = validation.boolean("use_bias", use_bias)
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, int] = 3,
+        strides: int | tuple[int, int] = 1,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        return arithmetic.conv_cost(input_shape, filters, kernel_size, strides, padding, use_bias=use_bias,
+                                    activation=activation)
 
     def build(self, input_shape):
         channels = input_channels(self.block_name, input_shape)

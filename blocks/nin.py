@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import input_channels, padded_conv, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -55,6 +55,23 @@ class NIN(SequentialBlock):
             keras.layers.Conv2D(self.filters, 1, activation=self.activation, dtype=self.dtype_policy),
             keras.layers.Conv2D(self.filters, 1, activation=self.activation, dtype=self.dtype_policy),
         ]
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int | tuple[int, int] = 3,
+        strides: int | tuple[int, int] = 1,
+        padding: str | int = "same",
+        activation: str = "relu",
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        pointwise = [lambda shape: arithmetic.conv_cost(shape, filters, 1, activation=activation)] * 2
+        return arithmetic.chain_cost(
+            input_shape,
+            lambda shape: arithmetic.conv_cost(shape, filters, kernel_size, strides, padding, activation=activation),
+            *pointwise,
+        )
 
     def compute_output_shape(self, input_shape):
         input_channels(self.block_name, input_shape)

@@ -6,6 +6,7 @@ channel count: parameters Cin * Cout + Cout, no spatial mixing.
 
 from __future__ import annotations
 
+from convnas.blocks import arithmetic
 from convnas.blocks.conv import Conv
 from convnas.blocks.registry import register_block
 
@@ -32,3 +33,14 @@ class Pointwise(Conv):
         super().__init__(
             filters, 1, strides=strides, padding="valid", activation=activation, use_bias=use_bias, **kwargs
         )
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        strides: int | tuple[int, int] = 1,
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        return Conv.cost(input_shape, filters, 1, strides, "valid", activation=activation, use_bias=use_bias)

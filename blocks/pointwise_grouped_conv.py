@@ -6,6 +6,7 @@ dominate MobileNet-style networks by a factor `groups`.
 
 from __future__ import annotations
 
+from convnas.blocks import arithmetic
 from convnas.blocks.conv import Conv
 from convnas.blocks.registry import register_block
 
@@ -32,3 +33,15 @@ class PointwiseGroupedConv(Conv):
         super().__init__(
             filters, 1, padding="valid", groups=groups, activation=activation, use_bias=use_bias, **kwargs
         )
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        groups: int = 2,
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        return Conv.cost(input_shape, filters, 1, padding="valid", groups=groups, activation=activation,
+                         use_bias=use_bias)

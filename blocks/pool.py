@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import explicit_padding, input_channels, padded_conv, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -56,6 +56,25 @@ class Pool(SequentialBlock):
         self.filters = filters
         self.activation = validation.activation("activation", activation)
         self.chain = []
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        mode: str = "max",
+        pool_size: int = 2,
+        strides: int | None = None,
+        padding: str | int = "valid",
+        filters: int | None = None,
+        activation: str | None = None,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        step = pool_size if strides is None else strides
+        if mode == "none":
+            return arithmetic.BlockCost(tuple(input_shape))
+        if mode == "strided_conv":
+            return arithmetic.conv_cost(input_shape, filters or input_shape[-1], pool_size, step, padding,
+                                        activation=activation)
+        return arithmetic.pooling_cost(input_shape, pool_size, step, padding)
 
     def _step(self) -> tuple[int, int]:
         return (self.pool_size if self.strides is None else self.strides,) * 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block, build_chain, run_chain
 from convnas.blocks.conv_layers import input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -25,6 +25,32 @@ SHORTCUT_TYPES = ("auto", "projection", "zero_pad")
 def _conv_bn(filters: int, size: int, strides: int, dtype) -> list[keras.layers.Layer]:
     conv = keras.layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False, dtype=dtype)
     return [conv, keras.layers.BatchNormalization(dtype=dtype)]
+
+
+def shortcut_mode(shortcut: bool, shortcut_type: str, strides: int, filters: int, channels: int) -> str:
+    """"none", "identity", "projection" or "zero_pad" for an input with `channels` channels; ValueError for a
+    zero-padded shortcut that would have to drop channels."""
+    if not shortcut:
+        return "none"
+    if shortcut_type == "projection":
+        return "projection"
+    if strides == 1 and channels == filters:
+        return "identity"
+    if shortcut_type == "zero_pad" and channels > filters:
+        raise ValueError(
+            "`shortcut_type` 'zero_pad' needs filters >= the input channels. "
+            f"Received: shortcut_type='zero_pad', filters={filters}, input channels={channels}"
+        )
+    return "projection" if shortcut_type == "auto" else "zero_pad"
+
+
+def _conv_bn_cost(filters: int, size: int, strides: int):
+    """The cost, as a function of the input shape, of `_conv_bn`'s layers."""
+    def cost(shape):
+        conv = arithmetic.conv_cost(shape, filters, size, strides, "same", use_bias=False)
+        return conv.then(arithmetic.batch_norm_cost(conv.output_shape))
+
+    return cost
 
 
 @register_block("residual")
@@ -87,15 +113,41 @@ class Residual(Block):
         self.add = keras.layers.Add(dtype=dtype)
         self.output_activation = keras.layers.Activation(self.activation, dtype=dtype)
 
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int = 3,
+        strides: int = 1,
+        variant: str = "basic",
+        shortcut: bool = True,
+        shortcut_type: str = "auto",
+        expansion: int = 4,
+        activation: str = "relu",
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone
+        (checked as the block checks them)."""
+        def activate(shape):
+            return arithmetic.activation_cost(shape, activation)
+
+        if variant == "basic":
+            residual = [_conv_bn_cost(filters, kernel_size, strides), activate, _conv_bn_cost(filters, kernel_size, 1)]
+        else:
+            validation.divides("expansion", expansion, "filters", filters)
+            width = filters // expansion
+            residual = [_conv_bn_cost(width, 1, 1), activate, _conv_bn_cost(width, kernel_size, strides), activate,
+                        _conv_bn_cost(filters, 1, 1)]
+        mode = shortcut_mode(shortcut, shortcut_type, strides, filters, input_shape[-1])
+        total = arithmetic.chain_cost(input_shape, *residual)
+        if mode == "projection":
+            total = total.beside(_conv_bn_cost(filters, 1, strides)(input_shape))
+        if mode != "none":
+            total = total.beside(flops=total.elements)  # the addition
+        return total.then(activate(total.output_shape))
+
     def _shortcut_mode(self, channels: int) -> str:
         """"none", "identity", "projection" or "zero_pad" for an input with `channels` channels."""
-        if not self.shortcut:
-            return "none"
-        if self.shortcut_type == "projection":
-            return "projection"
-        if self.strides == 1 and channels == self.filters:
-            return "identity"
-        return "projection" if self.shortcut_type == "auto" else "zero_pad"
+        return shortcut_mode(self.shortcut, self.shortcut_type, self.strides, self.filters, channels)
 
     def build(self, input_shape):
         output_shape = self.compute_output_shape(input_shape)
@@ -121,11 +173,6 @@ class Residual(Block):
         return self.output_activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        channels = input_channels(self.block_name, input_shape)
-        if self._shortcut_mode(channels) == "zero_pad" and channels > self.filters:
-            raise ValueError(
-                "`shortcut_type` 'zero_pad' needs filters >= the input channels. "
-                f"Received: shortcut_type='zero_pad', filters={self.filters}, input channels={channels}"
-            )
+        self._shortcut_mode(input_channels(self.block_name, input_shape))  # checks a zero-padded shortcut
         size = (self.kernel_size,) * 2
         return spatial_output_shape(input_shape, self.filters, size, (self.strides,) * 2, "same")

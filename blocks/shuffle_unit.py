@@ -11,11 +11,32 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import Block, build_chain, run_chain
 from convnas.blocks.channel_shuffle import ChannelShuffle
 from convnas.blocks.conv_layers import input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
+
+
+def widths(filters: int, groups: int, strides: int, bottleneck_ratio: float, channels: int) -> tuple[int, int]:
+    """Bottleneck width and branch output width of a unit on `channels` input channels, checked against the
+    groups."""
+    bottleneck = max(int(round(filters * bottleneck_ratio)), 1)
+    branch = filters if strides == 1 else filters - channels
+    if strides == 1 and channels != filters:
+        raise ValueError(
+            "`filters` must equal the input channels when strides=1 (residual addition). "
+            f"Received: filters={filters}, input channels={channels}"
+        )
+    if branch < 1:
+        raise ValueError(
+            "`filters` must exceed the input channels when strides=2 (concatenation). "
+            f"Received: filters={filters}, input channels={channels}"
+        )
+    validation.divides("groups", groups, "the input channels", channels)
+    validation.divides("groups", groups, "the bottleneck width", bottleneck)
+    validation.divides("groups", groups, "the branch output channels", branch)
+    return bottleneck, branch
 
 
 @register_block("shuffle_unit")
@@ -57,28 +78,39 @@ class ShuffleUnit(Block):
         )
         self.output_activation = keras.layers.Activation(self.activation, dtype=self.dtype_policy)
 
-    def _widths(self, channels: int) -> tuple[int, int]:
-        """Bottleneck width and branch output width, checked against the groups."""
-        bottleneck = max(int(round(self.filters * self.bottleneck_ratio)), 1)
-        branch = self.filters if self.strides == 1 else self.filters - channels
-        if self.strides == 1 and channels != self.filters:
-            raise ValueError(
-                "`filters` must equal the input channels when strides=1 (residual addition). "
-                f"Received: filters={self.filters}, input channels={channels}"
-            )
-        if branch < 1:
-            raise ValueError(
-                "`filters` must exceed the input channels when strides=2 (concatenation). "
-                f"Received: filters={self.filters}, input channels={channels}"
-            )
-        validation.divides("groups", self.groups, "the input channels", channels)
-        validation.divides("groups", self.groups, "the bottleneck width", bottleneck)
-        validation.divides("groups", self.groups, "the branch output channels", branch)
-        return bottleneck, branch
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        groups: int = 2,
+        strides: int = 1,
+        bottleneck_ratio: float = 0.25,
+        activation: str = "relu",
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone
+        (checked as the block checks them)."""
+        bottleneck, branch = widths(filters, groups, strides, bottleneck_ratio, input_shape[-1])
+        total = arithmetic.chain_cost(
+            input_shape,
+            lambda shape: arithmetic.conv_cost(shape, bottleneck, 1, groups=groups, use_bias=False),
+            arithmetic.batch_norm_cost,
+            lambda shape: arithmetic.activation_cost(shape, activation),  # then the channel shuffle: free
+            lambda shape: arithmetic.conv_cost(shape, bottleneck, 3, strides, "same", groups=bottleneck,
+                                               use_bias=False),
+            arithmetic.batch_norm_cost,
+            lambda shape: arithmetic.conv_cost(shape, branch, 1, groups=groups, use_bias=False),
+            arithmetic.batch_norm_cost,
+        )
+        if strides == 1:
+            total = total.beside(flops=total.elements)  # the addition
+        else:  # the pooled shortcut, concatenated (free)
+            pooled = arithmetic.pooling_cost(input_shape, 3, 2, "same")
+            total = arithmetic.BlockCost((*pooled.output_shape[:-1], filters)).beside(total).beside(pooled)
+        return total.then(arithmetic.activation_cost(total.output_shape, activation))
 
     def build(self, input_shape):
         output_shape = self.compute_output_shape(input_shape)
-        bottleneck, branch = self._widths(input_shape[-1])
+        bottleneck, branch = widths(self.filters, self.groups, self.strides, self.bottleneck_ratio, input_shape[-1])
         dtype = self.dtype_policy
         self.branch = [
             keras.layers.Conv2D(bottleneck, 1, groups=self.groups, use_bias=False, dtype=dtype),
@@ -105,5 +137,5 @@ class ShuffleUnit(Block):
 
     def compute_output_shape(self, input_shape):
         channels = input_channels(self.block_name, input_shape)
-        self._widths(channels)
+        widths(self.filters, self.groups, self.strides, self.bottleneck_ratio, channels)
         return spatial_output_shape(input_shape, self.filters, (3, 3), (self.strides,) * 2, "same")

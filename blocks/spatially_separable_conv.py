@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from convnas.blocks import validation
+from convnas.blocks import arithmetic, validation
 from convnas.blocks.base import SequentialBlock
 from convnas.blocks.conv_layers import explicit_padding, input_channels, spatial_output_shape
 from convnas.blocks.registry import register_block
@@ -60,6 +60,25 @@ class SpatiallySeparableConv(SequentialBlock):
                 dtype=self.dtype_policy,
             ),
         ]
+
+    @staticmethod
+    def cost(
+        input_shape: tuple[int, ...],
+        filters: int,
+        kernel_size: int = 3,
+        strides: int = 1,
+        padding: str | int = "same",
+        activation: str | None = None,
+        use_bias: bool = True,
+    ) -> arithmetic.BlockCost:
+        """The block's output shape, weights, MACs and FLOPs on an (H, W, C) input, from its arguments alone."""
+        k, s, following = kernel_size, strides, arithmetic.padding_after(padding)
+        return arithmetic.chain_cost(
+            input_shape,
+            lambda shape: arithmetic.conv_cost(shape, filters, (k, 1), (s, 1), padding, use_bias=use_bias),
+            lambda shape: arithmetic.conv_cost(shape, filters, (1, k), (1, s), following, use_bias=use_bias,
+                                               activation=activation),
+        )
 
     def compute_output_shape(self, input_shape):
         input_channels(self.block_name, input_shape)

@@ -18,7 +18,9 @@ Counting convention (stated once, used everywhere):
   offset is 0); reshapes, concatenation, nearest resizing,
   padding, other activations and channel shuffle are free.
 
-Shapes include the batch dimension. A formula gives the cost of the layer's
+The weight layers' and BatchNorm's FLOPs are `convnas.blocks.arithmetic`'s
+(`weight_layer_flops`, `batch_norm_flops`), which the blocks' own arithmetic
+uses too. Shapes include the batch dimension. A formula gives the cost of the layer's
 own operations; the sublayers of a composite layer are counted on their own.
 """
 
@@ -43,14 +45,15 @@ def _elements(shape: Shape) -> int:
     return math.prod(shape)
 
 
-def _activation_flops(layer: keras.layers.Layer, output_shape: Shape) -> int:
-    activation = keras.activations.get(getattr(layer, "activation", None))
-    return 5 * _elements(output_shape) if activation is keras.activations.softmax else 0
+def _activation(layer: keras.layers.Layer) -> str | None:
+    """"softmax" for a layer whose activation is softmax (the one activation with a cost), else None."""
+    softmax = keras.activations.get(getattr(layer, "activation", None)) is keras.activations.softmax
+    return "softmax" if softmax else None
 
 
 def _with_bias(layer: keras.layers.Layer, macs: int, output_shape: Shape) -> tuple[int, int]:
-    bias = _elements(output_shape) if getattr(layer, "use_bias", False) else 0
-    return macs, 2 * macs + bias + _activation_flops(layer, output_shape)
+    use_bias = getattr(layer, "use_bias", False)
+    return macs, arithmetic.weight_layer_flops(macs, _elements(output_shape), use_bias, _activation(layer))
 
 
 def _conv(layer, input_shapes, output_shape):
@@ -100,7 +103,7 @@ def _global_pooling(layer, input_shapes, output_shape):
 
 def _batch_norm(layer, input_shapes, output_shape):
     channels = output_shape[layer.axis]
-    return 0, 2 * _elements(output_shape) + (5 + layer.scale) * channels
+    return 0, arithmetic.batch_norm_flops(_elements(output_shape), channels, layer.scale)
 
 
 def _merge(layer, input_shapes, output_shape):
@@ -116,12 +119,12 @@ def _highway(layer, input_shapes, output_shape):
     return 0, 3 * _elements(output_shape) if layer.gate else 0
 
 
-def _activation(layer, input_shapes, output_shape):
-    return 0, _activation_flops(layer, output_shape)
+def _activation_layer(layer, input_shapes, output_shape):
+    return 0, arithmetic.activation_cost(output_shape, _activation(layer)).flops
 
 
 def _softmax(layer, input_shapes, output_shape):
-    return 0, 5 * _elements(output_shape)
+    return 0, arithmetic.SOFTMAX_FLOPS * _elements(output_shape)
 
 
 def _rescaling(layer, input_shapes, output_shape):
@@ -158,7 +161,7 @@ FORMULAS: dict[type, Formula] = {
     keras.layers.UpSampling1D: _free,
     keras.layers.UpSampling2D: _upsampling,
     keras.layers.InputLayer: _free,
-    keras.layers.Activation: _activation,
+    keras.layers.Activation: _activation_layer,
     keras.layers.ReLU: _free,
     keras.layers.Softmax: _softmax,
     keras.layers.Rescaling: _rescaling,

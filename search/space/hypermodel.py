@@ -12,6 +12,11 @@ in `hp.conditional_scope`: the conv block only for plain cells, dilation only
 for dilated convs, groups only for grouped convs, the stride only for cells
 that take one; every stage's hyperparameters only when the stage exists.
 
+The layers each stage is made of are described as data in
+`search.space.layout`; the model is built from that description, and the
+budget screen costs a candidate from the same description through the
+blocks' arithmetic (`arithmetic_cost`), without building it.
+
 `declare_hyperparameters` registers every hyperparameter of every branch in
 one pass without building a model (keras-tuner's constructor otherwise
 builds the default candidate once per conditional branch). A candidate that
@@ -30,21 +35,18 @@ its choices, {min, max} narrows a float range. A key without a stage number
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import inspect
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import keras_tuner
 
-from convnas import blocks
 from convnas.blocks import validation
-from convnas.blocks.arithmetic import ConvLayer
+from convnas.blocks.arithmetic import BlockCost, ConvLayer
 from convnas.blocks.arithmetic import receptive_field as stack_receptive_field
 from convnas.search.data.class_names import ClassNames
 from convnas.search.data.class_names import checked as checked_class_names
+from convnas.search.space import layout
+from convnas.search.space.layout import Architecture
 from convnas.search.space.stages import (
     GLOBAL_CHOICES,
     KERNEL_CELLS,
@@ -53,22 +55,10 @@ from convnas.search.space.stages import (
     STAGE_DEFAULTS,
     STRIDED_CELLS,
     Stage,
-    check_downsampling,
 )
-from convnas.search.space.training import Protocol, TrainingConfig, compile_model, declare_training, fit_trial
+from convnas.search.space.training import Protocol, compile_model, declare_training, fit_trial
 from convnas.search.tuners.rejection import InvalidCandidate
 from convnas.search.tuners.sampler import HYPERBAND_PREFIX
-
-
-@dataclasses.dataclass(frozen=True)
-class Architecture:
-    """A candidate network, as plain data."""
-
-    stem_filters: int
-    stages: tuple[Stage, ...]
-    head: str
-    head_units: int
-    training: TrainingConfig
 
 
 class Overrides:
@@ -192,9 +182,18 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         try:
             model = build_model(architecture, self.input_shape, self.num_classes, self.input_scale, self.class_names)
         except ValueError as error:
-            raise InvalidCandidate(_reason(error)) from None
+            raise InvalidCandidate(layout.reason(error)) from None
         compile_model(model, architecture.training)
         return model
+
+    def arithmetic_cost(self, hp: keras_tuner.HyperParameters) -> BlockCost:
+        """The parameters, MACs and FLOPs of the candidate described by `hp`, from its layout alone
+        (`search.space.layout.cost`: no model is built), equal to `search.cost.count` of the model `build` makes;
+        raises InvalidCandidate, with `build`'s reason, if it cannot be built."""
+        try:
+            return layout.cost(self.architecture(hp), self.input_shape, self.num_classes, self.input_scale)
+        except ValueError as error:
+            raise InvalidCandidate(layout.reason(error)) from None
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
         """Trains a candidate: under `protocol` (`search.space.training.fit_trial`) where the trial trains its
@@ -207,159 +206,22 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
 
 def conv_bn_relu(block_name: str, **kwargs) -> list[keras.layers.Layer]:
     """A registered block, BatchNormalization, ReLU."""
-    return [
-        blocks.get_block(block_name)(**kwargs),
-        keras.layers.BatchNormalization(),
-        keras.layers.Activation("relu"),
-    ]
-
-
-# Plain-cell blocks that end in their own BatchNorm and ReLU (MobileNet's Fig. 3): used alone, not in conv_bn_relu.
-NORMALIZED_BLOCKS = ("depthwise_separable_conv",)
-
-
-def _inception_widths(filters: int) -> dict[str, int]:
-    """Inception branch widths adding up to `filters` (1/4, 1/2, 1/8, 1/8 as in inception (3a))."""
-    if filters % 8:
-        raise ValueError(f"`filters` of an inception cell must be a multiple of 8. Received: filters={filters}")
-    eighth = filters // 8
-    return {
-        "filters_1x1": 2 * eighth,
-        "filters_3x3_reduce": 2 * eighth,
-        "filters_3x3": 4 * eighth,
-        "filters_5x5_reduce": eighth,
-        "filters_5x5": eighth,
-        "filters_pool_proj": eighth,
-    }
-
-
-def _block_strides(stage: Stage, index: int) -> int:
-    """Stride of block `index`: the stage's `strides` on its first block, x2 on its last for "strided" downsampling."""
-    strides = (stage.strides or 1) if index == 0 else 1
-    if stage.downsampling == "strided" and index == stage.blocks - 1:
-        strides *= 2  # Strided-CNN-C: the pooling's stride moves into the conv before it
-    return strides
-
-
-def _block_dilation(stage: Stage, index: int) -> int | None:
-    """Dilation rate of block `index`: the stage's one rate, or its own from a list of rates per block."""
-    return stage.dilation[index] if isinstance(stage.dilation, tuple) else stage.dilation
-
-
-def _plain_block(stage: Stage, index: int) -> list[keras.layers.Layer]:
-    cls = blocks.get_block(stage.block)
-    accepted = inspect.signature(cls.__init__).parameters
-    kwargs = {"filters": stage.filters, "kernel_size": stage.kernel_size}
-    strides = _block_strides(stage, index)
-    if strides != 1:
-        if "strides" not in accepted:
-            strided = stage.downsampling == "strided" and index == stage.blocks - 1
-            cause = " (downsampling='strided' strides the stage's last block)" if strided else ""
-            raise ValueError(f"`strides` must be 1 for {stage.block}. Received: strides={strides}{cause}")
-        kwargs["strides"] = strides
-    if stage.dilation is not None:
-        kwargs["dilation_rate"] = _block_dilation(stage, index)
-    if stage.groups is not None:
-        kwargs["groups"] = stage.groups
-    layers = [cls(**kwargs)] if stage.block in NORMALIZED_BLOCKS else conv_bn_relu(stage.block, **kwargs)
-    if stage.channel_shuffle:
-        if stage.groups is None:
-            raise ValueError(f"`channel_shuffle` needs a grouped conv block. Received: block={stage.block!r}")
-        layers.append(blocks.get_block("channel_shuffle")(groups=stage.groups))
-    return layers
-
-
-def _downsampling(stage: Stage) -> list[keras.layers.Layer]:
-    """The layers after a stage's blocks (Springenberg et al. 2014): pooling, All-CNN-C's conv, or none."""
-    if stage.downsampling in POOLING:  # window pool_size, stride 2, "same" padding: the size halves
-        return [blocks.get_block("pool")(mode=stage.downsampling, pool_size=stage.pool_size, strides=2, padding="same")]
-    if stage.downsampling == "all_conv":  # the pooling replaced by a learned 3x3 stride-2 conv
-        return conv_bn_relu("conv", filters=stage.filters, kernel_size=3, strides=2, use_bias=False)
-    return []  # "strided": the last block took the stride; "none"
-
-
-def _cell_block(stage: Stage, index: int) -> list[keras.layers.Layer]:
-    """The layers of block `index` of `stage`'s cell."""
-    if stage.cell == "plain":
-        return _plain_block(stage, index)
-    if stage.cell == "residual":
-        return [blocks.get_block("residual")(
-            stage.filters, stage.kernel_size, strides=_block_strides(stage, index), shortcut=stage.shortcut
-        )]
-    if stage.cell == "depthwise_separable":
-        return [blocks.get_block("depthwise_separable_conv")(
-            stage.filters, stage.kernel_size, strides=_block_strides(stage, index)
-        )]
-    if stage.cell == "inception":  # without reductions, the pool projection keeps the width at `filters`
-        return [blocks.get_block("inception")(**_inception_widths(stage.filters), use_reductions=stage.reductions)]
-    if stage.cell == "highway":
-        return [blocks.get_block("highway")(stage.kernel_size, gate=stage.gate, use_batch_norm=True)]
-    return [blocks.get_block("shuffle_unit")(stage.filters, groups=stage.shuffle_groups)]
-
-
-def _block_text(stage: Stage, index: int) -> str:
-    """What block `index` of `stage` is, for messages: "dilated_conv 3x3, stride 2, dilation 2"."""
-    name = stage.block if stage.cell == "plain" else stage.cell
-    parts = [name if stage.kernel_size is None else f"{name} {stage.kernel_size}x{stage.kernel_size}"]
-    strides = _block_strides(stage, index)
-    parts += [f"stride {strides}"] * (strides != 1)
-    parts += [f"dilation {_block_dilation(stage, index)}"] * (stage.dilation is not None)
-    parts += [f"groups {groups}" for groups in (stage.groups, stage.shuffle_groups) if groups is not None]
-    return ", ".join(parts)
-
-
-def _downsampling_text(stage: Stage) -> str:
-    """What a stage's downsampling layer is, for messages: "avg pool 2x2", "all_conv: conv 3x3, stride 2"."""
-    if stage.downsampling in POOLING:
-        return f"{stage.downsampling} pool {stage.pool_size}x{stage.pool_size}"
-    return "all_conv: conv 3x3, stride 2"
-
-
-def stage_parts(stage: Stage, channels: int) -> list[tuple[str, Callable[[], list[keras.layers.Layer]]]]:
-    """The parts of one stage on an input of `channels` channels, in order: the width projection the highway
-    and shuffle cells need, its blocks, its downsampling layer; each as (what it is, a function making its layers)."""
-    check_downsampling("downsampling", stage.downsampling, stage.cell)
-    parts = []
-    if stage.cell in ("highway", "shuffle_unit") and channels != stage.filters:  # these cells keep their width
-        parts.append((f"width projection (pointwise 1x1, {channels} to {stage.filters} channels)",
-                      functools.partial(conv_bn_relu, "pointwise", filters=stage.filters)))
-    parts += [(f"block {index + 1} ({_block_text(stage, index)})", functools.partial(_cell_block, stage, index))
-              for index in range(stage.blocks)]
-    if stage.downsampling in (*POOLING, "all_conv"):  # "strided" and "none" add no layer
-        parts.append((f"downsampling ({_downsampling_text(stage)})", functools.partial(_downsampling, stage)))
-    return parts
+    return [spec.make() for spec in layout.normalized(block_name, **kwargs)]
 
 
 def stage_layers(stage: Stage, channels: int) -> list[keras.layers.Layer]:
     """The layers of one stage on an input of `channels` channels: its blocks, then its downsampling."""
-    return [layer for _, make in stage_parts(stage, channels) for layer in make()]
+    return [spec.make() for _, layers in layout.stage_parts(stage, channels) for spec in layers()]
 
 
-def _reason(error: Exception) -> str:
-    """An error's message in one line: its first, or the one Keras's "Exception encountered when calling" heads."""
-    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
-        return lines[1]
-    return lines[0] if lines else type(error).__name__
+def _call(spec: layout.LayerSpec, x):
+    return spec.make()(x)
 
 
 def apply_stage(stage: Stage, number: int, x):
     """`x` through stage `number` (counted from 1); a ValueError names the stage, the part of it that failed and that
     part's input: "stage 3 downsampling (avg pool 2x2): input is 1x1x64: ..."."""
-    try:
-        parts = stage_parts(stage, x.shape[-1])
-    except ValueError as error:
-        raise ValueError(f"stage {number}: {_reason(error)}") from error
-    for text, make in parts:
-        inputs = x
-        try:
-            for layer in make():
-                x = layer(x)
-        except ValueError as error:
-            raise ValueError(
-                f"stage {number} {text}: input is {'x'.join(map(str, inputs.shape[1:]))}: {_reason(error)}"
-            ) from error
-    return x
+    return layout.through_stage(stage, number, x, _call, lambda tensor: tensor.shape[1:])
 
 
 def build_model(
@@ -400,9 +262,9 @@ def build_model(
 
 def _cell_convs(stage: Stage, index: int) -> list[ConvLayer]:
     """The spatial convs along the deepest path of block `index` of `stage` (1x1 convs left out)."""
-    strides = _block_strides(stage, index)
+    strides = layout.block_strides(stage, index)
     if stage.cell == "plain":
-        return [ConvLayer(stage.kernel_size, strides=strides, dilation_rate=_block_dilation(stage, index) or 1)]
+        return [ConvLayer(stage.kernel_size, strides=strides, dilation_rate=layout.block_dilation(stage, index) or 1)]
     if stage.cell == "residual":  # basic block: two kernel_size convs, the first strided
         return [ConvLayer(stage.kernel_size, strides=strides), ConvLayer(stage.kernel_size)]
     if stage.cell in ("depthwise_separable", "highway"):

@@ -10,7 +10,7 @@ import pytest
 
 from convnas.blocks import arithmetic
 from convnas.search.common.spec_files import SpecError
-from convnas.search.space import hypermodel as space
+from convnas.search.space import layout
 from convnas.search.space.hypermodel import Architecture, ConvNetHyperModel, build_model, receptive_field, stage_layers
 from convnas.search.space.spec import build_spec
 from convnas.search.space.stages import CELLS, CONV_BLOCKS, DOWNSAMPLING, make_stage
@@ -175,7 +175,7 @@ def test_a_keras_error_reads_as_its_message_line():
     with pytest.raises(ValueError) as raised:
         keras.layers.AveragePooling2D(2)(keras.Input((1, 1, 4)))
     assert str(raised.value).startswith("Exception encountered when calling")  # Keras's header line
-    assert space._reason(raised.value).startswith("Computed output size would be zero or negative. Received: ")
+    assert layout.reason(raised.value).startswith("Computed output size would be zero or negative. Received: ")
 
 
 @pytest.mark.parametrize("cell", CELLS)
