@@ -1,14 +1,14 @@
 """convnas search: cost model, search space, budgets, trial records, and tuners over the blocks.
 
 The drop-in tuners `RandomSearch`, `GridSearch`, `BayesianOptimization`,
-`Hyperband` and `Evolution` (convnas.search.tuners.tuner) take keras-tuner's arguments and give a
+`Hyperband`, `Evolution` and `Asha` (convnas.search.tuners.tuner) take keras-tuner's arguments and give a
 user's own `build_model(hp)` every convnas trial feature. They are imported
 on first use, so that `import convnas.search` stays free of TensorFlow.
 """
 
 import importlib
 
-__all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband", "Evolution"]
+__all__ = ["RandomSearch", "GridSearch", "BayesianOptimization", "Hyperband", "Evolution", "Asha"]
 
 
 def __getattr__(name: str):

@@ -86,6 +86,7 @@ TUNERS = Registry("tuner", {
     "bayesian": "convnas.search.tuners.tuner:BayesianOptimization",
     "hyperband": "convnas.search.tuners.tuner:Hyperband",
     "evolution": "convnas.search.tuners.tuner:Evolution",
+    "asha": "convnas.search.tuners.tuner:Asha",
 })
 
 PROXIES = Registry("proxy", {

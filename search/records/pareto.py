@@ -52,6 +52,18 @@ def crowding_distances(points: Sequence[tuple[float, float]]) -> list[float]:
     return distances
 
 
+def selection_keys(points: Sequence[tuple[float, float]]) -> list[tuple]:
+    """NSGA-II's order of (accuracy, cost) `points` as sort keys, smaller better: the non-dominated rank, then the
+    larger crowding distance within the rank, then the point's index."""
+    ranks = nondominated_ranks(points)
+    crowding = [0.0] * len(points)
+    for rank in set(ranks):
+        layer = [i for i in range(len(points)) if ranks[i] == rank]
+        for i, distance in zip(layer, crowding_distances([points[i] for i in layer])):
+            crowding[i] = distance
+    return [(ranks[i], -crowding[i], i) for i in range(len(points))]
+
+
 def completed_records(records: list[dict], accuracy: str = "val_accuracy", epochs: int | None = None) -> list[dict]:
     """The records trained to the end: COMPLETED, scored, and (given `epochs`) trained for `epochs` epochs.
 
@@ -99,14 +111,17 @@ def plot_front(records: list[dict], path: Path, accuracy: str = "val_accuracy", 
     after each member, which is labelled with its trial id); given `epochs`,
     only records trained for that many epochs count. The title names the run
     (the folder `path` is in), the accuracy and the trials drawn; the PNG
-    also carries it as its Title metadata.
+    also carries it as its Title metadata. Without a completed trial nothing
+    is written: the plot would be empty.
     """
+    completed = completed_records(records, accuracy, epochs)
+    if not completed:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot, ticker
 
-    completed = completed_records(records, accuracy, epochs)
     figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
     for axis, cost, label in ((axes[0], "flops", "FLOPs"), (axes[1], "params", "parameters")):
         axis.scatter([r[cost] for r in completed], [r[accuracy] for r in completed], s=18, color="0.6", label="trials")

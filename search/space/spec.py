@@ -2,6 +2,7 @@
 
     dataset: digits            # a dataset of search.choices (DATASETS), npz:PATH or dir:PATH
     tuner: random              # a tuner of search.choices.TUNERS
+    eta: 3                     # hyperband and asha: reduction factor
     max_trials: 10
     epochs: 8
     batch_size: 32
@@ -76,7 +77,10 @@ class SearchSpec:
 
     dataset: str = flag("digits", help="{choices}", choices=choices.dataset_names)
     tuner: str = flag("random", choices=choices.TUNERS.names, help="{choices}; evolution: regularized evolution, "
-                      "which with --objective pareto selects on the accuracy/cost front")
+                      "asha: asynchronous successive halving, which with --objective pareto select on the "
+                      "accuracy/cost front")
+    eta: int = flag(3, help="hyperband and asha: a rung's top 1/ETA go on, rungs at EPOCHS / ETA^k epochs",
+                    metavar="ETA", type=int)
     max_trials: int = flag(10, help="trials to train", metavar="N", type=int)
     epochs: int = flag(8, help="training epochs per trial", metavar="N", type=int)
     batch_size: int = flag(32, help="training batch size", metavar="N", type=int)
@@ -115,6 +119,12 @@ FIELDS = {field.name for field in dataclasses.fields(SearchSpec)}
 
 def _positive_int(name, value, allow_zero=False):
     return checked(validation.non_negative_int if allow_zero else validation.positive_int, name, value)
+
+
+def _at_least_two(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise SpecError(f"`{name}` must be an integer of at least 2. Received: {name}={value!r}")
+    return value
 
 
 def _positive_number(name, value):
@@ -210,6 +220,7 @@ def build_spec(file_values: dict, flag_values: dict) -> SearchSpec:
         dataset=check_dataset(spec.dataset),
         tuner=_one_of("tuner", spec.tuner, choices.TUNERS.names()),
         max_trials=_positive_int("max_trials", spec.max_trials),
+        eta=_at_least_two("eta", spec.eta),
         epochs=_positive_int("epochs", spec.epochs),
         batch_size=_positive_int("batch_size", spec.batch_size),
         **dataclasses.asdict(checked(make_protocol, spec.schedule, spec.warmup_epochs, spec.bn_batches)),

@@ -118,13 +118,8 @@ class EvolutionOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
             return members[winner]
         points = [(m.metrics.get_last_value(self.accuracy), m.metrics.get_last_value(self.selection_cost))
                   for m in members]
-        ranks = pareto.nondominated_ranks(points)
-        crowding = [0.0] * len(points)
-        for rank in set(ranks):
-            layer = [i for i in range(len(points)) if ranks[i] == rank]
-            for i, distance in zip(layer, pareto.crowding_distances([points[i] for i in layer])):
-                crowding[i] = distance
-        return members[min(entrants, key=lambda i: (ranks[i], -crowding[i], i))]
+        keys = pareto.selection_keys(points)
+        return members[min(entrants, key=lambda i: keys[i])]
 
     # Mutation ---------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import keras_tuner
 
 from convnas.search import adapter
 from convnas.search.common import durable_io
-from convnas.search.tuners import evolution, sampler
+from convnas.search.tuners import asha, evolution, sampler
 
 
 class AtomicWrites:
@@ -59,3 +59,7 @@ class HyperbandOracle(AtomicWrites, sampler.ScreenedSampling, adapter.OracleAdap
 
 class EvolutionOracle(AtomicWrites, evolution.EvolutionOracle):
     """convnas's regularized evolution (search.tuners.evolution), written atomically."""
+
+
+class AshaOracle(AtomicWrites, asha.AshaOracle):
+    """convnas's asynchronous successive halving (search.tuners.asha), written atomically."""

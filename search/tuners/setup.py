@@ -31,16 +31,19 @@ def make_oracle(oracle_class: type, seed: int | None = None, **arguments) -> ker
     return oracle_class(seed=None if seed is None else seed + 1, **arguments)
 
 
-def search_settings(name: str, max_trials: int, epochs: int) -> dict:
+def search_settings(name: str, max_trials: int, epochs: int, eta: int = HYPERBAND_FACTOR) -> dict:
     """The constructor arguments tuner `name` gets for a search of `max_trials` trials of `epochs` epochs.
 
-    Hyperband runs `max_epochs` = `epochs`, factor 3, and as many iterations as it takes (`make_tuner`
-    ends it at `max_trials`). Evolution's population is 20 with tournaments of 5 (a quarter) from 80
-    trials up, a quarter of the trials below (at least 2, and tournaments of at least 2).
+    Hyperband runs `max_epochs` = `epochs`, factor `eta`, and as many iterations as it takes
+    (`make_tuner` ends it at `max_trials`); ASHA the same epochs and factor, `max_trials` trials.
+    Evolution's population is 20 with tournaments of 5 (a quarter) from 80 trials up, a quarter of
+    the trials below (at least 2, and tournaments of at least 2).
     """
     TUNERS.check("tuner", name)
     if name == "hyperband":
-        return {"max_epochs": epochs, "factor": HYPERBAND_FACTOR, "hyperband_iterations": max_trials}
+        return {"max_epochs": epochs, "factor": eta, "hyperband_iterations": max_trials}
+    if name == "asha":
+        return {"max_trials": max_trials, "max_epochs": epochs, "factor": eta}
     if name == "evolution":
         population = min(POPULATION_SIZE, max(2, max_trials // 4))
         return {"max_trials": max_trials, "population_size": population,
@@ -48,7 +51,8 @@ def search_settings(name: str, max_trials: int, epochs: int) -> dict:
     return {"max_trials": max_trials}
 
 
-def make_tuner(name: str, max_trials: int, epochs: int, objective: str = "val_accuracy", **kwargs):
+def make_tuner(name: str, max_trials: int, epochs: int, objective: str = "val_accuracy", eta: int = HYPERBAND_FACTOR,
+               **kwargs):
     """The tuner called `name` (`search.choices.TUNERS`), set up for a search (`search_settings`).
 
     Args:
@@ -56,15 +60,16 @@ def make_tuner(name: str, max_trials: int, epochs: int, objective: str = "val_ac
         max_trials: the trials the search runs.
         epochs: the epochs of a trial trained in full.
         objective: the search's objective (`search.choices.OBJECTIVES`); with "pareto", evolution's
-            tournaments rank by the accuracy/cost front.
+            tournaments and ASHA's promotions rank by the accuracy/cost front.
+        eta: Hyperband's and ASHA's reduction factor.
         **kwargs: the tuner's other arguments (hypermodel, seed, directory, budgets, ...).
 
     keras-tuner's Hyperband takes no max_trials; its base Oracle honours it once set.
     """
     metric, direction = OBJECTIVES.load(OBJECTIVES.check("objective", objective))
-    if name == "evolution":
+    if name in ("evolution", "asha"):
         kwargs.setdefault("pareto", objective == "pareto")
-    settings = {**search_settings(name, max_trials, epochs), **kwargs}
+    settings = {**search_settings(name, max_trials, epochs, eta), **kwargs}
     tuner = TUNERS.load(name)(objective=keras_tuner.Objective(metric, direction), **settings)
     if name == "hyperband":
         tuner.oracle.max_trials = max_trials

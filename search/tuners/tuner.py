@@ -9,8 +9,9 @@ behaves like keras-tuner's, with numpy arrays or tf.data datasets. They also
 take cost budgets (`max_flops`, `max_params`, `max_latency_ms`) and the other
 convnas options (`_Options`), and `search` takes `test_data` (arrays `(x, y)`
 or a dataset) to evaluate every trained trial on. `Evolution` is convnas's
-regularized evolution (search.tuners.evolution) with the same options. Every
-trial is a convnas trial (search.tuners.trials).
+regularized evolution (search.tuners.evolution) and `Asha` its asynchronous
+successive halving (search.tuners.asha), with the same options. Every trial
+is a convnas trial (search.tuners.trials).
 
 Each drop-in makes its own oracle, its `oracle_class` (search.tuners.oracles:
 screened draws, and oracle, trial and tuner files written atomically),
@@ -39,6 +40,7 @@ from convnas.blocks import validation
 from convnas.search import adapter, choices
 from convnas.search.records.hypervolume import Reference, reference_for
 from convnas.search.tuners import oracles, setup
+from convnas.search.tuners.asha import AshaTuner
 from convnas.search.tuners.budget import Budget
 from convnas.search.tuners.evolution import EvolutionTuner
 from convnas.search.tuners.trials import ConvnasTrials
@@ -147,4 +149,20 @@ class Evolution(_Options, EvolutionTuner, ConvnasTrials):
     def __init__(self, *args, pareto: bool = False, pareto_cost: str = "flops", population_size: int = 20,
                  sample_size: int = 5, **kwargs):
         super().__init__(*args, pareto_cost=pareto_cost, population_size=population_size, sample_size=sample_size,
+                         selection_cost=pareto_cost if pareto else None, **kwargs)
+
+
+class Asha(_Options, AshaTuner, ConvnasTrials):
+    """Asynchronous successive halving (search.tuners.asha) running convnas trials; `pareto` promotes on the front.
+
+    Its rungs are `max_epochs / factor^k` epochs; given `pareto=True`, a rung's
+    top 1/`factor` is taken by the accuracy/`pareto_cost` front (MO-ASHA)
+    instead of the objective.
+    """
+
+    oracle_class = oracles.AshaOracle
+
+    def __init__(self, *args, pareto: bool = False, pareto_cost: str = "flops", max_epochs: int = 100,
+                 factor: int = 3, **kwargs):
+        super().__init__(*args, pareto_cost=pareto_cost, max_epochs=max_epochs, factor=factor,
                          selection_cost=pareto_cost if pareto else None, **kwargs)

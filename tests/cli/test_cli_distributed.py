@@ -234,6 +234,34 @@ def test_evolution_with_a_pareto_objective_on_two_workers_logs_the_hypervolume(s
     assert saved["hypervolume_reference"] == {"accuracy": 0.1, "cost": "flops", "ceiling": 1e10}
 
 
+def test_asha_on_two_workers_promotes_and_resumes_after_a_kill(spec, tmp_path, start_process):
+    """Rungs of 1 and 3 epochs: a candidate in the top third of the 1-epoch rung trains on from its weights."""
+    logdir = tmp_path / "run"
+    command = [*CONVNAS, "search", str(spec), "--tuner", "asha", "--max-trials", "6", "--workers", "2",
+               "--logdir", str(logdir)]
+    process = start_process(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_records(logdir, 2, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done = len((logdir / "trials.jsonl").read_text().splitlines())
+    assert 2 <= done < 6
+    result = finished(start_process(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+                      timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:]
+    records = rows(logdir)
+    assert sorted(int(r["trial_id"]) for r in records) == list(range(6))
+    assert {r["status"] for r in records} == {"COMPLETED"}
+    promoted = [r for r in records if r["continues"]]
+    assert promoted, "asha promoted no trial"
+    by_id = {r["trial_id"]: r for r in records}
+    for record in promoted:  # from its 1-epoch trial, on to 3 epochs
+        assert (record["initial_epoch"], record["epochs"]) == ("1", "3")
+        assert by_id[record["continues"]]["epochs"] == "1"
+        parent = by_id[record["continues"]]
+        assert {k: v for k, v in record.items() if k.startswith("stage")} == {
+            k: v for k, v in parent.items() if k.startswith("stage")}  # the same candidate
+
+
 def test_the_chief_s_port_is_held_from_its_choice_until_the_chief_binds_it():
     """The supervisor picks the chief's port and holds it: no other socket can take it in between, while the
     chief's gRPC server (SO_REUSEPORT, as gRPC binds) can."""

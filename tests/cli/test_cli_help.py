@@ -14,7 +14,7 @@ SEARCH_FLAGS = {"--dataset": "dataset", "--tuner": "tuner", "--max-trials": "max
                 "--batch-size": "batch_size", "--objective": "objective", "--pareto-cost": "pareto_cost",
                 "--prescreen": "prescreen", "--proxy": "proxy", "--max-redraws": "max_redraws",
                 "--cost-weight": "cost_weight", "--logdir": "logdir", "--seed": "seed", "--schedule": "schedule",
-                "--warmup-epochs": "warmup_epochs", "--bn-batches": "bn_batches"}
+                "--warmup-epochs": "warmup_epochs", "--bn-batches": "bn_batches", "--eta": "eta"}
 
 
 def help_text(capsys, *args) -> str:
@@ -57,7 +57,7 @@ def test_every_search_spec_field_but_the_space_is_a_flag_that_sets_it():
               "objective": "pareto", "cost_weight": 0.2, "max_flops": 1e6, "max_params": 5000.0,
               "max_latency_ms": 2.5, "pareto_cost": "params", "prescreen": 4, "proxy": "snip", "max_redraws": 50,
               "seed": 7, "deterministic": True, "logdir": "runs/a", "overwrite": True, "schedule": "constant",
-              "warmup_epochs": 2, "bn_batches": 0}
+              "warmup_epochs": 2, "bn_batches": 0, "eta": 4}
     assert set(values) == FIELDS - {"space"}
     argv = ["search"]
     for name, value in values.items():

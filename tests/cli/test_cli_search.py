@@ -57,7 +57,8 @@ def test_trials_command_prints_csv_markdown_and_json(tmp_path):
     [
         (["--dataset", "imagenet"], None, "`dataset` must be one of digits, cluttered_digits, mnist"),
         (["--tuner", "annealing"], None,
-         "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband', 'evolution'. Received: tuner='annealing'"),
+         "`tuner` must be one of 'random', 'grid', 'bayesian', 'hyperband', 'evolution', 'asha'. "
+         "Received: tuner='annealing'"),
         (["--epochs", "-1"], None, "`epochs` must be a positive integer. Received: epochs=-1"),
         (["--max-flops", "-5"], None, "`max_flops` must be a positive number. Received: max_flops=-5.0"),
         (["--max-params", "0"], None, "`max_params` must be a positive number. Received: max_params=0.0"),
@@ -168,6 +169,8 @@ def test_an_impossible_budget_exits_2_naming_the_budget_and_the_cheapest_cost(tm
     assert cheapest > 10 and lines[0].endswith(" FLOPs")
     written = result.stdout.split("written:")[1].split("dashboard:")[0]  # wrapped within 100 columns
     assert "best_model.keras" not in written and not (logdir / "best_model.keras").exists()
+    assert "pareto.png" not in written and not (logdir / "pareto.png").exists()  # nothing trained: no empty plot
+    assert "leaderboard:" not in result.stdout and "Pareto front" not in result.stdout
     assert all((logdir / name.strip().rsplit("/", 1)[-1]).exists() for name in written.split(","))
 
 

@@ -284,5 +284,6 @@ def test_the_replayed_oracle_is_configured_as_a_pareto_searchs(tmp_path, name):
     assert replayed == configuration(search)
     assert (replayed["seed"], replayed["max_trials"], replayed["objective"]) == (4, 100, ("tradeoff_score", "max"))
     expected = {"hyperband": {"max_epochs": tabular.EPOCHS, "factor": 3, "hyperband_iterations": 100},
-                "evolution": {"population_size": 20, "sample_size": 5, "selection_cost": "flops"}}.get(name, {})
+                "evolution": {"population_size": 20, "sample_size": 5, "selection_cost": "flops"},
+                "asha": {"max_epochs": tabular.EPOCHS, "factor": 3, "selection_cost": "flops"}}.get(name, {})
     assert expected.items() <= replayed.items()
