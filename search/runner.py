@@ -234,15 +234,16 @@ def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
                           + (f"; the cheapest rejected had {cheapest}" if cheapest else "")))
         lines += [wrap(f"  first {kind}: {reason}", indent="    ")
                   for kind, reason in sorted(rejections.examples.items())]
-    lines += ["", "leaderboard:"]
-    lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")
+    if completed:  # nothing trained: no leaderboard, no fronts
+        lines += ["", "leaderboard:"]
+        lines.append(f"  {'trial':>5}  {'val_acc':>7}  {'test_acc':>8}  {'params':>7}  {'FLOPs':>7}  architecture")
     for record in completed[:5]:
         test = record.get("test_accuracy")
         lines.append(fit(  # the whole architecture is in `convnas trials LOGDIR --all` and trials.csv
             f"  {record['trial_id']:>5}  {record['val_accuracy']:7.4f}  {'' if test is None else f'{test:8.4f}':>8}  "
             f"{human(record['params'], digits=1):>7}  {human(record['flops'], digits=1):>7}  {describe(record)}"
         ))
-    for cost, rows in fronts.items():
+    for cost, rows in fronts.items() if completed else ():
         points = ", ".join(f"{r['trial_id']} ({r['val_accuracy']:.3f} @ {human(r[cost], digits=1)})" for r in rows)
         lines.append(wrap(f"Pareto front, accuracy vs {cost}: {points or 'none'}"))
     reference = tuner.hypervolume_reference

@@ -115,6 +115,7 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         self.input_scale = validation.positive_number("input_scale", input_scale)
         self.class_names = checked_class_names(class_names, num_classes)
         self.protocol = Protocol() if protocol is None else protocol
+        self._declared = None  # the space, declared for `arithmetic_cost`
 
     def max_stages(self) -> int:
         choices = self.overrides.lookup("stages")
@@ -186,12 +187,16 @@ class ConvNetHyperModel(keras_tuner.HyperModel):
         compile_model(model, architecture.training)
         return model
 
-    def arithmetic_cost(self, hp: keras_tuner.HyperParameters) -> BlockCost:
-        """The parameters, MACs and FLOPs of the candidate described by `hp`, from its layout alone
+    def arithmetic_cost(self, values: Mapping[str, object]) -> BlockCost:
+        """The parameters, MACs and FLOPs of the candidate with the hyperparameter `values`, from its layout alone
         (`search.space.layout.cost`: no model is built), equal to `search.cost.count` of the model `build` makes;
         raises InvalidCandidate, with `build`'s reason, if it cannot be built."""
+        if self._declared is None:  # declared once: copying a declared space costs more than the arithmetic
+            self._declared = keras_tuner.HyperParameters()
+            self.declare_hyperparameters(self._declared)
+        self._declared.values = dict(values)
         try:
-            return layout.cost(self.architecture(hp), self.input_shape, self.num_classes, self.input_scale)
+            return layout.cost(self.architecture(self._declared), self.input_shape, self.num_classes, self.input_scale)
         except ValueError as error:
             raise InvalidCandidate(layout.reason(error)) from None
 

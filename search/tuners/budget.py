@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from convnas.blocks import validation
+from convnas.blocks.arithmetic import BlockCost
 from convnas.search.cost import Cost
 from convnas.search.tuners.rejection import OverBudget
 
@@ -22,8 +23,8 @@ class Budget:
             if getattr(self, field.name) is not None:
                 validation.positive_number(field.name, getattr(self, field.name))
 
-    def check_cost(self, cost: Cost) -> None:
-        """Raises OverBudget if the FLOPs or parameters exceed their bound."""
+    def check_cost(self, cost: Cost | BlockCost) -> None:
+        """Raises OverBudget if the FLOPs or parameters exceed their bound (a built model's count or a layout's)."""
         if self.max_flops is not None and cost.flops > self.max_flops:
             raise OverBudget(
                 f"over budget: {cost.flops:,} FLOPs > max_flops {self.max_flops:,.0f}", {"flops": cost.flops}

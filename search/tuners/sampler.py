@@ -1,8 +1,9 @@
 """Budgets inside the sampler: a drawn candidate that is invalid or over budget is redrawn before any trial exists.
 
 An oracle given a `Screen` (by the tuner, once the space and the input shape
-are known) checks each candidate it draws with the analytic cost model (the
-candidate is built, never trained: milliseconds) and draws again while it is
+are known) checks each candidate it draws with the analytic cost model, never
+training it (convnas's own space is costed from its layout, no model built:
+milliseconds; a user's hypermodel is built and counted) and draws again while it is
 INVALID or over a budget, up to `Screen.redraws` draws (default `choices.MAX_REDRAWS`) or
 `REDRAW_SECONDS` seconds per trial. So `max_trials` counts trained candidates, and rejected draws are
 only counted (`Rejections`: per reason, with the cheapest rejected cost),

@@ -224,7 +224,15 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         return model
 
     def _screen_check(self, values: dict) -> dict:
-        """The drawn candidate's cost; CandidateRejected if it is invalid or over a budget."""
+        """The drawn candidate's cost; CandidateRejected if it is invalid or over a budget.
+
+        Without a latency budget, convnas's space is costed from its layout (`arithmetic_cost`: no model built);
+        a user's hypermodel is built and counted."""
+        arithmetic_cost = getattr(self.hypermodel, "arithmetic_cost", None)
+        if arithmetic_cost is not None and self.budget.max_latency_ms is None:
+            counted = arithmetic_cost(sampler.space_values(values))
+            self.budget.check_cost(counted)
+            return {"flops": counted.flops, "params": counted.params}
         try:
             model = self._screen_build(values)
         except CandidateRejected:

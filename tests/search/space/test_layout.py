@@ -21,7 +21,7 @@ def declared(hypermodel):
 def outcomes(hypermodel, hp):
     """(params, MACs, FLOPs) or the rejection's reason: from the layout, and from the built model's count."""
     try:
-        arithmetic = hypermodel.arithmetic_cost(hp)
+        arithmetic = hypermodel.arithmetic_cost(hp.values)
         by_layout = (arithmetic.params, arithmetic.macs, arithmetic.flops)
     except InvalidCandidate as rejection:
         by_layout = rejection.reason
