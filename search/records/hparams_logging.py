@@ -18,20 +18,26 @@ after each trial is the scalar "accuracy_vs_cost/hypervolume" of that run.
 The dashboard's default view (read from TensorBoard's own code): the HParams
 pane ticks the first SHOWN metrics in the configuration's order, and the
 first SHOWN hyperparameters of the list its backend returns, sorted by
-`differs` (true first), then by name; its table gives every column at
-least 10em and writes every number with 5 significant digits (32 as
-"32.000", 2512500 as "2.5125e+6"). So for a convnas space the configuration
-has one hyperparameter column, the architecture (every hyperparameter
-stays in trials.csv and `convnas trials --all`), and metrics in units that
-read plainly (parameters in thousands, FLOPs in millions): the default
-table is the trial, its architecture, validation and test accuracy,
-parameters, FLOPs and latency, whole in a 1600-pixel window; at 1440 the
-last of them, latency, reaches past the right edge. A space of the user's own (`build_model(hp)`) keeps a column per
+`differs` (true first), then by name; its table gives the trial's name and
+every column at least 10em, with a check-box column between them, and
+writes every number with 5 significant digits (32 as "32.000", 2512500 as
+"2.5125e+6"). A 1440x900 window holds seven such columns whole, a
+1600x1000 one eight. So for a convnas space the configuration has one
+hyperparameter column, the architecture (every hyperparameter stays in
+trials.csv and `convnas trials --all`), and the first COLUMNS metrics
+(`experiment_metrics`): validation and test accuracy, parameters in
+thousands and FLOPs in millions, units that read plainly; the default table
+is the trial, its architecture and these four, whole in a 1440-pixel
+window. A fifth metric column would reach past its right edge: latency,
+train time, losses and MACs are the trial's scalars in the Scalars and
+Time Series dashboards and in trials.csv, not HParams columns (a search
+without test data has latency and train time in the test columns' place).
+A space of the user's own (`build_model(hp)`) keeps a column per
 hyperparameter, constants left out, the first SHOWN of the space ticked
-(keras-tuner converts the space: `search.adapter.hparams_columns`). The
-Scalars dashboard groups tags by their prefix, in name order, and opens the
-first two groups: the hypervolume's group is named to come first, and the
-step-0 values share one group, "trial".
+(keras-tuner converts the space: `search.adapter.hparams_columns`), and
+every metric. The Scalars dashboard groups tags by their prefix, in name
+order, and opens the first two groups: the hypervolume's group is named to
+come first, and the step-0 values share one group, "trial".
 """
 
 from __future__ import annotations
@@ -44,9 +50,10 @@ from convnas.search import adapter
 from convnas.search.records.trial_records import ARCHITECTURE, describe, is_architecture_space
 
 SHOWN = 5  # the hyperparameters and the metrics TensorBoard's HParams pane ticks by default
+COLUMNS = 4  # the metrics of a convnas space's HParams table: with the trial and the architecture, whole at 1440 px
 
-# (record key, display name, unit divisor) of every metric column, in the dashboard's order: the first SHOWN
-# are ticked.
+# (record key, display name, unit divisor) of every metric, in the dashboard's order: a convnas space's first
+# COLUMNS are its HParams columns, and every one is a trial scalar.
 METRICS = (
     ("val_accuracy", "validation accuracy", 1),
     ("test_accuracy", "test accuracy", 1),
@@ -110,12 +117,20 @@ def write_config(root: str | os.PathLike, hparams: list, metrics, featured=()) -
 
 
 def metric_columns(objectives=()) -> list[tuple[str, str, str, float]]:
-    """(record key, scalar tag, display name, unit divisor) of a search's metric columns: METRICS, then any
-    objective they lack."""
+    """(record key, scalar tag, display name, unit divisor) of a search's metrics, its trial scalars: METRICS,
+    any objective they lack right after the first (validation accuracy)."""
     columns = [(key, metric_tag(key, divisor), name, divisor) for key, name, divisor in METRICS]
     known = {key for key, _, _ in METRICS}
-    return columns + [(name, metric_tag(name, 1), name.replace("_", " "), 1) for name in objectives
-                      if name not in known]
+    extra = [(name, metric_tag(name, 1), name.replace("_", " "), 1) for name in objectives if name not in known]
+    return columns[:1] + extra + columns[1:]
+
+
+def experiment_metrics(objectives=(), tested: bool = True, architecture: bool = True) -> list[tuple[str, str]]:
+    """(scalar tag, display name) of the HParams metric columns: the metric columns (the test ones only if the
+    search is `tested`), the first COLUMNS of them for a convnas space (`architecture`)."""
+    metrics = [(tag, name) for key, tag, name, _ in metric_columns(objectives)
+               if tested or not key.startswith("test_")]
+    return metrics[:COLUMNS] if architecture else metrics
 
 
 def metric_tag(key: str, divisor: float) -> str:
@@ -148,16 +163,15 @@ def featured(names) -> list[str]:
 
 def write_experiment(root: str | os.PathLike, hyperparameters, objectives=(), tested: bool = True) -> None:
     """Writes the search's HParams experiment configuration in ROOT/search: the architecture column for a convnas
-    space, else every hyperparameter of the space but the constants; METRICS (the test columns only if the
-    search is `tested`) and the objectives."""
+    space, else every hyperparameter of the space but the constants; the metrics of `experiment_metrics`."""
     from tensorboard.plugins.hparams import api as hparams_api
 
     space = hyperparameters.copy()
     for hyperparameter in space.space:  # inactive ones too: every column of the space
         space.values.setdefault(hyperparameter.name, hyperparameter.default)
-    metrics = [(tag, name) for key, tag, name, _ in metric_columns(objectives)
-               if tested or not key.startswith("test_")]
-    if is_architecture_space(space.values):
+    architecture = is_architecture_space(space.values)
+    metrics = experiment_metrics(objectives, tested, architecture)
+    if architecture:
         write_config(Path(root) / SEARCH_RUN, [hparams_api.HParam(ARCHITECTURE)], metrics)
         return
     hparams = [hparam for hparam in adapter.hparams_columns(space) if not constant(hparam)]

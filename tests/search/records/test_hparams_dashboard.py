@@ -35,9 +35,8 @@ def test_the_default_view_shows_the_architecture_accuracy_and_cost_in_plain_unit
         groups = wait_for(lambda: session_groups(port), lambda answer: len(answer) == len(records))
     assert [info["name"] for info in shown["hparamInfos"]] == ["architecture"]  # one column: the whole candidate
     metrics = [info["name"]["tag"] for info in shown["metricInfos"]]
-    assert metrics[: hparams_logging.SHOWN] == ["trial/val_accuracy", "trial/test_accuracy", "trial/params_thousands",
-                                                "trial/flops_millions", "trial/latency_ms"]
-    assert {"trial/train_seconds", "trial/val_loss", "trial/macs_millions"} <= set(metrics[hparams_logging.SHOWN:])
+    # Four metric columns: with the trial, the check boxes and the architecture, seven, whole in 1440 pixels.
+    assert metrics == ["trial/val_accuracy", "trial/test_accuracy", "trial/params_thousands", "trial/flops_millions"]
     names = {info["name"]["tag"]: info["displayName"] for info in shown["metricInfos"]}
     assert names["trial/params_thousands"] == "parameters (K)" and names["trial/flops_millions"] == "FLOPs (M)"
     by_id = {record["trial_id"]: record for record in records}
@@ -48,6 +47,26 @@ def test_the_default_view_shows_the_architecture_accuracy_and_cost_in_plain_unit
         values = {m["name"]["tag"]: m["value"] for m in group["metricValues"] if not m["name"]["group"]}
         assert values["trial/params_thousands"] == pytest.approx(record["params"] / 1000)  # 5 digits: 36.122, not
         assert values["trial/flops_millions"] == pytest.approx(record["flops"] / 1e6)      # 3.6122e+4
+
+
+def test_the_other_trial_values_are_scalars_of_the_trial_s_run(search):
+    """Latency, train time, losses and MACs, not HParams columns, are step-0 scalars of each trial's run."""
+    logdir, records = search
+    with tensorboard(logdir / "tensorboard") as port:
+        runs = wait_for(lambda: get(port, "/data/plugin/scalars/tags"), lambda answer: "search" in answer)
+    for record in records:
+        tags = runs[f"{record['trial_id']}/execution0/validation"]
+        assert {"trial/latency_ms", "trial/train_seconds", "trial/val_loss", "trial/test_loss",
+                "trial/macs_millions"} <= set(tags)
+
+
+def test_a_search_without_test_data_shows_latency_and_train_time_instead():
+    assert [name for _, name in hparams_logging.experiment_metrics(tested=False)] == [
+        "validation accuracy", "parameters (K)", "FLOPs (M)", "latency (ms)"]
+    # A space of the user's own has every metric (its hyperparameter columns pass the window's width anyway),
+    # and an objective the metrics lack comes right after validation accuracy.
+    metrics = hparams_logging.experiment_metrics(["val_auc"], architecture=False)
+    assert len(metrics) == len(hparams_logging.METRICS) + 1 and metrics[1] == ("trial/val_auc", "val auc")
 
 
 def test_the_scalars_dashboard_opens_on_the_hypervolume(search):
