@@ -17,6 +17,10 @@ PRIVATE_NAMES = (
     # keras-tuner: the tuner (adapter.TunerAdapter)
     ("keras_tuner", "Tuner._populate_initial_space", "declare the convnas space without building models"),
     ("keras_tuner", "Tuner._try_build", "build a candidate as keras-tuner does"),
+    ("keras_tuner", "Tuner._build_and_fit_model", "build and fit each execution where subclasses override it"),
+    ("keras_tuner.src.engine.tuner_utils", "TunerCallback", "the tuner's on_epoch_end & co. hooks in every fit"),
+    ("keras_tuner.src.engine.tuner_utils", "SaveBestEpoch", "the per-trial checkpoint callback"),
+    ("keras_tuner.src.engine.tuner_utils", "validate_trial_results", "keras-tuner's check of HyperModel.fit results"),
     ("keras_tuner", "Tuner._deepcopy_callbacks", "per-execution copies of the user's callbacks"),
     ("keras_tuner", "Tuner._configure_tensorboard_dir", "per-trial TensorBoard folder and HParams session"),
     ("keras_tuner", "Tuner._get_tensorboard_dir", "that folder, for a convnas candidate's own session"),

@@ -65,14 +65,16 @@ def selection_keys(points: Sequence[tuple[float, float]]) -> list[tuple]:
 
 
 def completed_records(records: list[dict], accuracy: str = "val_accuracy", epochs: int | None = None) -> list[dict]:
-    """The records trained to the end: COMPLETED, scored, and (given `epochs`) trained for `epochs` epochs.
+    """The records trained to the end: COMPLETED, scored, costed, and (given `epochs`) trained for `epochs` epochs.
 
     Hyperband's shorter trials (fewer epochs than the search's) are left out:
-    their accuracy is that of a model trained less.
+    their accuracy is that of a model trained less. So are trials without cost
+    columns (no Keras model reached convnas, or it could not be counted).
     """
     return [
         r for r in records
         if r.get("status") == "COMPLETED" and r.get(accuracy) is not None
+        and all(r.get(cost) is not None for cost in PARETO_COSTS)
         and (epochs is None or r.get("epochs") == epochs)
     ]
 

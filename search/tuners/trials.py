@@ -6,17 +6,28 @@ Every trial:
    candidate that cannot be built (`InvalidCandidate`, raised by convnas's own
    search space) or is over a budget is redrawn before it becomes a trial, and
    only counted; with `prescreen` K > 1 it is the best of K by a proxy;
-1. is built (an `InvalidCandidate` then is recorded INVALID);
-2. is costed (params, MACs, FLOPs, activation memory) and timed; over the
-   latency budget when timed again, it is SKIPPED, never trained;
+1. is built (an `InvalidCandidate` then is recorded INVALID), in the tuner's
+   build-and-fit step (`build_and_fit`: keras-tuner's hook, which a subclass
+   may override and call in turn);
+2. is costed (params, MACs, FLOPs, activation memory) and timed
+   (search.tuners.trial_cost: before training where its input shape is known,
+   else once `fit` built it); over the latency budget when timed again, it is
+   SKIPPED, never trained;
 3. is trained through `HyperModel.fit` (`executions_per_trial` times, the
-   metrics averaged) with keras-tuner's TensorBoard/HParams logging; a
+   metrics averaged) with keras-tuner's TensorBoard/HParams logging and its
+   per-trial callbacks (the tuner's epoch hooks, the checkpoint); a
    non-finite loss fails it ("non-finite loss"), which keras-tuner alone
    would record as COMPLETED; any other error fails that trial alone;
-4. is evaluated on `test_data`, and writes its weights once (keras-tuner's
-   checkpoint, which `get_best_models` and Hyperband read), its record
-   (`trials.csv`/`.jsonl` in `directory/project_name`), its cost and
-   accuracy as HParams metrics, and `best_model.keras` when it is the best.
+4. is evaluated on `test_data`, and writes its weights once as training ends
+   (keras-tuner's checkpoint, which `get_best_models` and Hyperband read), its
+   record (`trials.csv`/`.jsonl` in `directory/project_name`), its cost and
+   accuracy as HParams metrics, and `best_model.keras` when it is the best
+   (a model Keras cannot save whole is skipped, said once).
+
+A trial that no Keras model reached convnas in (a subclass's own `run_trial`,
+or its own build-and-fit step) is recorded with its metrics and no cost
+columns, said once per search. keras-tuner's checks of what `fit` or
+`run_trial` returned, and its errors, are its own.
 
 After a search, `pareto.csv` and `pareto.png` hold the accuracy/cost fronts
 of the trials trained for the full epochs, and every record holds the
@@ -37,27 +48,29 @@ distributed chief's `serve` alike (search.tuners.distributed).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
+import warnings
 
 import keras
 import keras_tuner
 import numpy as np
 
 from convnas.search import adapter, cost
-from convnas.search.choices import PROXIES, TRADEOFF
+from convnas.search.choices import TRADEOFF
 from convnas.search.common import durable_io
 from convnas.search.common.heap import frozen_heap
 from convnas.search.records import hparams_logging, pareto
 from convnas.search.records.hypervolume import hypervolume
 from convnas.search.records.trial_records import TrialRecords
-from convnas.search.tuners import distributed, sampler
+from convnas.search.tuners import distributed, sampler, trial_cost
 from convnas.search.tuners.rejection import CandidateRejected
+from convnas.search.tuners.screening import BudgetScreen
 
 NON_FINITE = "non-finite loss"
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # scores in [0, 1]
-PROXY_BATCH = 64  # images in a prescreening proxy's fixed batch
 
 
 def worst_value(objective: keras_tuner.Objective, cost_weight: float = 0.0) -> float:
@@ -74,38 +87,6 @@ def objectives(tuner_objective) -> list[keras_tuner.Objective]:
     return list(getattr(tuner_objective, "objectives", [tuner_objective]))
 
 
-def _input_shape(fit_args: tuple, fit_kwargs: dict) -> tuple:
-    """The batched input shape of the training data `search` was given (arrays or a tf.data dataset)."""
-    data = fit_args[0] if fit_args else fit_kwargs.get("x")
-    if hasattr(data, "element_spec"):
-        spec = data.element_spec
-        spec = spec[0] if isinstance(spec, tuple) else spec
-        return (None, *spec.shape[1:])
-    if hasattr(data, "shape"):
-        return (None, *data.shape[1:])
-    raise ValueError(
-        "the model is not built and its input shape cannot be read from the training data. "
-        f"Received: {type(data).__name__}"
-    )
-
-
-def _first_examples(fit_args: tuple, fit_kwargs: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    """Up to PROXY_BATCH * 4 (images, labels) of the training data (arrays or a tf.data dataset of (x, y) batches)."""
-    data = fit_args[0] if fit_args else fit_kwargs.get("x")
-    if hasattr(data, "element_spec"):
-        images, labels = [], []
-        for x, y in data.take(-1).as_numpy_iterator():
-            images.append(x)
-            labels.append(y)
-            if sum(len(batch) for batch in images) >= PROXY_BATCH * 4:
-                break
-        return (np.concatenate(images), np.concatenate(labels)) if images else None
-    labels = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
-    if data is None or labels is None or not hasattr(data, "shape"):
-        return None
-    return np.asarray(data[: PROXY_BATCH * 4]), np.asarray(labels[: PROXY_BATCH * 4])
-
-
 def _schedule(values: dict, fit_kwargs: dict) -> dict:
     """What a trial trains and from what: total epochs, the epoch it starts at, the trial it continues
     (Hyperband trains a promoted candidate on from an earlier trial's weights), and its prescreening score."""
@@ -115,6 +96,16 @@ def _schedule(values: dict, fit_kwargs: dict) -> dict:
         if name.startswith(sampler.PRESCREEN_PREFIX):
             found.update(proxy=name[len(sampler.PRESCREEN_PREFIX):], proxy_score=value)
     return found
+
+
+@dataclasses.dataclass
+class TrialRun:
+    """The trial `run_trial` is running: its record, the training data's input shape (None if unknown), and
+    its model once `build_and_fit` built it (None while no Keras model reached convnas)."""
+
+    record: dict
+    input_shape: tuple | None
+    model: keras.Model | None = None
 
 
 class Heartbeat(keras.callbacks.Callback):
@@ -128,12 +119,14 @@ class Heartbeat(keras.callbacks.Callback):
         self.oracle.get_trial(self.trial_id)
 
 
-class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
+class ConvnasTrials(BudgetScreen, adapter.TunerAdapter, keras_tuner.Tuner):
     """Tuner mixin, below keras-tuner's tuner class: convnas trials (see the module docstring).
 
     The drop-in tuners (search.tuners.tuner) set its options: `budget`, `trial_seed`, `cost_weight`,
     `on_record`, `latency_repeats`, `prescreen`, `proxy`, `max_redraws`, `hypervolume_reference`.
     """
+
+    _running: TrialRun | None = None  # the trial convnas's run_trial runs (or ran last)
 
     def declare_space(self) -> bool:
         """A hypermodel that declares every branch at once (convnas's space) is never built to declare it."""
@@ -160,8 +153,8 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         if not any(isinstance(callback, keras.callbacks.TensorBoard) for callback in callbacks):
             callbacks.append(keras.callbacks.TensorBoard(self.tensorboard_dir, write_graph=False, profile_batch=0))
         self.tensorboard_dir = next(c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)).log_dir
-        self.prepare(fit_kwargs.get("epochs", 1), _input_shape(fit_args, fit_kwargs),
-                     _first_examples(fit_args, fit_kwargs), tested=test_data is not None)
+        self.prepare(fit_kwargs.get("epochs", 1), trial_cost.input_shape(fit_args, fit_kwargs),
+                     trial_cost.first_examples(fit_args, fit_kwargs), tested=test_data is not None)
         with frozen_heap():
             super().search(*fit_args, callbacks=callbacks, **fit_kwargs)
         if not distributed.is_worker():
@@ -173,6 +166,8 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         """What a search sets up before its first trial: the full epochs (a Hyperband oracle's `max_epochs`, else
         `epochs`), the oracle's screen (`prepare_sampler`) and the HParams experiment (`write_hparams_config`)."""
         self.full_epochs = getattr(self.oracle, "max_epochs", None) or epochs
+        if type(self).run_trial is not ConvnasTrials.run_trial:
+            self.say_budgets_unchecked("this tuner's own run_trial trains no model convnas sees")
         self.prepare_sampler(input_shape, examples)
         self.write_hparams_config(tested)
 
@@ -185,71 +180,6 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         self.save()
         distributed.serve_chief(self.oracle, lost_worker_timeout, self.record_lost, each_poll)
 
-    # The sampler (search.tuners.sampler) -----------------------------------------------------------
-
-    def prepare_sampler(self, input_shape: tuple, examples: tuple[np.ndarray, np.ndarray] | None) -> None:
-        """Gives the oracle its screen: the budgets checked on each drawn candidate, and the prescreening proxy.
-
-        `examples` (images, labels) supply the proxy's fixed batch. A search that
-        stopped because no candidate fitted the budget starts drawing afresh.
-        """
-        if distributed.is_worker():
-            return  # the chief's oracle draws the candidates
-        self._screen_input_shape = input_shape
-        score = None
-        if self.prescreen > 1:
-            from convnas.search import proxies
-
-            PROXIES.check("proxy", self.proxy)
-            if examples is None:
-                raise ValueError("`prescreen` needs training images for the proxy's batch. Received: no training data")
-            batch = proxies.fixed_batch(*examples, size=min(PROXY_BATCH, len(examples[0])), seed=0)
-
-            def score(values: dict) -> float:
-                keras.utils.set_random_seed(0 if self.trial_seed is None else self.trial_seed)
-                return proxies.score(self.proxy, self._screen_build(values), *batch, seed=0)
-
-        self.oracle.screen = sampler.Screen(
-            self._screen_check, self.budget.describe(), self.prescreen, self.proxy, score, self.max_redraws
-        )
-        self.oracle.rejections.exhausted = ""
-
-    def _screen_build(self, values: dict) -> keras.Model:
-        hp = self.oracle.get_space()
-        hp.values = sampler.space_values(values)
-        keras.backend.clear_session(free_memory=False)  # the trial's build collects (twice): not once per draw
-        model = self.hypermodel.build(hp)
-        if not model.built:
-            model.build(self._screen_input_shape)
-        return model
-
-    def _screen_check(self, values: dict) -> dict:
-        """The drawn candidate's cost; CandidateRejected if it is invalid or over a budget.
-
-        Without a latency budget, convnas's space is costed from its layout (`arithmetic_cost`: no model built);
-        a user's hypermodel is built and counted."""
-        arithmetic_cost = getattr(self.hypermodel, "arithmetic_cost", None)
-        if arithmetic_cost is not None and self.budget.max_latency_ms is None:
-            counted = arithmetic_cost(sampler.space_values(values))
-            self.budget.check_cost(counted)
-            return {"flops": counted.flops, "params": counted.params}
-        try:
-            model = self._screen_build(values)
-        except CandidateRejected:
-            raise
-        except Exception:  # noqa: BLE001 - the trial builds it again, fails, and its record says why
-            return {}
-        counted = cost.count(model)
-        self.budget.check_cost(counted)
-        if self.budget.max_latency_ms is not None:
-            self.budget.check_latency(cost.latency(model, repeats=self.latency_repeats))
-        return {"flops": counted.flops, "params": counted.params}
-
-    def raise_if_exhausted(self) -> None:
-        """NoFeasibleCandidate if the sampler stopped the search for want of a candidate within the budgets."""
-        if self.oracle.rejections.exhausted:
-            raise sampler.NoFeasibleCandidate(self.oracle.rejections.exhausted)
-
     def write_hparams_config(self, tested: bool) -> None:
         """The HParams experiment (the hyperparameters searched; metrics and cost columns), once per TensorBoard
         folder; `tested`: whether the trials are evaluated on test data."""
@@ -261,11 +191,12 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         hp = trial.hyperparameters
+        record = {"trial_id": trial.trial_id, "status": None, "reason": "", **sampler.space_values(hp.values),
+                  **_schedule(hp.values, fit_kwargs), "seed": self.trial_seed}
+        self._running = TrialRun(record, trial_cost.input_shape(fit_args, fit_kwargs))
         recorded = self._recorded(trial)
         if recorded is not None:  # killed after its record, before keras-tuner saved the trial's end
             return self._result(recorded)
-        record = {"trial_id": trial.trial_id, "status": None, "reason": "", **sampler.space_values(hp.values),
-                  **_schedule(hp.values, fit_kwargs), "seed": self.trial_seed}
         try:
             return self._train(trial, record, *fit_args, **fit_kwargs)
         except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
@@ -277,62 +208,99 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
             raise keras_tuner.errors.FailedTrialError(record["reason"]) from error
 
     def _train(self, trial, record: dict, *fit_args, **fit_kwargs) -> dict:
-        hp = trial.hyperparameters
-        callbacks = fit_kwargs.pop("callbacks", [])
+        hp, run = trial.hyperparameters, self._running
+        callbacks = fit_kwargs.pop("callbacks", None) or []
+        per_trial = self.trial_callbacks(trial, lambda model: self._save_weights(trial.trial_id, model))
         finals, tests, seconds = [], [], 0.0
         for execution in range(self.executions_per_trial):
             if self.trial_seed is not None:
                 keras.utils.set_random_seed(self.trial_seed + execution)
+            run_callbacks = self.execution_callbacks(callbacks, trial, execution, hparams_logging.session_extras(
+                hp.values), hparams_logging.session_run(hp.values))
+            run_callbacks += [keras.callbacks.TerminateOnNaN(), *per_trial]
+            if distributed.is_worker():
+                run_callbacks.append(Heartbeat(self.oracle, trial.trial_id))
+            started = time.perf_counter()
             try:
-                model = self.build_candidate(hp)
-                if not model.built:  # e.g. a Sequential without an Input: built for the data's shape
-                    model.build(_input_shape(fit_args, fit_kwargs))
-                if execution == 0:
-                    self._check_cost(model, record)
+                results = self.fit_candidate(trial, *fit_args, callbacks=run_callbacks, **fit_kwargs)
             except CandidateRejected as rejection:
                 record.update(status=rejection.status, reason=rejection.reason)
                 self._finish(record)
                 return self._result(record)
-            run_callbacks = self.execution_callbacks(callbacks, trial, execution, hparams_logging.session_extras(
-                hp.values), hparams_logging.session_run(hp.values))
-            run_callbacks.append(keras.callbacks.TerminateOnNaN())
-            if distributed.is_worker():
-                run_callbacks.append(Heartbeat(self.oracle, trial.trial_id))
-            started = time.perf_counter()
-            history = self.hypermodel.fit(hp, model, *fit_args, callbacks=run_callbacks, **fit_kwargs)
             seconds += time.perf_counter() - started
-            logs = self._epoch_logs(history)
+            logs = self._epoch_logs(results)
             if not logs or any(not np.all(np.isfinite(v)) for name, v in logs.items() if name.endswith("loss")):
                 record.update(status="FAILED", reason=NON_FINITE, train_seconds=seconds)
                 self._finish(record)
                 return self._result(record)
             finals.append({name: float(values[-1]) for name, values in logs.items()})
-            if self.test_data is not None:
-                tests.append(self._evaluate(model, fit_kwargs.get("batch_size")))
+            if self.test_data is not None and run.model is not None:
+                tests.append(self._evaluate(run.model, fit_kwargs.get("batch_size")))
         for name in finals[0]:
             record[name] = float(np.mean([final[name] for final in finals]))
         for name in tests[0] if tests else ():
             record[f"test_{name}"] = float(np.mean([test[name] for test in tests]))
-        if any(o.name == TRADEOFF for o in objectives(self.oracle.objective)):
+        self._cost_after_training(run)
+        if any(o.name == TRADEOFF for o in objectives(self.oracle.objective)) and "flops" in record:
             record[TRADEOFF] = record["val_accuracy"] - self.cost_weight * math.log10(max(record["flops"], 1))
         record.update(status="COMPLETED", train_seconds=seconds, executions=self.executions_per_trial)
-        self._save_weights(trial.trial_id, model)
         metrics = [o.name for o in objectives(self.oracle.objective)]
         hparams_logging.write_trial_metrics(self.tensorboard_dir, record, metrics)
-        self._save_if_best(record, model)
+        if run.model is not None:
+            self._save_if_best(record, run.model)
+        else:
+            self.say_once("no Keras model reached convnas (a subclass builds and fits its own without calling "
+                          "super()): such trials are recorded without cost columns, and no best_model.keras")
         self._finish(record)
         return self._result(record)
 
-    def _check_cost(self, model: keras.Model, record: dict) -> None:
-        counted = cost.count(model)
+    def build_and_fit(self, trial, *fit_args, **fit_kwargs):
+        """Builds the candidate of `trial` (for the data's input shape if it is not built), counts its cost on the
+        first execution (CandidateRejected over a budget) where it can be counted before training, and fits it with
+        `HyperModel.fit`, whose result keras-tuner checks."""
+        hp, run = trial.hyperparameters, self._running
+        model = self.build_candidate(hp)
+        trial_cost.build_for(model, run.input_shape)
+        if run.model is None:
+            self._cost_before_training(model, run.record)
+        run.model = model
+        results = self.hypermodel.fit(hp, model, *fit_args, **fit_kwargs)
+        adapter.validate_fit_results(results, self.oracle.objective)
+        return results
+
+    def _cost_before_training(self, model: keras.Model, record: dict) -> None:
+        """The cost columns and the budgets' verdict (OverBudget), where the model can be counted before training."""
+        try:
+            counted_model = trial_cost.countable(model)
+        except trial_cost.Uncountable:
+            return  # counted after training (`_cost_after_training`)
+        counted = cost.count(counted_model)
         record.update(params=counted.params, macs=counted.macs, flops=counted.flops,
                       activation_bytes=counted.activation_bytes)
         self.budget.check_cost(counted)
-        record["latency_ms"] = cost.latency(model, repeats=self.latency_repeats)
+        record["latency_ms"] = cost.latency(counted_model, repeats=self.latency_repeats)
         self.budget.check_latency(record["latency_ms"])
 
+    def _cost_after_training(self, run: TrialRun) -> None:
+        """The cost columns of a model counted only once `fit` built it; the reason where it cannot be counted."""
+        if run.model is None or "params" in run.record:
+            return
+        try:
+            counted_model = trial_cost.countable(run.model)
+        except trial_cost.Uncountable as why:
+            run.record["reason"] = f"cost not counted: {why}"
+            return
+        counted = cost.count(counted_model)
+        run.record.update(params=counted.params, macs=counted.macs, flops=counted.flops,
+                          activation_bytes=counted.activation_bytes,
+                          latency_ms=cost.latency(counted_model, repeats=self.latency_repeats))
+
     def _epoch_logs(self, history) -> dict[str, list[float]]:
-        """Per-epoch metrics of what `HyperModel.fit` returned: a History, a dict of final values, or a number."""
+        """Per-epoch metrics of what `HyperModel.fit` returned: a History, a dict of final values, a number, or a
+        list of these (one per fit), averaged."""
+        if isinstance(history, list):
+            each = [self._epoch_logs(one) for one in history]
+            return {name: [float(np.mean([logs[name][-1] for logs in each]))] for name in each[0]} if each else {}
         if isinstance(history, keras.callbacks.History):
             return {name: list(values) for name, values in history.history.items()}
         if isinstance(history, dict):
@@ -359,11 +327,16 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         """What keras-tuner gets for a finished record: its metrics, the worst score, or FailedTrialError."""
         if record["status"] == "FAILED":
             raise keras_tuner.errors.FailedTrialError(record["reason"])
-        wanted = objectives(self.oracle.objective)
+        objective = self.oracle.objective
+        wanted = objectives(objective)
         if record["status"] != "COMPLETED":
-            return {o.name: worst_value(o, self.cost_weight) for o in wanted}
-        names = {o.name for o in wanted} | {"loss", "accuracy", "val_loss", "val_accuracy", "flops", "params"}
-        return {name: record[name] for name in names if name in record}
+            result = {o.name: worst_value(o, self.cost_weight) for o in wanted}
+        else:
+            names = {o.name for o in wanted} | {"loss", "accuracy", "val_loss", "val_accuracy", "flops", "params"}
+            result = {name: record[name] for name in names if name in record}
+        if objective.name not in result:  # a list of objectives: keras-tuner's combined value ("multi_objective")
+            result[objective.name] = objective.get_value(result)
+        return result
 
     def _finish(self, record: dict) -> None:
         """Appends the record, with the hypervolume of the fronts of every record so far, and reports it."""
@@ -387,12 +360,39 @@ class ConvnasTrials(adapter.TunerAdapter, keras_tuner.Tuner):
         durable_io.write_json(self.build_config_file(trial_id), model.get_build_config())
 
     def _save_if_best(self, record: dict, model: keras.Model) -> None:
+        """best_model.keras, if `record` is the best so far; a model Keras cannot save whole is skipped, said once."""
         with durable_io.locked(os.path.join(self.project_dir, ".best_model.lock")):  # workers share the folder
             for earlier in self.records.read():
                 if earlier["status"] == "COMPLETED" and earlier["trial_id"] != record["trial_id"]:
                     if not self.better(record, earlier):
                         return
-            durable_io.write_atomically(self.best_model_path, model.save)
+            try:
+                durable_io.write_atomically(self.best_model_path, model.save)
+            except Exception as error:  # noqa: BLE001 - the checkpoint (get_best_models) is written all the same
+                self.say_once(f"best_model.keras not written: {type(model).__name__} cannot be saved whole by Keras "
+                              f"({type(error).__name__}); get_best_models() loads the best trial's weights")
+
+    def on_trial_end(self, trial):
+        """keras-tuner's end of a trial; a trial that convnas's `run_trial` did not run (a subclass's own) is
+        recorded with its metrics, without cost columns (the reason said once)."""
+        super().on_trial_end(trial)
+        ran = self._running is not None and self._running.record["trial_id"] == trial.trial_id
+        if ran or trial.status not in ("COMPLETED", "FAILED", "INVALID"):
+            return
+        ended = self.oracle.get_trial(trial.trial_id)
+        metrics = {name: ended.metrics.get_best_value(name) for name in ended.metrics.metrics}
+        reason = (trial.message or "").strip().splitlines()[-1:] if trial.status != "COMPLETED" else []
+        self._finish({"trial_id": trial.trial_id, "status": trial.status, "reason": "".join(reason),
+                      **sampler.space_values(trial.hyperparameters.values), **metrics})
+        self.say_once("this tuner's own run_trial trains no Keras model convnas sees: its trials are recorded "
+                      "with their metrics and no cost columns")
+
+    def say_once(self, message: str) -> None:
+        """Warns `message` the first time this tuner says it."""
+        said = self.__dict__.setdefault("_said", set())
+        if message not in said:
+            said.add(message)
+            warnings.warn(message, stacklevel=2)
 
     # What a search leaves behind ------------------------------------------------------------------
 

@@ -105,7 +105,8 @@ class _Options:
         self.full_epochs: int | None = None
         order = type(self).__mro__
         keras_tuner_class = order[order.index(_Options) + 1]  # whose constructor arguments the drop-in takes
-        adapter.construct_tuner(self, keras_tuner_class, args, {**kwargs, "seed": seed}, self.make_oracle)
+        adapter.construct_tuner(self, keras_tuner_class, args, {**kwargs, "seed": seed}, self.make_oracle,
+                                needs_hypermodel=type(self).run_trial is ConvnasTrials.run_trial)
 
     def make_oracle(self, **arguments) -> keras_tuner.Oracle:
         """The tuner's `oracle_class`, made from keras-tuner's oracle `arguments` (seed + 1 included)."""

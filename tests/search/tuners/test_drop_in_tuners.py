@@ -259,10 +259,11 @@ def test_cost_budget_arguments_are_checked():
 
 def test_input_shape_of_unbuilt_models_comes_from_the_data():
     x = np.zeros((5, 8, 8), "float32")
-    from convnas.search.tuners.trials import _input_shape
+    from convnas.search.tuners.trial_cost import input_shape
 
-    assert _input_shape((x,), {}) == (None, 8, 8)
-    assert _input_shape((), {"x": tf.data.Dataset.from_tensor_slices((x, x)).batch(2)}) == (None, 8, 8)
+    assert input_shape((x,), {}) == (None, 8, 8)
+    assert input_shape((), {"x": tf.data.Dataset.from_tensor_slices((x, x)).batch(2)}) == (None, 8, 8)
+    assert input_shape((), {}) is None  # no training data: a model is built, and costed, by its fit
 
 
 def test_the_heap_is_frozen_during_a_search_and_thawed_after(tmp_path):

@@ -1,37 +1,18 @@
-"""The one adapter to keras-tuner, Keras and TensorFlow internals: private hooks, private state, message texts.
+"""keras-tuner's internals: its oracles' and tuners' private hooks and state, its message texts, its gRPC service.
 
-convnas builds on these libraries' public classes. Where no public API does the job, the code that
-reaches in lives here, and the rest of convnas uses only the public names below. Every private name
-used here is listed in `search.private_api`, whose test fails naming any the installed versions lack;
-the library messages matched here are named where they are matched. Nothing is patched at import time.
-
-- keras-tuner's oracles: `OracleAdapter` (and `GridOracleAdapter`), listed right before a keras-tuner
-  oracle class among a convnas oracle's bases, turn its private hooks into public methods
-  (`save_trial`, `random_values`, `next_grid_point`) and its private state into methods.
-- keras-tuner's tuners: `construct_tuner` makes a drop-in tuner with its own oracle from the
-  arguments of the keras-tuner tuner it replaces; `TunerAdapter` declares a space through
-  `declare_space` and offers the tuner's private helpers as methods; `OracleService` serves an
-  oracle to distributed workers; `hparams_columns`, `stopped_by_failures`.
-- Keras: `flatten_layers`, a model's graph (`functional_graph`, `graph_calls`, `sublayer_calls`), the
-  download cache (`keras_home`) and `get_file`'s notices and errors (`DownloadNotices`,
-  `fetch_failure`), convolutions traced as one op (`plain_tensorflow_convolutions`).
-- TensorFlow: `frozen_graph`, `silenced_deprecations`.
-
-TensorFlow, Keras and keras-tuner are imported inside the functions that use them: importing this
-module imports none of them.
+Part of the one adapter (search.adapter, whose docstring lists what each part offers); the private
+names used here are listed in `search.private_api`. keras-tuner is imported inside the functions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-import io
 import os
-import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 # keras-tuner's oracles -------------------------------------------------------------------------------
 
@@ -127,13 +108,15 @@ class GridOracleAdapter(OracleAdapter):
 # keras-tuner's tuners --------------------------------------------------------------------------------
 
 
-def construct_tuner(tuner, tuner_class: type, args: tuple, kwargs: dict, make_oracle: Callable[..., object]) -> None:
+def construct_tuner(tuner, tuner_class: type, args: tuple, kwargs: dict, make_oracle: Callable[..., object],
+                    needs_hypermodel: bool) -> None:
     """Initializes `tuner` as `tuner_class(*args, **kwargs)` would, but with the oracle `make_oracle(**arguments)`.
 
     keras-tuner's tuners (and convnas's `EvolutionTuner`) make their oracle from every named argument
     of their constructor but `hypermodel`, defaults included, and pass the rest to `keras_tuner.Tuner`.
     So a drop-in tuner takes the same arguments, positional ones included, and makes its own oracle
-    (its convnas oracle class) from those `arguments`.
+    (its convnas oracle class) from those `arguments`. Without a hypermodel, a tuner that `needs_hypermodel`
+    (its `run_trial` is not a subclass's own) raises keras-tuner's ValueError, word for word.
     """
     import keras_tuner
 
@@ -146,18 +129,56 @@ def construct_tuner(tuner, tuner_class: type, args: tuple, kwargs: dict, make_or
             tuner_arguments = arguments.pop(name)
     del arguments[next(iter(signature.parameters))]  # the tuner itself
     hypermodel = arguments.pop("hypermodel")
+    if hypermodel is None and needs_hypermodel:  # keras-tuner's own check sees convnas's run_trial as overridden
+        raise ValueError(
+            "Received `hypermodel=None`. We only allow not specifying `hypermodel` if the user defines the search "
+            "space in `Tuner.run_trial()` by subclassing a `Tuner` class without using a `HyperModel` instance."
+        )
     keras_tuner.Tuner.__init__(tuner, make_oracle(**arguments), hypermodel, **tuner_arguments)
 
 
 class TunerAdapter:
     """Tuner mixin, before `keras_tuner.Tuner`: its private hooks call public methods, its private helpers offered.
 
-    Override `declare_space()` (keras-tuner's `_populate_initial_space`).
+    Override `declare_space()` (keras-tuner's `_populate_initial_space`) and `build_and_fit()` (keras-tuner's
+    `_build_and_fit_model`, which AutoKeras and users override in turn: `fit_candidate` calls it).
     """
 
     def _populate_initial_space(self):
         if not self.declare_space():
             super()._populate_initial_space()
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        return self.build_and_fit(trial, *args, **kwargs)
+
+    def build_and_fit(self, trial, *args, **kwargs):
+        """Builds and fits the model of `trial`, returns what `HyperModel.fit` returned (keras-tuner's way, unless
+        overridden)."""
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def fit_candidate(self, trial, *args, **kwargs):
+        """One execution of `trial` through keras-tuner's `_build_and_fit_model`, as a subclass overrides it."""
+        return self._build_and_fit_model(trial, *args, **kwargs)
+
+    def trial_callbacks(self, trial, save_weights: Callable[[object], None]) -> list:
+        """keras-tuner's per-trial callbacks: its `TunerCallback` (the tuner's `on_epoch_end` & co. hooks) and its
+        checkpoint callback `SaveBestEpoch`, here saving as convnas scores a trial: `save_weights(model)` once as
+        training ends (the last epoch's weights, whose metrics the trial reports), never after a non-finite loss."""
+        import math
+
+        from keras_tuner.src.engine import tuner_utils
+
+        class SaveBestEpoch(tuner_utils.SaveBestEpoch):
+            def on_epoch_end(self, epoch, logs=None):
+                self.last_logs = logs or {}
+
+            def on_train_end(self, logs=None):
+                losses = [value for name, value in getattr(self, "last_logs", {}).items() if name.endswith("loss")]
+                if all(math.isfinite(float(value)) for value in losses):
+                    save_weights(self.model)
+
+        return [tuner_utils.TunerCallback(self, trial),
+                SaveBestEpoch(self.oracle.objective, self._get_checkpoint_fname(trial.trial_id))]
 
     def declare_space(self) -> bool:
         """Declares the search space on the oracle without building a model and returns True, or returns False
@@ -212,6 +233,13 @@ class TunerAdapter:
     def runs_as_worker(self) -> bool:
         """Whether this tuner is a distributed worker (its oracle is the chief's)."""
         return self._is_worker()
+
+
+def validate_fit_results(results, objective) -> None:
+    """keras-tuner's check of what `HyperModel.fit` returned: its FatalTypeError or FatalValueError if unusable."""
+    from keras_tuner.src.engine import tuner_utils
+
+    tuner_utils.validate_trial_results(results, objective, "HyperModel.fit()")
 
 
 def stopped_by_failures(error: BaseException) -> bool:
@@ -294,150 +322,3 @@ class OracleService:
 
     def stop(self, grace: float = 1) -> None:
         self.server.stop(grace=grace)
-
-
-# Keras -----------------------------------------------------------------------------------------------
-
-
-def flatten_layers(layer, include_self: bool = True, recursive: bool = True) -> list:
-    """`layer` (if `include_self`) and its sublayers, at every depth (or only the direct ones)."""
-    return layer._flatten_layers(include_self=include_self, recursive=recursive)
-
-
-def functional_graph(layer):
-    """The functional model whose graph `layer` runs (a sequential model's inner one), or None if it has no graph."""
-    import keras
-
-    if isinstance(layer, keras.Sequential) and layer._functional is not None:
-        layer = layer._functional
-    return layer if hasattr(layer, "_nodes_by_depth") else None
-
-
-def graph_calls(model) -> Iterator[tuple[object, list, object]]:
-    """(operation, input tensors, first output tensor) of every call in a functional graph, inputs first."""
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        for node in model._nodes_by_depth[depth]:
-            if node.is_input or node.operation is None:
-                continue
-            yield node.operation, list(node.input_tensors), node.outputs[0]
-
-
-def sublayer_calls(sublayers: list, call: Callable[[], object]) -> list[tuple[object, list, object]]:
-    """(sublayer, input tensors, first output tensor) of each call of one of `sublayers` that `call()` makes.
-
-    `call` runs on symbolic tensors; the graph nodes it records on the sublayers are removed afterwards,
-    so that the layers are left as they were.
-    """
-    marks = [(sub, len(sub._inbound_nodes), len(sub._outbound_nodes)) for sub in sublayers]
-    try:
-        call()
-        return [(sub, list(node.input_tensors), node.outputs[0])
-                for sub, inbound, _ in marks for node in sub._inbound_nodes[inbound:]]
-    finally:
-        for sub, inbound, outbound in marks:
-            del sub._inbound_nodes[inbound:]
-            del sub._outbound_nodes[outbound:]
-
-
-def keras_home() -> str:
-    """Keras's home folder, where `keras.utils.get_file` caches: KERAS_HOME as it was when Keras was imported,
-    else ~/.keras (not expanded)."""
-    from keras.src.backend import config
-
-    return config.keras_home()
-
-
-class DownloadNotices(io.TextIOBase):
-    """Stands in for stdout while a `keras.datasets` loader runs: Keras's notices before a download are held back.
-
-    `keras.utils.get_file` prints "Downloading data from URL" (after "A local file was found, but ..."
-    for a cached file with the wrong hash) before it connects. Those lines are held; anything else
-    written (the progress bar: the download is under way) writes them out and passes through.
-    `release()` writes out what is still held; a loader that fails can drop it, and say what the
-    notices said (`origin()`).
-    """
-
-    NOTICES = ("Downloading data from ", "A local file was found")
-
-    def __init__(self, target):
-        super().__init__()
-        self.target, self.held = target, []
-
-    def write(self, text: str) -> int:
-        if self.held is not None and text.startswith(self.NOTICES):
-            self.held.append(text)
-        else:
-            self.release()
-            self.target.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-    def isatty(self) -> bool:  # Keras's progress bar redraws in place on a terminal
-        return self.target.isatty()
-
-    @property
-    def encoding(self) -> str | None:
-        return getattr(self.target, "encoding", None)
-
-    def release(self) -> None:
-        for text in self.held or ():
-            self.target.write(text)
-        self.held = None
-
-    def origin(self) -> str | None:
-        """The URL of the download Keras announced, if one was."""
-        found = re.search(r"Downloading data from (\S+)", "".join(self.held or ()))
-        return found.group(1) if found else None
-
-
-def fetch_failure(error: BaseException) -> tuple[str, str] | None:
-    """(URL, reason) when `error` is `get_file`'s "URL fetch failure on URL: ..." (offline, say), else None.
-
-    The reason is urllib's last part: "None -- [Errno 111] Connection refused" gives the errno and reason.
-    """
-    fetch = re.fullmatch(r"URL fetch failure on (\S+): (.*)", " ".join(str(error).split()))
-    if fetch is None:
-        return None
-    return fetch.group(1), fetch.group(2).split(" -- ")[-1]
-
-
-@contextlib.contextmanager
-def plain_tensorflow_convolutions() -> Iterator[None]:
-    """While active, Keras's TensorFlow `conv` traces as a single Conv2D (or Conv1D) op, grouped or dilated."""
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import nn as tensorflow_nn
-
-    original = tensorflow_nn.conv
-
-    def plain_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-        rank = len(inputs.shape) - 2
-        data_format = tensorflow_nn._convert_data_format(data_format, len(inputs.shape))
-        if rank in (1, 2):
-            plain = tf.nn.conv2d if rank == 2 else tf.nn.conv1d
-            return plain(inputs, kernel, strides, padding.upper(), data_format=data_format, dilations=dilation_rate)
-        return original(inputs, kernel, strides, padding, data_format, dilation_rate)
-
-    tensorflow_nn.conv = plain_conv
-    try:
-        yield
-    finally:
-        tensorflow_nn.conv = original
-
-
-# TensorFlow ------------------------------------------------------------------------------------------
-
-
-def frozen_graph(concrete_function):
-    """The graph of a concrete function with its variables frozen to constants."""
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    return convert_variables_to_constants_v2(concrete_function).graph
-
-
-def silenced_deprecations():
-    """A context in which TensorFlow's deprecation warnings are not printed."""
-    from tensorflow.python.util import deprecation
-
-    return deprecation.silence()
