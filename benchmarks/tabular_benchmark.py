@@ -141,6 +141,7 @@ def assemble() -> Path:
         for seed in tabular.SEEDS:
             row[f"val_accuracy_s{seed}"] = seeds[seed]["val_accuracy"][-1]
             row[f"test_accuracy_s{seed}"] = seeds[seed]["test_accuracy"]
+            row[f"train_seconds_s{seed}"] = seeds[seed]["train_seconds"]
             for epoch, accuracy in enumerate(seeds[seed]["val_accuracy"], start=1):
                 row[tabular.epoch_column(seed, epoch)] = accuracy
         row["val_accuracy"] = float(np.mean([row[f"val_accuracy_s{s}"] for s in tabular.SEEDS]))

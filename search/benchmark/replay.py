@@ -137,6 +137,7 @@ def replay(
     proxy: str = "synflow",
     repetition: int = 0,
     on_trial: Callable[[dict], None] | None = None,
+    epochs_budget: int | None = None,
 ) -> list[float]:
     """One search of `trials` trials by tuner `name` on `table`; the hypervolume after each trial.
 
@@ -148,8 +149,14 @@ def replay(
         proxy: the table's proxy column that ranks them.
         repetition: the search's seed and the draw of each architecture's training seed.
         on_trial: called after each trial with what it saw: trial_id, values,
-            key, epochs, seed, val_accuracy, flops, params, counted (trained for
-            the full epochs) and hypervolume.
+            key, epochs, initial_epoch, trained_epochs (epochs - initial_epoch:
+            a promoted trial trains on from its parent's weights),
+            train_seconds (the table's seconds for those epochs), seed,
+            val_accuracy, flops, params, counted (trained for the full epochs)
+            and hypervolume.
+        epochs_budget: if given, the search ends once its trials have trained
+            this many epochs in all (the last one may pass it), whatever
+            `trials` says: the oracle may run up to `epochs_budget` trials.
 
     Returns:
         The hypervolume (against `REFERENCE`) of the front of the full-epoch
@@ -158,10 +165,13 @@ def replay(
         the earlier value).
     """
     validation.non_negative_int("repetition", repetition)
+    if epochs_budget is not None:
+        trials = validation.positive_int("epochs_budget", epochs_budget)  # every trial trains an epoch or more
     oracle = make_oracle(name, trials, seed=repetition)
     oracle.screen = screen_for(table, prescreen, proxy)
     points: list[tuple[float, float]] = []
     curve: list[float] = []
+    spent = 0
     for _ in range(trials):
         trial = oracle.create_trial(TUNER_ID)
         if trial.status == "STOPPED":
@@ -170,6 +180,7 @@ def replay(
             raise RuntimeError(f"oracle {name!r} answered {trial.status} with no trial running")
         values = trial.hyperparameters.values
         epochs = int(values.get(f"{sampler.HYPERBAND_PREFIX}epochs", tabular.EPOCHS))
+        initial_epoch = int(values.get(f"{sampler.HYPERBAND_PREFIX}initial_epoch", 0))
         architecture = tabular.key(values)
         row = table.row(values)
         seed = training_seed(repetition, architecture)
@@ -188,8 +199,13 @@ def replay(
             curve.append(before)
         if on_trial:
             on_trial({"trial_id": trial.trial_id, "values": dict(values), "key": architecture, "epochs": epochs,
-                      "seed": seed, "val_accuracy": accuracy, "flops": flops, "params": params, "counted": counted,
+                      "initial_epoch": initial_epoch, "trained_epochs": epochs - initial_epoch,
+                      "train_seconds": table.train_seconds(values, seed, initial_epoch, epochs), "seed": seed,
+                      "val_accuracy": accuracy, "flops": flops, "params": params, "counted": counted,
                       "hypervolume": curve[-1]})
+        spent += epochs - initial_epoch
+        if epochs_budget is not None and spent >= epochs_budget:
+            break
     return curve
 
 
@@ -290,17 +306,27 @@ def paired(
         ties, losses and p (None when every pair ties or none is shared).
     """
     validation.positive_int("trials", trials)
-    if baseline not in curves:
+    return paired_values({config: {repetition: padded(curve, trials)[-1] for repetition, curve in runs.items()}
+                          for config, runs in curves.items()}, baseline)
+
+
+def paired_values(
+    values: Mapping[tuple[str, int], Mapping[int, float]],
+    baseline: tuple[str, int] = ("random", 1),
+) -> list[dict]:
+    """`paired`'s test on one hypervolume per (configuration, repetition): each configuration against `baseline`
+    over the repetitions both have; rows as `paired`'s."""
+    if baseline not in values:
         raise ValueError(
-            f"`baseline` must be one of the configurations {list(curves)}. Received: baseline={baseline!r}"
+            f"`baseline` must be one of the configurations {list(values)}. Received: baseline={baseline!r}"
         )
-    reference = curves[baseline]
+    reference = values[baseline]
     rows = []
-    for (name, prescreen), runs in curves.items():
+    for (name, prescreen), runs in values.items():
         if (name, prescreen) == baseline:
             continue
         shared = sorted(set(runs) & set(reference))
-        differences = np.array([padded(runs[r], trials)[-1] - padded(reference[r], trials)[-1] for r in shared])
+        differences = np.array([runs[r] - reference[r] for r in shared])
         untied = differences[np.abs(differences) > 1e-12]
         p = float(stats.wilcoxon(untied).pvalue) if len(untied) else None
         rows.append({"tuner": name, "prescreen": prescreen, "pairs": len(shared),

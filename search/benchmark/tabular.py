@@ -11,8 +11,9 @@ two-stage architectures, 342 in all (`architectures()`).
 benchmarks/tabular_benchmark.py trains each one for the full epochs with two
 seeds on the same train / validation split (seed 0) and writes one CSV row
 per architecture (`COLUMNS`): its key, its hyperparameters, the validation
-accuracy after every epoch and the test accuracy for each seed, their means,
-params, MACs, FLOPs, batch-1 latency and every proxy's score. `Table` reads
+accuracy after every epoch, the test accuracy and the training seconds for
+each seed, the accuracies' means, params, MACs, FLOPs, batch-1 latency and
+every proxy's score. `Table` reads
 it back and answers queries by the hyperparameter values a tuner proposes,
 which is how `search.benchmark.replay` runs the real oracles without training.
 """
@@ -106,6 +107,7 @@ COLUMNS = (
     "val_accuracy",
     *(f"test_accuracy_s{seed}" for seed in SEEDS),
     "test_accuracy",
+    *(f"train_seconds_s{seed}" for seed in SEEDS),
     *COST_COLUMNS,
     *PROXY_COLUMNS,
     *(epoch_column(seed, epoch) for seed in SEEDS for epoch in range(1, EPOCHS + 1)),
@@ -130,6 +132,13 @@ class Table:
     def val_accuracy(self, values: Mapping, seed: int, epochs: int = EPOCHS) -> float:
         """Validation accuracy of the architecture after `epochs` epochs of training with `seed`."""
         return self.row(values)[epoch_column(seed, epochs)]
+
+    def train_seconds(self, values: Mapping, seed: int, start: int, end: int) -> float | None:
+        """The training seconds of epochs `start` + 1 to `end` of the architecture with `seed`: its run's recorded
+        seconds for all EPOCHS epochs (fit's wall time), an equal share per epoch; None for a table that records
+        no seconds (digits.csv was assembled before it did)."""
+        total = self.row(values).get(f"train_seconds_s{seed}")
+        return None if total in (None, "") else total * (end - start) / EPOCHS
 
 
 def _number(text: str) -> object:
