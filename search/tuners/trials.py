@@ -199,12 +199,15 @@ class ConvnasTrials(BudgetScreen, adapter.TunerAdapter, keras_tuner.Tuner):
             return self._result(recorded)
         try:
             return self._train(trial, record, *fit_args, **fit_kwargs)
-        except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
+        except keras_tuner.errors.FatalError:
             raise
-        except Exception as error:  # a candidate that crashes (out of memory, ...) fails alone
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            record.update(status="FAILED", reason=f"error: {type(error).__name__}: {message}")
-            self._finish(record)
+        except Exception as error:  # a candidate that crashes (out of memory, keras-tuner's max_model_size) fails alone
+            if record["status"] is None:  # not recorded yet
+                message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                record.update(status="FAILED", reason=f"error: {type(error).__name__}: {message}")
+                self._finish(record)
+            if isinstance(error, keras_tuner.errors.FailedTrialError):
+                raise
             raise keras_tuner.errors.FailedTrialError(record["reason"]) from error
 
     def _train(self, trial, record: dict, *fit_args, **fit_kwargs) -> dict:

@@ -213,3 +213,13 @@ def test_a_model_keras_cannot_save_whole_skips_best_model_keras_with_one_line(tm
     assert said(caught, "best_model.keras not written: Functional cannot be saved whole by Keras") == 1
     assert not (tmp_path / "untitled_project" / "best_model.keras").exists()
     assert float(tuner.get_best_models()[0].optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_keras_tuner_s_max_model_size_fails_the_trial_and_its_record_says_why(tmp_path):
+    tuner = convnas.search.GridSearch(build_functional, "val_accuracy", directory=str(tmp_path), max_model_size=40)
+    tuner.search(X, Y, epochs=1, validation_data=(X, Y), verbose=0)
+    records = {r["units"]: r for r in tuner.records.read()}
+    assert records[4]["status"] == "COMPLETED" and records[4]["params"] == 27  # 2*4+4 + 4*3+3
+    assert records[8]["status"] == "FAILED"
+    assert records[8]["reason"] == "error: FailedTrialError: Oversized model: 51 parameters. Skip model."
+    assert {t.status for t in tuner.oracle.trials.values()} == {"COMPLETED", "FAILED"}  # keras-tuner's statuses
