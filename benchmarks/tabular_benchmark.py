@@ -1,17 +1,21 @@
-"""Generates the tabular benchmark: every architecture of `search.benchmark.tabular.SUBSPACE`, trained twice on digits.
+"""Generates a tabular benchmark: every architecture of its sub-space (search.benchmark.tabular), trained twice.
 
-    python benchmarks/tabular_benchmark.py train [--shard I/N]   # resumable; run N shards side by side
-    python benchmarks/tabular_benchmark.py proxies               # resumable
-    python benchmarks/tabular_benchmark.py assemble              # benchmarks/tabular/digits.csv
+    python benchmarks/tabular_benchmark.py train [--benchmark NAME] [--shard I/N]   # resumable; N shards side by side
+    python benchmarks/tabular_benchmark.py proxies [--benchmark NAME]               # resumable
+    python benchmarks/tabular_benchmark.py assemble [--benchmark NAME]              # benchmarks/tabular/NAME.csv
 
-`train` builds each architecture with the search's own hypermodel, counts its
-cost (params, MACs, FLOPs) and times batch-1 inference (median of 20), then
-trains it for the full epochs with each seed on the same train / validation
-split, as a search trial would (same pipeline, optimizer, BatchNorm momentum),
+NAME is one of `search.benchmark.tabular.BENCHMARKS` ("digits", "cluttered";
+default "cluttered"). `train` builds each architecture with the search's own
+hypermodel, counts its cost (params, MACs, FLOPs) and times batch-1
+inference (median of 20), then trains it for the full epochs with each seed
+on the same train / validation split, as a search trial would (same
+pipeline, optimizer, BatchNorm momentum; for a benchmark with `protocol`,
+the trial's protocol: warmup and cosine, BatchNorm re-estimated before the
+last validation), records the seconds `fit` had taken at each epoch's end,
 and evaluates it on the test split. `proxies` scores each untrained
 architecture with every training-free proxy (`search.proxies`, batch of 64
 training images, seed 0). Both append one JSON line per result to
-benchmarks/tabular/raw/ and skip what is already there, so a killed run
+benchmarks/tabular/raw/NAME/ and skip what is already there, so a killed run
 resumes where it stopped; `train` skips the runs of every raw file, so the
 remaining work can be split anew (a shard's rest as --shard 1/4 and 3/4 after
 --shard 1/2, say). `assemble` joins the raw lines into the CSV, one
@@ -41,28 +45,58 @@ from convnas.search import cost  # noqa: E402
 from convnas.search.benchmark import tabular
 from convnas.search.common import durable_io, tables
 from convnas.search.data import datasets
+from convnas.search.data.cluttered_digits import make_cluttered_digits
 from convnas.search.space.hypermodel import ConvNetHyperModel  # noqa: E402
+from convnas.search.space.training import LEGACY_PROTOCOL, Protocol
 
 FOLDER = Path(__file__).parent / "tabular"
-RAW = FOLDER / "raw"
 PROXY_BATCH = 64
 
 
-def hypermodel(data) -> ConvNetHyperModel:
-    return ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE, input_scale=data.scale)
+def raw_folder(benchmark: tabular.Benchmark) -> Path:
+    return FOLDER / "raw" / benchmark.name
 
 
-def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Model:
+def load_data(benchmark: tabular.Benchmark) -> datasets.Dataset:
+    """The benchmark's task, split with `tabular.SPLIT_SEED`."""
+    if benchmark.dataset == "cluttered_digits":
+        (x_train, y_train), (x_test, y_test) = make_cluttered_digits(**tabular.CLUTTERED)
+        return datasets.from_arrays(benchmark.name, x_train, y_train, x_test, y_test, seed=tabular.SPLIT_SEED)
+    return datasets.load_dataset(benchmark.dataset, seed=tabular.SPLIT_SEED)
+
+
+def hypermodel(benchmark: tabular.Benchmark, data) -> ConvNetHyperModel:
+    """The search's hypermodel over the benchmark's sub-space, training as the benchmark's runs train."""
+    return ConvNetHyperModel(data.input_shape, data.num_classes, benchmark.subspace, input_scale=data.scale,
+                             protocol=Protocol() if benchmark.protocol else LEGACY_PROTOCOL)
+
+
+def hyperparameters(model_maker: ConvNetHyperModel, values: dict) -> keras_tuner.HyperParameters:
     hp = keras_tuner.HyperParameters()
     model_maker.declare_hyperparameters(hp)
     hp.values.update(values)
+    return hp
+
+
+def build(model_maker: ConvNetHyperModel, values: dict, seed: int) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    return model_maker.build(hp)
+    return model_maker.build(hyperparameters(model_maker, values))
 
 
-def raw_runs() -> list[dict]:
-    """Every training run in the raw files, whatever sharding wrote it."""
-    return [record for path in sorted(RAW.glob("train_*.jsonl")) for record in durable_io.read_json_lines(path)]
+def raw_runs(benchmark: tabular.Benchmark) -> list[dict]:
+    """Every training run in the benchmark's raw files, whatever sharding wrote it."""
+    return [record for path in sorted(raw_folder(benchmark).glob("train_*.jsonl"))
+            for record in durable_io.read_json_lines(path)]
+
+
+class EpochClock(keras.callbacks.Callback):
+    """The seconds since `fit` began at each epoch's end (its validation included)."""
+
+    def on_train_begin(self, logs=None):
+        self.started, self.seconds = time.perf_counter(), []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
 
 
 def counted_costs(model: keras.Model) -> dict:
@@ -71,12 +105,12 @@ def counted_costs(model: keras.Model) -> dict:
     return {"params": counted.params, "macs": counted.macs, "flops": counted.flops}
 
 
-def train(shard: int, shards: int) -> None:
-    data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
-    model_maker = hypermodel(data)
-    path = RAW / f"train_{shard}_of_{shards}.jsonl"
-    done = {(r["key"], r["seed"]) for r in raw_runs()}
-    mine = [values for index, values in enumerate(tabular.architectures()) if index % shards == shard]
+def train(benchmark: tabular.Benchmark, shard: int, shards: int) -> None:
+    data = load_data(benchmark)
+    model_maker = hypermodel(benchmark, data)
+    path = raw_folder(benchmark) / f"train_{shard}_of_{shards}.jsonl"
+    done = {(r["key"], r["seed"]) for r in raw_runs(benchmark)}
+    mine = [values for index, values in enumerate(benchmark.architectures()) if index % shards == shard]
     pipeline = dict(batch_size=tabular.BATCH_SIZE)
     train_data = datasets.make_pipeline(data.x_train, data.y_train, shuffle=True, seed=tabular.SPLIT_SEED, **pipeline)
     val_data = datasets.make_pipeline(data.x_val, data.y_val, shuffle=False, **pipeline)
@@ -91,9 +125,10 @@ def train(shard: int, shards: int) -> None:
             record = {"key": name, "seed": seed, **values}
             if seed == tabular.SEEDS[0]:
                 record.update(counted_costs(model), latency_ms=cost.latency(model, repeats=20))
-            started = time.perf_counter()
-            history = model.fit(train_data, validation_data=val_data, epochs=tabular.EPOCHS, shuffle=False, verbose=0)
-            record["train_seconds"] = time.perf_counter() - started
+            clock = EpochClock()
+            history = model_maker.fit(hyperparameters(model_maker, values), model, train_data,
+                                      validation_data=val_data, epochs=tabular.EPOCHS, verbose=0, callbacks=[clock])
+            record["train_seconds"], record["epoch_seconds"] = clock.seconds[-1], clock.seconds
             record["val_accuracy"] = [float(v) for v in history.history["val_accuracy"]]
             record["test_accuracy"] = float(model.evaluate(test_data, verbose=0, return_dict=True)["accuracy"])
             durable_io.append_json_line(path, record)
@@ -101,15 +136,15 @@ def train(shard: int, shards: int) -> None:
                   f"test {record['test_accuracy']:.4f} in {record['train_seconds']:.1f}s", flush=True)
 
 
-def proxies() -> None:
+def proxies(benchmark: tabular.Benchmark) -> None:
     from convnas.search import proxies as proxy_scores
 
-    data = datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED)
-    model_maker = hypermodel(data)
-    path = RAW / "proxies.jsonl"
+    data = load_data(benchmark)
+    model_maker = hypermodel(benchmark, data)
+    path = raw_folder(benchmark) / "proxies.jsonl"
     done = {r["key"] for r in durable_io.read_json_lines(path)}
     batch = proxy_scores.fixed_batch(data.x_train, data.y_train, PROXY_BATCH, seed=0)
-    for values in tabular.architectures():
+    for values in benchmark.architectures():
         name = tabular.key(values)
         if name in done:
             continue
@@ -124,14 +159,14 @@ def proxies() -> None:
         print(name, {p: round(record[p], 3) for p in tabular.PROXY_COLUMNS}, flush=True)
 
 
-def assemble() -> Path:
+def assemble(benchmark: tabular.Benchmark) -> Path:
     runs: dict[str, dict[int, dict]] = {}
-    for record in raw_runs():
+    for record in raw_runs(benchmark):
         runs.setdefault(record["key"], {}).setdefault(record["seed"], record)
-    scores = {r["key"]: r for r in durable_io.read_json_lines(RAW / "proxies.jsonl")}
-    model_maker = hypermodel(datasets.load_dataset(tabular.DATASET, seed=tabular.SPLIT_SEED))
+    scores = {r["key"]: r for r in durable_io.read_json_lines(raw_folder(benchmark) / "proxies.jsonl")}
+    model_maker = hypermodel(benchmark, load_data(benchmark))
     rows = []
-    for values in tabular.architectures():
+    for values in benchmark.architectures():
         name = tabular.key(values)
         seeds = runs.get(name, {})
         if set(seeds) != set(tabular.SEEDS):
@@ -141,16 +176,17 @@ def assemble() -> Path:
         for seed in tabular.SEEDS:
             row[f"val_accuracy_s{seed}"] = seeds[seed]["val_accuracy"][-1]
             row[f"test_accuracy_s{seed}"] = seeds[seed]["test_accuracy"]
-            row[f"train_seconds_s{seed}"] = seeds[seed]["train_seconds"]
             for epoch, accuracy in enumerate(seeds[seed]["val_accuracy"], start=1):
                 row[tabular.epoch_column(seed, epoch)] = accuracy
+            for epoch, seconds in enumerate(seeds[seed].get("epoch_seconds", ()), start=1):
+                row[tabular.seconds_column(seed, epoch)] = seconds
         row["val_accuracy"] = float(np.mean([row[f"val_accuracy_s{s}"] for s in tabular.SEEDS]))
         row["test_accuracy"] = float(np.mean([row[f"test_accuracy_s{s}"] for s in tabular.SEEDS]))
         keras.backend.clear_session()
         row.update(counted_costs(build(model_maker, values, seed=0)), latency_ms=first["latency_ms"])
         row.update({column: scores.get(name, {}).get(column, "") for column in tabular.PROXY_COLUMNS})
         rows.append(row)
-    path = FOLDER / "digits.csv"
+    path = FOLDER / f"{benchmark.name}.csv"
     path.write_text(tables.to_csv(rows, tabular.COLUMNS))
     print(f"{len(rows)} architectures written to {path}")
     seconds = [run["train_seconds"] for seeds in runs.values() for run in seeds.values()]
@@ -163,18 +199,20 @@ def assemble() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=("train", "proxies", "assemble"))
+    parser.add_argument("--benchmark", choices=tuple(tabular.BENCHMARKS), default="cluttered")
     parser.add_argument("--shard", default="0/1", help="I/N: train every N-th architecture from the I-th (default 0/1)")
     args = parser.parse_args()
+    benchmark = tabular.BENCHMARKS[args.benchmark]
     if args.phase == "assemble":
-        assemble()
+        assemble(benchmark)
         return
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     if args.phase == "train":
         shard, shards = (int(part) for part in args.shard.split("/"))
-        train(shard, shards)
+        train(benchmark, shard, shards)
     else:
-        proxies()
+        proxies(benchmark)
 
 
 if __name__ == "__main__":

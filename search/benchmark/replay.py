@@ -1,6 +1,6 @@
 """Replaying searches on the tabular benchmark: the real oracles, with training replaced by a table lookup.
 
-A replay is one search of `trials` trials over `tabular.SUBSPACE` driven by
+A replay is one search of `trials` trials over a benchmark's sub-space driven by
 the oracle of the tuner a search makes — keras-tuner's random search,
 Bayesian optimization and Hyperband with convnas's screened sampling, or
 convnas's regularized evolution (Real et al. 2019) — made by
@@ -63,17 +63,15 @@ from convnas.search.tuners import sampler, setup
 
 TUNERS = tuple(name for name in choices.TUNERS if name != "grid")  # see the module docstring
 REFERENCE = Reference(accuracy=0.1, cost="flops", ceiling=1e8)
-INPUT_SHAPE = (8, 8, 1)  # digits
-NUM_CLASSES = 10
 OBJECTIVE = "pareto"  # tradeoff_score, maximized
 TUNER_ID = "replay"
 
 
-def make_oracle(name: str, max_trials: int, seed: int) -> keras_tuner.Oracle:
+def make_oracle(name: str, max_trials: int, seed: int, benchmark: tabular.Benchmark) -> keras_tuner.Oracle:
     """The oracle of the tuner `name` that `search.tuners.setup.make_tuner` makes for `--objective pareto`.
 
     It is the oracle of a search of `max_trials` trials of `tabular.EPOCHS` epochs over
-    `tabular.SUBSPACE` (declared by `ConvNetHyperModel`: nothing is built), seeded with `seed`:
+    `benchmark`'s sub-space (declared by `ConvNetHyperModel`: nothing is built), seeded with `seed`:
     the objective is `tradeoff_score` (max); keras-tuner receives `seed` + 1 (it treats a falsy
     seed as none); Hyperband runs `max_epochs` = `tabular.EPOCHS`, factor 3, as many iterations
     as `max_trials` allows, and `max_trials` ends it; evolution has the search's population and
@@ -87,6 +85,7 @@ def make_oracle(name: str, max_trials: int, seed: int) -> keras_tuner.Oracle:
         name: one of `TUNERS`.
         max_trials: the trials the search may run.
         seed: the search's seed (a repetition's number).
+        benchmark: the tabular benchmark whose sub-space it searches.
 
     Returns:
         The oracle, ready for `create_trial`.
@@ -95,7 +94,7 @@ def make_oracle(name: str, max_trials: int, seed: int) -> keras_tuner.Oracle:
     validation.positive_int("max_trials", max_trials)
     validation.non_negative_int("seed", seed)
     folder = tempfile.TemporaryDirectory(prefix="convnas-replay-")
-    hypermodel = ConvNetHyperModel(INPUT_SHAPE, NUM_CLASSES, tabular.SUBSPACE)
+    hypermodel = ConvNetHyperModel(benchmark.input_shape, tabular.NUM_CLASSES, benchmark.subspace)
     oracle = setup.make_tuner(name, max_trials, tabular.EPOCHS, objective=OBJECTIVE, hypermodel=hypermodel, seed=seed,
                               directory=folder.name, project_name=name).oracle
     weakref.finalize(oracle, folder.cleanup)  # the folder lives (and is removed) with the oracle
@@ -167,7 +166,7 @@ def replay(
     validation.non_negative_int("repetition", repetition)
     if epochs_budget is not None:
         trials = validation.positive_int("epochs_budget", epochs_budget)  # every trial trains an epoch or more
-    oracle = make_oracle(name, trials, seed=repetition)
+    oracle = make_oracle(name, trials, seed=repetition, benchmark=table.benchmark)
     oracle.screen = screen_for(table, prescreen, proxy)
     points: list[tuple[float, float]] = []
     curve: list[float] = []

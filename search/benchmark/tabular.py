@@ -1,26 +1,40 @@
-"""The tabular benchmark: a fixed sub-space of the search space on `digits`, every architecture trained.
+"""Tabular benchmarks: a fixed sub-space of the search space, every architecture trained, on a task.
 
-The sub-space (`SUBSPACE`, given to `ConvNetHyperModel` as its overrides) is
-one or two stages after a 16-wide stem, each stage a plain conv, a plain
-depthwise separable conv (MobileNet's Fig. 3) or a residual cell, 16, 32 or
-64 wide, 1 or 2 blocks, then 2x2 max pooling; a global-average-pooling head;
-Adam at learning rate 1e-3, 8 epochs, batch 32 (the search's defaults).
-That is 3 x 3 x 2 = 18 choices per stage: 18 one-stage and 18 x 18 = 324
-two-stage architectures, 342 in all (`architectures()`).
+The sub-space (`Benchmark.subspace`, given to `ConvNetHyperModel` as its
+overrides) is one or two stages after the stem, each stage a plain conv, a
+plain depthwise separable conv (MobileNet's Fig. 3) or a residual cell of
+one of three widths, 1 or 2 blocks, then 2x2 max pooling; a
+global-average-pooling head; Adam at learning rate 1e-3, 8 epochs, batch 32
+(the search's defaults). That is 3 x 3 x 2 = 18 choices per stage: 18
+one-stage and 18 x 18 = 324 two-stage architectures, 342 in all
+(`Benchmark.architectures`). `BENCHMARKS` holds two:
 
-benchmarks/tabular_benchmark.py trains each one for the full epochs with two
-seeds on the same train / validation split (seed 0) and writes one CSV row
-per architecture (`COLUMNS`): its key, its hyperparameters, the validation
-accuracy after every epoch, the test accuracy and the training seconds for
-each seed, the accuracies' means, params, MACs, FLOPs, batch-1 latency and
-every proxy's score. `Table` reads
+- "digits": 16-wide stem, stages 16, 32 or 64 wide, on the 8x8 digits,
+  trained with `model.fit` as compiled (a constant rate, BatchNorm on its
+  moving averages): the first table. Its good half is ranked by noise (the
+  accuracies saturate near 100%).
+- "cluttered": 16-wide stem, stages 8, 16 or 32 wide, on cluttered digits
+  at a 16x16 canvas (`CLUTTERED`: digits of 8 to 12 pixels among 3
+  fragments, 2000 training and 1000 test canvases), trained as a search
+  trial is (`search.space.training.Protocol`: warmup and cosine, BatchNorm
+  re-estimated before the last validation), so that the architectures
+  separate: see benchmarks/RESULTS.md.
+
+benchmarks/tabular_benchmark.py trains each architecture for the full
+epochs with two seeds on the same train / validation split (seed 0) and
+writes one CSV row per architecture (`COLUMNS`): its key, its
+hyperparameters, the validation accuracy and the seconds `fit` had taken
+after every epoch, the test accuracy for each seed, the accuracies' means,
+params, MACs, FLOPs, batch-1 latency and every proxy's score. `Table` reads
 it back and answers queries by the hyperparameter values a tuner proposes,
-which is how `search.benchmark.replay` runs the real oracles without training.
+which is how `search.benchmark.replay` runs the real oracles without
+training.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,29 +44,76 @@ from convnas.search import choices
 EPOCHS = 8
 BATCH_SIZE = 32
 SEEDS = (0, 1)
-DATASET = "digits"
 SPLIT_SEED = 0
+NUM_CLASSES = 10
 
 KINDS = (("plain", "conv"), ("plain", "depthwise_separable_conv"), ("residual", None))
-FILTERS = (16, 32, 64)
 BLOCKS = (1, 2)
 STAGES = (1, 2)
+CLUTTERED = {"canvas": 16, "digit_sizes": (8, 12), "clutter": 3, "fragment_sizes": (3, 5), "train_images": 2000,
+             "test_images": 1000, "seed": 0}  # make_cluttered_digits's settings of the "cluttered" benchmark
 
-SUBSPACE = {
-    "stages": list(STAGES),
-    "stem_filters": 16,
-    "cell": sorted({cell for cell, _ in KINDS}),
-    "block": [block for _, block in KINDS if block],
-    "filters": list(FILTERS),
-    "blocks": list(BLOCKS),
-    "kernel_size": 3,
-    "strides": 1,
-    "downsampling": "max",
-    "head": "global_average_pooling",
-    "head_units": 0,
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-}
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """A tabular benchmark: its name (its table is NAME.csv), task, widths and how its runs trained.
+
+    Attributes:
+        name: the benchmark's name.
+        dataset: "digits" or "cluttered_digits" (made with `CLUTTERED`).
+        filters: the three widths a stage can take.
+        protocol: trained under the search's protocol (warmup and cosine,
+            BatchNorm re-estimated), or with `model.fit` as compiled.
+        canvas: the images' height and width.
+    """
+
+    name: str
+    dataset: str
+    filters: tuple[int, ...]
+    protocol: bool
+    canvas: int
+    stem_filters: int = 16
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.canvas, self.canvas, 1)
+
+    @property
+    def subspace(self) -> dict:
+        """The hypermodel's overrides that make the sub-space."""
+        return {
+            "stages": list(STAGES),
+            "stem_filters": self.stem_filters,
+            "cell": sorted({cell for cell, _ in KINDS}),
+            "block": [block for _, block in KINDS if block],
+            "filters": list(self.filters),
+            "blocks": list(BLOCKS),
+            "kernel_size": 3,
+            "strides": 1,
+            "downsampling": "max",
+            "head": "global_average_pooling",
+            "head_units": 0,
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+        }
+
+    def architectures(self) -> list[dict]:
+        """The free hyperparameter values of every architecture of the sub-space, in a fixed order."""
+        stage_options = list(itertools.product(KINDS, self.filters, BLOCKS))
+        found = []
+        for stages in STAGES:
+            for choice in itertools.product(stage_options, repeat=stages):
+                values = {"stages": stages}
+                for n, options in enumerate(choice, start=1):
+                    values.update(_stage_values(n, *options))
+                found.append(values)
+        return found
+
+
+DIGITS = Benchmark("digits", "digits", filters=(16, 32, 64), protocol=False, canvas=8)
+BENCHMARKS = {benchmark.name: benchmark for benchmark in (
+    DIGITS, Benchmark("cluttered", "cluttered_digits", filters=(8, 16, 32), protocol=True, canvas=CLUTTERED["canvas"]),
+)}
 
 COST_COLUMNS = ("params", "macs", "flops", "latency_ms")
 PROXY_COLUMNS = choices.PROXIES.names()  # one column per registered proxy
@@ -64,19 +125,6 @@ def _stage_values(n: int, kind: tuple[str, str | None], filters: int, blocks: in
     if block:
         values[f"stage{n}_block"] = block
     return values
-
-
-def architectures() -> list[dict]:
-    """The free hyperparameter values of every architecture of the sub-space, in a fixed order."""
-    stage_options = list(itertools.product(KINDS, FILTERS, BLOCKS))
-    found = []
-    for stages in STAGES:
-        for choice in itertools.product(stage_options, repeat=stages):
-            values = {"stages": stages}
-            for n, options in enumerate(choice, start=1):
-                values.update(_stage_values(n, *options))
-            found.append(values)
-    return found
 
 
 def key(values: Mapping) -> str:
@@ -98,6 +146,11 @@ def epoch_column(seed: int, epoch: int) -> str:
     return f"val_accuracy_s{seed}_e{epoch}"
 
 
+def seconds_column(seed: int, epoch: int) -> str:
+    """The column of the seconds `fit` had taken at the end of epoch `epoch` (1-based) with `seed`."""
+    return f"seconds_s{seed}_e{epoch}"
+
+
 HYPERPARAMETER_COLUMNS = ("stages",
                           *(f"stage{n}_{name}" for n in (1, 2) for name in ("cell", "block", "filters", "blocks")))
 COLUMNS = (
@@ -107,17 +160,18 @@ COLUMNS = (
     "val_accuracy",
     *(f"test_accuracy_s{seed}" for seed in SEEDS),
     "test_accuracy",
-    *(f"train_seconds_s{seed}" for seed in SEEDS),
     *COST_COLUMNS,
     *PROXY_COLUMNS,
     *(epoch_column(seed, epoch) for seed in SEEDS for epoch in range(1, EPOCHS + 1)),
+    *(seconds_column(seed, epoch) for seed in SEEDS for epoch in range(1, EPOCHS + 1)),
 )
 
 
 class Table:
-    """The benchmark CSV, indexed by architecture key."""
+    """A benchmark's CSV, indexed by architecture key."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, benchmark: Benchmark):
+        self.benchmark = benchmark
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         self.rows = {row["key"]: {name: _number(value) for name, value in row.items()} for row in rows}
@@ -134,11 +188,13 @@ class Table:
         return self.row(values)[epoch_column(seed, epochs)]
 
     def train_seconds(self, values: Mapping, seed: int, start: int, end: int) -> float | None:
-        """The training seconds of epochs `start` + 1 to `end` of the architecture with `seed`: its run's recorded
-        seconds for all EPOCHS epochs (fit's wall time), an equal share per epoch; None for a table that records
-        no seconds (digits.csv was assembled before it did)."""
-        total = self.row(values).get(f"train_seconds_s{seed}")
-        return None if total in (None, "") else total * (end - start) / EPOCHS
+        """The seconds `fit` took over epochs `start` + 1 to `end` of the architecture with `seed` (validation
+        included); None for a table that records no seconds (digits.csv's runs kept only their total)."""
+        row = self.row(values)
+        after = row.get(seconds_column(seed, end))
+        if after in (None, ""):
+            return None
+        return after - (row[seconds_column(seed, start)] if start else 0.0)
 
 
 def _number(text: str) -> object:

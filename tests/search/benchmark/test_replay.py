@@ -42,14 +42,15 @@ def test_each_tuner_replays_its_trials_inside_the_subspace_with_a_rising_hypervo
     assert len({trial["trial_id"] for trial in seen}) == TRIALS
     for trial in seen:
         assert trial["key"] in table.rows and table.row(trial["values"])["key"] == trial["key"]
-        assert trial["values"]["stage1_filters"] in tabular.FILTERS and trial["values"]["stages"] in tabular.STAGES
+        assert trial["values"]["stage1_filters"] in tabular.DIGITS.filters
+        assert trial["values"]["stages"] in tabular.STAGES
     counted = [(trial["val_accuracy"], trial["flops"]) for trial in seen if trial["counted"]]
     assert curve[-1] == pytest.approx(hypervolume(counted, replay.REFERENCE))
 
 
 def test_bayesian_replays_its_random_start_and_its_model_chosen_proposal_inside_the_subspace(table):
     # Driven by hand to reach the Gaussian process in 5 trials (by default it waits 3 x 27 hyperparameters = 81).
-    oracle = replay.make_oracle("bayesian", 5, seed=0)
+    oracle = replay.make_oracle("bayesian", 5, seed=0, benchmark=tabular.DIGITS)
     oracle.screen = replay.screen_for(table)
     oracle.num_initial_points = 4
     for _ in range(5):
@@ -99,7 +100,7 @@ def test_hyperband_continues_a_candidate_on_the_same_seeds_curve(table):
 
 
 def test_the_screen_trains_the_best_proxy_score_of_the_candidates_drawn(table):
-    oracle = replay.make_oracle("random", 3, seed=0)
+    oracle = replay.make_oracle("random", 3, seed=0, benchmark=tabular.DIGITS)
     screen = replay.screen_for(table, prescreen=6, proxy="naswot")
     scored = []
 
@@ -214,13 +215,13 @@ def test_run_replays_each_configuration_and_random_reaches_its_own_median(table)
 
 def test_bad_arguments_name_the_argument_and_the_value(table):
     with pytest.raises(ValueError, match=r"`name` must be one of .*Received: name='grid'"):
-        replay.make_oracle("grid", 10, 0)
+        replay.make_oracle("grid", 10, 0, tabular.DIGITS)
     with pytest.raises(ValueError, match=r"`prescreen` must be a positive integer. Received: prescreen=0"):
         replay.replay("random", table, 5, prescreen=0)
     with pytest.raises(ValueError, match=r"`proxy` must be one of .*Received: proxy='flops'"):
         replay.replay("random", table, 5, prescreen=2, proxy="flops")
     with pytest.raises(ValueError, match=r"`seed` must be a non-negative integer. Received: seed=-1"):
-        replay.make_oracle("random", 10, -1)
+        replay.make_oracle("random", 10, -1, tabular.DIGITS)
     refused = r"`checkpoints` must not exceed trials \(10\). Received: checkpoints=\(10, 25\)"
     with pytest.raises(ValueError, match=refused):
         replay.summarize({("random", 1): [[1.0] * 10]}, 10, (10, 25))
@@ -240,12 +241,12 @@ def configuration(oracle) -> dict:
 def test_the_replayed_oracle_is_configured_as_a_pareto_searchs(tmp_path, name):
     if name not in replay.TUNERS:  # grid search: its repetitions would be one replay
         with pytest.raises(ValueError, match=rf"`name` must be one of .*Received: name='{name}'"):
-            replay.make_oracle(name, 100, seed=3)
+            replay.make_oracle(name, 100, seed=3, benchmark=tabular.DIGITS)
         return
-    spec = build_spec({"space": tabular.SUBSPACE}, {"tuner": name, "objective": "pareto", "max_trials": 100,
+    spec = build_spec({"space": tabular.DIGITS.subspace}, {"tuner": name, "objective": "pareto", "max_trials": 100,
                                                     "epochs": tabular.EPOCHS, "seed": 3, "logdir": str(tmp_path)})
-    search = runner.search_tuner(spec, datasets.load_dataset(tabular.DATASET, seed=3), replay.REFERENCE).oracle
-    replayed = configuration(replay.make_oracle(name, 100, seed=3))
+    search = runner.search_tuner(spec, datasets.load_dataset(tabular.DIGITS.dataset, seed=3), replay.REFERENCE).oracle
+    replayed = configuration(replay.make_oracle(name, 100, seed=3, benchmark=tabular.DIGITS))
     assert replayed == configuration(search)
     assert (replayed["seed"], replayed["max_trials"], replayed["objective"]) == (4, 100, ("tradeoff_score", "max"))
     expected = {"hyperband": {"max_epochs": tabular.EPOCHS, "factor": 3, "hyperband_iterations": 100},

@@ -305,7 +305,7 @@ def test_every_form_of_final_softmax_is_left_out(ending):
 @pytest.fixture(scope="module")
 def digits():
     data = datasets.load_dataset("digits", seed=0)
-    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.SUBSPACE, input_scale=data.scale)
+    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.DIGITS.subspace, input_scale=data.scale)
     return data, hypermodel
 
 
@@ -313,7 +313,7 @@ def candidate(digits, key):
     _, hypermodel = digits
     hp = keras_tuner.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
-    (values,) = [v for v in tabular.architectures() if tabular.key(v) == key]
+    (values,) = [v for v in tabular.DIGITS.architectures() if tabular.key(v) == key]
     hp.values.update(values)
     keras.utils.set_random_seed(0)
     return hypermodel.build(hp)

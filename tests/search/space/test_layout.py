@@ -38,9 +38,9 @@ def outcomes(hypermodel, hp):
 
 
 def test_every_architecture_of_the_tabular_sub_space_costs_as_its_built_model():
-    hypermodel = ConvNetHyperModel(**DIGITS, overrides=tabular.SUBSPACE)
+    hypermodel = ConvNetHyperModel(**DIGITS, overrides=tabular.DIGITS.subspace)
     hp = declared(hypermodel)
-    for values in tabular.architectures():
+    for values in tabular.DIGITS.architectures():
         hp.values = {**hp.values, **values}
         by_layout, counted = outcomes(hypermodel, hp)
         assert by_layout == counted, values
