@@ -252,6 +252,7 @@ def summary(records: list[dict], fronts: dict, tuner, logdir: Path) -> str:
         f"{reference.accuracy:.3g}): {tuner.hypervolume(records):.4f}"
     ))
     names = ("trials.csv", "pareto.csv", "pareto.png", "best_model.keras", "class_names.json")
-    lines.append(wrap("written: " + ", ".join(str(logdir / name) for name in names if (logdir / name).exists())))
+    written = [str(logdir / name) for name in names if (logdir / name).exists()]
+    lines.append(wrap("written: " + ", ".join(written)) if written else "written: nothing (no trial ended)")
     lines.append(f"dashboard: convnas board {logdir}")
     return "\n".join(lines)

@@ -96,9 +96,13 @@ def write_front(
 ) -> dict[str, list[dict]]:
     """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts.
 
-    Given `epochs`, only records trained for that many epochs count (see `completed_records`).
+    Given `epochs`, only records trained for that many epochs count (see
+    `completed_records`). With no front member nothing is written: the file
+    would hold its header alone.
     """
     fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in PARETO_COSTS}
+    if not any(fronts.values()):
+        return fronts
     names = front_columns(accuracy)
     rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}}
             for cost, front in fronts.items() for row in front]
