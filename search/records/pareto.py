@@ -86,26 +86,49 @@ def front_rows(records: list[dict], cost: str, accuracy: str = "val_accuracy", e
     return [completed[i] for i in pareto_front(points)]
 
 
+def objectives_front(records: list[dict], objectives: Sequence[tuple[str, str]], epochs: int | None = None
+                     ) -> list[dict]:
+    """The COMPLETED records (trained for `epochs` epochs, if given) with every objective's value that no other
+    such record beats on all the `objectives` at once: (name, "max" or "min") pairs, a keras-tuner list of
+    objectives. In the order the records come."""
+    kept = [r for r in records if r.get("status") == "COMPLETED" and all(r.get(name) is not None for name, _ in
+                                                                        objectives)
+            and (epochs is None or r.get("epochs") == epochs)]
+    signs = [1.0 if direction == "max" else -1.0 for _, direction in objectives]
+    points = [[sign * float(r[name]) for sign, (name, _) in zip(signs, objectives)] for r in kept]
+
+    def beats(a, b) -> bool:
+        return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+    return [kept[i] for i, point in enumerate(points) if not any(beats(other, point) for other in points)]
+
+
 def front_columns(accuracy: str) -> tuple[str, ...]:
     return ("front", "trial_id", accuracy, *(["val_accuracy"] if accuracy != "val_accuracy" else []),
             "test_accuracy", "params", "flops", "macs", "latency_ms")
 
 
 def write_front(
-    records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None
+    records: list[dict], path: Path, accuracy: str = "val_accuracy", epochs: int | None = None,
+    objectives: Sequence[tuple[str, str]] = (),
 ) -> dict[str, list[dict]]:
-    """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns the fronts.
+    """Writes pareto.csv (one row per front member, for the FLOPs and the params fronts); returns these fronts.
 
     Given `epochs`, only records trained for that many epochs count (see
-    `completed_records`). With no front member nothing is written: the file
-    would hold its header alone.
+    `completed_records`). Given a list of two or more `objectives` ((name,
+    direction) pairs), the rows of their own front (`objectives_front`, the
+    front "objectives") follow, with a column per objective. With no front
+    member nothing is written: the file would hold its header alone.
     """
     fronts = {cost: front_rows(records, cost, accuracy, epochs) for cost in PARETO_COSTS}
-    if not any(fronts.values()):
+    listed = objectives_front(records, objectives, epochs) if len(objectives) > 1 else []
+    if not any(fronts.values()) and not listed:
         return fronts
     names = front_columns(accuracy)
+    names += tuple(name for name, _ in objectives if name not in names)
     rows = [{"front": f"accuracy_vs_{cost}", **{key: row.get(key) for key in names[1:]}}
             for cost, front in fronts.items() for row in front]
+    rows += [{"front": "objectives", **{key: row.get(key) for key in names[1:]}} for row in listed]
     durable_io.write_text(path, tables.to_csv(rows, names))
     return fronts
 

@@ -442,8 +442,11 @@ class ConvnasTrials(BudgetScreen, adapter.TunerAdapter, keras_tuner.Tuner):
         return "val_accuracy"
 
     def write_fronts(self) -> dict[str, list[dict]]:
-        """pareto.csv and pareto.png in the project folder; returns the fronts."""
+        """pareto.csv (with a list of objectives, their own front too) and pareto.png in the project folder;
+        returns the accuracy/cost fronts."""
         records, accuracy = self.records.read(), self.front_metric()
-        fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy, self.full_epochs)
+        listed = [(o.name, o.direction) for o in objectives(self.oracle.objective)]
+        fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy, self.full_epochs,
+                                    listed if len(listed) > 1 else ())
         pareto.plot_front(records, os.path.join(self.project_dir, "pareto.png"), accuracy, self.full_epochs)
         return fronts

@@ -5,6 +5,7 @@ without data, subclassed models, lists of objectives, keras-tuner's own errors, 
 where a cost is known only after training.
 """
 
+import csv
 import warnings
 
 import keras
@@ -192,7 +193,7 @@ def test_a_model_that_cannot_be_traced_says_why_its_cost_columns_are_empty(tmp_p
 
 
 def test_a_list_of_objectives_is_keras_tuner_s_multi_objective_with_fronts(tmp_path):
-    tuner = convnas.search.RandomSearch(build_functional, ["val_accuracy", "val_loss"], max_trials=2,
+    tuner = convnas.search.RandomSearch(build_functional, ["val_accuracy", "val_loss"], max_trials=4,
                                         directory=str(tmp_path), seed=0)
     tuner.search(X, Y, epochs=1, validation_data=(X, Y), verbose=0)
     assert tuner.oracle.objective.name == "multi_objective"
@@ -201,6 +202,13 @@ def test_a_list_of_objectives_is_keras_tuner_s_multi_objective_with_fronts(tmp_p
         combined = trial.metrics.get_last_value("multi_objective")
         assert combined == pytest.approx(record["val_loss"] - record["val_accuracy"])  # keras-tuner's sum
     assert (tmp_path / "untitled_project" / "pareto.csv").read_text().count("accuracy_vs_flops") >= 1
+    with open(tmp_path / "untitled_project" / "pareto.csv") as stream:
+        listed = {row["trial_id"] for row in csv.DictReader(stream) if row["front"] == "objectives"}
+    records = tuner.records.read()
+    beaten = {r["trial_id"] for r in records for o in records  # on both objectives at once, better on one
+              if o["val_accuracy"] >= r["val_accuracy"] and o["val_loss"] <= r["val_loss"]
+              and (o["val_accuracy"] > r["val_accuracy"] or o["val_loss"] < r["val_loss"])}
+    assert listed and listed == {r["trial_id"] for r in records} - beaten  # the front of the listed objectives
 
 
 def test_a_model_keras_cannot_save_whole_skips_best_model_keras_with_one_line(tmp_path):
