@@ -30,11 +30,11 @@ columns, said once per search. keras-tuner's checks of what `fit` or
 `run_trial` returned, and its errors, are its own.
 
 After a search, `pareto.csv` and `pareto.png` hold the accuracy/cost fronts
-of the trials trained for the full epochs, and every record holds the
-hypervolume of the front after it (search.records.hypervolume), also logged
-as the TensorBoard scalar "hypervolume". A trial's metrics are those of its
-last epoch (keras-tuner keeps the best epoch's), so the recorded score is the
-score of the model that was saved.
+of the trials trained for the full epochs (pareto.csv, a list of objectives'
+own front too), and every record the hypervolume of the front after it
+(search.records.hypervolume; the scalar "accuracy_vs_cost/hypervolume"). A
+trial's metrics are its last epoch's (keras-tuner keeps the best epoch's):
+the recorded score is the saved model's.
 
 Rejected candidates (INVALID, SKIPPED) are reported to keras-tuner with the
 objective's worst value, so they never count toward its consecutive-failure
@@ -88,8 +88,7 @@ def objectives(tuner_objective) -> list[keras_tuner.Objective]:
 
 
 def _schedule(values: dict, fit_kwargs: dict) -> dict:
-    """What a trial trains and from what: total epochs, the epoch it starts at, the trial it continues
-    (Hyperband trains a promoted candidate on from an earlier trial's weights), and its prescreening score."""
+    """A trial's epochs, first epoch, the trial it continues (a Hyperband or ASHA promotion), prescreening score."""
     found = {"epochs": fit_kwargs.get("epochs", 1), "initial_epoch": fit_kwargs.get("initial_epoch", 0),
              "continues": values.get(f"{sampler.HYPERBAND_PREFIX}trial_id")}
     for name, value in values.items():
@@ -100,8 +99,7 @@ def _schedule(values: dict, fit_kwargs: dict) -> dict:
 
 @dataclasses.dataclass
 class TrialRun:
-    """The trial `run_trial` is running: its record, the training data's input shape (None if unknown), and
-    its model once `build_and_fit` built it (None while no Keras model reached convnas)."""
+    """The trial `run_trial` runs: its record, the data's input shape, its model once `build_and_fit` built it."""
 
     record: dict
     input_shape: tuple | None
@@ -442,11 +440,10 @@ class ConvnasTrials(BudgetScreen, adapter.TunerAdapter, keras_tuner.Tuner):
         return "val_accuracy"
 
     def write_fronts(self) -> dict[str, list[dict]]:
-        """pareto.csv (with a list of objectives, their own front too) and pareto.png in the project folder;
-        returns the accuracy/cost fronts."""
+        """pareto.csv (a list of objectives' own front too) and pareto.png in the project; returns the fronts."""
         records, accuracy = self.records.read(), self.front_metric()
-        listed = [(o.name, o.direction) for o in objectives(self.oracle.objective)]
+        listed = [(o.name, o.direction) for o in objectives(self.oracle.objective)]  # one: no front of its own
         fronts = pareto.write_front(records, os.path.join(self.project_dir, "pareto.csv"), accuracy, self.full_epochs,
-                                    listed if len(listed) > 1 else ())
+                                    listed)
         pareto.plot_front(records, os.path.join(self.project_dir, "pareto.png"), accuracy, self.full_epochs)
         return fronts
