@@ -39,8 +39,8 @@ import keras_tuner
 
 from convnas.blocks import validation
 from convnas.search.adapter import OracleAdapter
-from convnas.search.choices import PARETO_COSTS
 from convnas.search.records import pareto
+from convnas.search.tuners.evolution import check_selection_cost
 from convnas.search.tuners.sampler import HYPERBAND_PREFIX, ScreenedSampling, space_values
 
 EPOCHS, INITIAL_EPOCH, CONTINUES, RUNG = (f"{HYPERBAND_PREFIX}{name}" for name in
@@ -76,10 +76,7 @@ class AshaOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
                  selection_cost: str | None = None, accuracy: str = "val_accuracy", **kwargs):
         super().__init__(objective=objective, max_trials=max_trials, **kwargs)
         self.rungs = rungs(max_epochs, factor)
-        if selection_cost is not None and selection_cost not in PARETO_COSTS:
-            *others, last = (repr(name) for name in PARETO_COSTS.names())
-            raise ValueError(f"`selection_cost` must be None, {', '.join(others)} or {last}. "
-                             f"Received: selection_cost={selection_cost!r}")
+        check_selection_cost(selection_cost)
         self.max_epochs, self.factor = max_epochs, factor
         self.selection_cost, self.accuracy = selection_cost, accuracy
 

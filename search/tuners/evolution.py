@@ -42,6 +42,14 @@ from convnas.search.tuners.sampler import ScreenedSampling, space_values
 MUTATION_TRIES = 50
 
 
+def check_selection_cost(selection_cost: str | None) -> None:
+    """ValueError unless `selection_cost` is None or a Pareto cost ("flops", "params")."""
+    if selection_cost is not None and selection_cost not in PARETO_COSTS:
+        *others, last = (repr(name) for name in PARETO_COSTS.names())
+        raise ValueError(f"`selection_cost` must be None, {', '.join(others)} or {last}. "
+                         f"Received: selection_cost={selection_cost!r}")
+
+
 class EvolutionOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
     """Regularized evolution; see the module docstring.
 
@@ -76,10 +84,7 @@ class EvolutionOracle(ScreenedSampling, OracleAdapter, keras_tuner.Oracle):
                 f"`sample_size` must be an integer from 1 to population_size ({population_size}). "
                 f"Received: sample_size={sample_size!r}"
             )
-        if selection_cost is not None and selection_cost not in PARETO_COSTS:
-            *others, last = (repr(name) for name in PARETO_COSTS.names())
-            raise ValueError(f"`selection_cost` must be None, {', '.join(others)} or {last}. "
-                             f"Received: selection_cost={selection_cost!r}")
+        check_selection_cost(selection_cost)
         self.population_size, self.sample_size = population_size, sample_size
         self.selection_cost, self.accuracy = selection_cost, accuracy
 
