@@ -235,7 +235,7 @@ def report_compute(found: dict, args, name: str) -> None:
 
 
 def plot_curves(runs: dict, budget: int, path: Path, proxy: str) -> None:
-    """The median hypervolume of each configuration against cumulative epochs, 0 to `budget`."""
+    """The median hypervolume of each configuration against cumulative epochs, 0 to `budget`, and the optimum."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -248,6 +248,9 @@ def plot_curves(runs: dict, budget: int, path: Path, proxy: str) -> None:
                    for b in grid]
         axes.plot(grid, medians, label=config_name({"tuner": tuner, "prescreen": prescreen}, proxy),
                   linestyle="-" if prescreen == 1 else ":")
+    optimum = statistics.median(run.optimum for replays in runs.values() for run in replays.values())
+    axes.axhline(optimum, color="black", linewidth=0.8, linestyle="--",
+                 label=f"optimum: the whole table's front ({optimum:.3f}, median)")
     axes.set_xlabel("training epochs spent (cumulative)")
     axes.set_ylabel("hypervolume (median over repetitions)")
     axes.set_title(f"{path.stem}: hypervolume of the accuracy / FLOPs front against compute")
