@@ -49,6 +49,7 @@ PRIVATE_NAMES = (
     ("keras.src.backend.tensorflow", "nn.conv", "trace grouped/dilated convs as one op for the profiler"),
     ("keras.src.backend.tensorflow", "nn._convert_data_format", "the same, with Keras's data format"),
     ("keras.src.backend", "config.keras_home", "the keras.datasets cache folder"),
+    ("keras.src.backend.common", "dtypes.BIT64_TO_BIT32_DTYPE", "float64 synflow on JAX and PyTorch"),
     # TensorFlow (adapter: the profiler's frozen graph)
     ("tensorflow.python.framework.convert_to_constants", "convert_variables_to_constants_v2",
      "freeze a traced model's variables for the profiler"),

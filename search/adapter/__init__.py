@@ -18,7 +18,8 @@ Nothing is patched at import time.
   `hparams_columns`, `stopped_by_failures`.
 - Keras: `flatten_layers`, a model's graph (`functional_graph`, `graph_calls`, `sublayer_calls`), the
   download cache (`keras_home`) and `get_file`'s notices and errors (`DownloadNotices`,
-  `fetch_failure`), convolutions traced as one op (`plain_tensorflow_convolutions`).
+  `fetch_failure`), convolutions traced as one op (`plain_tensorflow_convolutions`), float64 kept
+  float64 on every backend (`float64_computation`).
 - TensorFlow: `frozen_graph`, `silenced_deprecations`.
 
 TensorFlow, Keras and keras-tuner are imported inside the functions that use them: importing this
@@ -29,6 +30,7 @@ from convnas.search.adapter.keras_internals import (
     DownloadNotices,
     fetch_failure,
     flatten_layers,
+    float64_computation,
     frozen_graph,
     functional_graph,
     graph_calls,
@@ -60,6 +62,7 @@ __all__ = [
     "hparams_columns",
     "OracleService",
     "flatten_layers",
+    "float64_computation",
     "functional_graph",
     "graph_calls",
     "sublayer_calls",

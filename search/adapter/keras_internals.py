@@ -119,6 +119,32 @@ def fetch_failure(error: BaseException) -> tuple[str, str] | None:
 
 
 @contextlib.contextmanager
+def float64_computation() -> Iterator[None]:
+    """While active, Keras ops on float64 tensors compute in float64 on every backend.
+
+    Keras's type promotion turns float64 results into float32 on JAX and PyTorch (to match JAX's
+    default, `dtypes.BIT64_TO_BIT32_DTYPE`), and JAX keeps 64-bit types off unless asked: this
+    context lifts both, then puts them back.
+    """
+    import keras
+    from keras.src.backend.common import dtypes
+
+    promotion = dtypes.BIT64_TO_BIT32_DTYPE
+    saved = promotion.get("float64")
+    promotion["float64"] = "float64"
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            with jax.enable_x64(True):
+                yield
+        else:
+            yield
+    finally:
+        promotion["float64"] = saved
+
+
+@contextlib.contextmanager
 def plain_tensorflow_convolutions() -> Iterator[None]:
     """While active, Keras's TensorFlow `conv` traces as a single Conv2D (or Conv1D) op, grouped or dilated."""
     import tensorflow as tf

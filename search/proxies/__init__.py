@@ -63,14 +63,15 @@ does (they are overwritten at once); `score` seeds that state first.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from convnas.search import adapter, choices
+from convnas.search.proxies import gradients as backend_gradients
 
 # The variables summed as "weights": Keras's names for the kernels of conv and dense layers.
 WEIGHT_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
@@ -80,6 +81,21 @@ JACOBIAN_EPSILON = 1e-5
 
 # Activations whose units give naswot codes: the reference hooks every module with "ReLU" in its type name.
 _RELU_ACTIVATIONS = (keras.activations.relu, keras.activations.relu6, keras.activations.leaky_relu)
+
+
+def _in_float64(proxy: Callable) -> Callable:
+    """`proxy` run with float64 kept float64 on every backend (`search.adapter.float64_computation`).
+
+    Keras computes float64 in float32 on JAX and PyTorch unless asked: synflow's copy (and a float64
+    model's) is then float64 as on TensorFlow.
+    """
+
+    @functools.wraps(proxy)
+    def in_float64(*args, **kwargs):
+        with adapter.float64_computation():
+            return proxy(*args, **kwargs)
+
+    return in_float64
 
 
 def __getattr__(name: str):
@@ -142,6 +158,7 @@ def score(name: str, model: keras.Model, x: np.ndarray, y: np.ndarray, seed: int
     return choices.PROXIES.load(name)(model, x, y)
 
 
+@_in_float64
 def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> float:
     """SynFlow (Tanaka et al. 2020) as a NAS proxy (Abdelfattah et al. 2021): sum of |theta * dR/dtheta|.
 
@@ -174,10 +191,8 @@ def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> flo
         elif isinstance(layer, keras.layers.Rescaling):  # parameter-free preprocessing: x * 1 + 0 = x
             layer.scale, layer.offset = 1.0, 0.0
     weights = _weights(copy)
-    ones = tf.ones((1, *shape), dtype="float64")
-    with tf.GradientTape() as tape:
-        flow = tf.reduce_sum(copy(ones, training=False))
-    gradients = tape.gradient(flow, weights)
+    ones = np.ones((1, *shape), dtype="float64")
+    gradients = backend_gradients.of_weights(copy, weights, ones, keras.ops.sum, training=False)
     return _sum_over(weights, gradients, lambda weight, gradient: np.abs(weight * gradient).sum())
 
 
@@ -186,6 +201,7 @@ def synflow_of_batch(model: keras.Model, x: np.ndarray, y: np.ndarray | None = N
     return synflow(model, input_shape=np.shape(x)[1:])
 
 
+@_in_float64
 def naswot(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """NASWOT (Mellor et al. 2021): log|det K| of the ReLU codes' agreement kernel.
 
@@ -220,12 +236,13 @@ def naswot(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> fl
     copy(inputs, training=True)
     kernel = np.zeros((len(inputs), len(inputs)))
     for outputs in recorded:
-        codes = (np.asarray(outputs) > 0).reshape(len(inputs), -1).astype(np.float64)
+        codes = (keras.ops.convert_to_numpy(outputs) > 0).reshape(len(inputs), -1).astype(np.float64)
         kernel += codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T
     _, log_determinant = np.linalg.slogdet(kernel)
     return float(log_determinant)
 
 
+@_in_float64
 def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """Jacobian covariance (Mellor et al. 2020 v1; Abdelfattah et al. 2021): -sum(log(v + k) + 1/(v + k)).
 
@@ -249,12 +266,10 @@ def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) ->
     each zero eigenvalue adds about -1/k = -1e5 to the score (8x8 digits and
     a batch of 64: every score sits near -1e5, the rest of the sum ranks).
     """
-    inputs = tf.convert_to_tensor(_inputs(model, x, minimum=2))
+    inputs = _inputs(model, x, minimum=2)
     copy = _scoring_copy(model)
-    with tf.GradientTape() as tape:
-        tape.watch(inputs)
-        total = tf.reduce_sum(copy(inputs, training=True))
-    jacobians = np.asarray(tape.gradient(total, inputs), dtype=np.float64).reshape(len(x), -1)
+    jacobians = backend_gradients.of_inputs(copy, inputs, keras.ops.sum, training=True)
+    jacobians = jacobians.astype(np.float64).reshape(len(x), -1)
     with np.errstate(divide="ignore", invalid="ignore"):
         correlations = np.corrcoef(jacobians)
     if not np.all(np.isfinite(correlations)):
@@ -263,6 +278,7 @@ def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) ->
     return float(-np.sum(np.log(eigenvalues + JACOBIAN_EPSILON) + 1.0 / (eigenvalues + JACOBIAN_EPSILON)))
 
 
+@_in_float64
 def grad_norm(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Gradient norm (Abdelfattah et al. 2021): sum over the weight tensors of ||dL/dW||_2.
 
@@ -282,6 +298,7 @@ def grad_norm(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return _sum_over(weights, gradients, lambda weight, gradient: np.linalg.norm(gradient))
 
 
+@_in_float64
 def snip(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """SNIP (Lee et al. 2019, as in Abdelfattah et al. 2021): sum over the weights of |theta * dL/dtheta|.
 
@@ -316,10 +333,11 @@ def _loss_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[l
             f"`y` must be labels from 0 to {classes - 1}. Received: y from {labels.min()} to {labels.max()}"
         )
     weights = _weights(copy)
-    with tf.GradientTape() as tape:
-        logits = copy(inputs, training=True)
-        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-    return weights, tape.gradient(loss, weights)
+
+    def loss(logits):
+        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+    return weights, backend_gradients.of_weights(copy, weights, inputs, loss, training=True)
 
 
 def _sum_over(weights: list, gradients: list, term: Callable[[np.ndarray, np.ndarray], float]) -> float:
@@ -327,7 +345,8 @@ def _sum_over(weights: list, gradients: list, term: Callable[[np.ndarray, np.nda
     total = 0.0
     for weight, gradient in zip(weights, gradients):
         if gradient is not None:
-            total += float(term(np.asarray(weight, dtype=np.float64), np.asarray(gradient, dtype=np.float64)))
+            weight = keras.ops.convert_to_numpy(weight).astype(np.float64)
+            total += float(term(weight, np.asarray(gradient, dtype=np.float64)))
     return total
 
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from convnas import blocks
-from convnas.search import proxies
+from convnas.search import adapter, proxies
 from convnas.search.benchmark import tabular
 from convnas.search.data import datasets
 from convnas.search.space.hypermodel import ConvNetHyperModel
+
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
 
 # -------------------------------------------------------------------- helpers
 
@@ -169,7 +171,7 @@ def test_naswot_reads_the_relus_inside_blocks():
     outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(features))
     model = keras.Model(inputs, outputs)
     x = rng.normal(size=(10, 5, 5, 2)).astype(np.float32)
-    codes = np.asarray(keras.Model(inputs, features)(x)).reshape(10, -1) > 0
+    codes = keras.ops.convert_to_numpy(keras.Model(inputs, features)(x)).reshape(10, -1) > 0
     assert proxies.naswot(model, x) == pytest.approx(agreement_log_determinant(codes), rel=1e-9)
 
 
@@ -240,12 +242,13 @@ def numpy_loss(weights, x, y, epsilon):
 
 def test_grad_norm_and_snip_match_finite_differences_with_batch_norm_in_training_mode():
     rng = np.random.default_rng(6)
-    inputs = keras.Input((4,), dtype="float64")
-    x_tensor = keras.layers.Dense(5, dtype="float64")(inputs)
-    norm = keras.layers.BatchNormalization(dtype="float64")
-    x_tensor = keras.layers.Activation("relu", dtype="float64")(norm(x_tensor))
-    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", dtype="float64")(x_tensor))
-    randomize(model, rng)
+    with adapter.float64_computation():  # float64 variables on JAX too
+        inputs = keras.Input((4,), dtype="float64")
+        x_tensor = keras.layers.Dense(5, dtype="float64")(inputs)
+        norm = keras.layers.BatchNormalization(dtype="float64")
+        x_tensor = keras.layers.Activation("relu", dtype="float64")(norm(x_tensor))
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", dtype="float64")(x_tensor))
+        randomize(model, rng)
     x = rng.normal(size=(9, 4))
     y = rng.integers(0, 3, size=9)
     weights = [np.asarray(w, np.float64) for w in model.trainable_weights]  # w1, b1, gamma, beta, w2, b2
