@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="be a worker with this id, of the chief at --chief HOST:PORT")
     cluster.add_argument("--chief", metavar="HOST:PORT", help="the chief's address (bind address for --serve-chief)")
     cluster.add_argument("--threads", type=positive_int_argument, metavar="N",
-                         help="TensorFlow threads of this process")
+                         help="compute threads of this process (on any backend)")
     cluster.add_argument("--lost-worker-timeout", type=float, default=600.0, metavar="S",
                          help="chief: fail a trial whose worker is silent this long (default: %(default)s)")
     searching.set_defaults(run=commands.search_command)

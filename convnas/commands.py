@@ -167,8 +167,12 @@ def cost_command(args: argparse.Namespace) -> int:
     quiet_import_tensorflow()
     from convnas import cost_report
     from convnas.search import cost
+    from convnas.search.common import backends
     from convnas.search.cost import profiler
 
+    if args.check and backends.name() != "tensorflow":
+        raise UsageError(f"convnas cost: --check counts with TensorFlow's profiler, which needs "
+                         f"KERAS_BACKEND=tensorflow. Received: KERAS_BACKEND={backends.name()}")
     try:
         model = cost_report.load_model(args.model, args.input_shape)
     except cost_report.ModelError as error:
@@ -223,7 +227,7 @@ def _search(search_spec, args: argparse.Namespace) -> int:
     """`convnas search` in this process: a search, a distributed search's chief or one of its workers."""
     quiet_import_tensorflow()
     from convnas.search import runner
-    from convnas.search.common import spec_files
+    from convnas.search.common import backends, spec_files
     from convnas.search.data import datasets
     from convnas.search.tuners import distributed, sampler
 
@@ -237,10 +241,7 @@ def _search(search_spec, args: argparse.Namespace) -> int:
                 raise UsageError(f"convnas search: {error}") from None
             distributed.set_role(distributed.CHIEF if args.serve_chief else args.worker_id, host, port)
         if args.threads:
-            import tensorflow as tf
-
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
+            backends.set_threads(args.threads)
         runner.run_search(search_spec, write=_print_now, lost_worker_timeout=args.lost_worker_timeout)
     except (spec_files.SpecError, datasets.DatasetError, runner.SearchStopped, sampler.NoFeasibleCandidate) as error:
         raise UsageError(f"convnas search: {error}") from None

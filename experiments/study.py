@@ -76,7 +76,7 @@ from convnas.experiments.ablation_spec import (
 from convnas.experiments.ablation_table.report import plan_statement
 from convnas.experiments.study_logs import RUNS_FILE, STUDY_FILE, read_runs, read_study, run_name
 from convnas.experiments.study_outputs import first_line, write_outputs
-from convnas.search.common import durable_io
+from convnas.search.common import backends, durable_io
 from convnas.search.common.spec_files import SpecError, refuse_changed
 from convnas.search.common.tables import plural, wrap
 from convnas.search.records import hparams_logging
@@ -282,8 +282,6 @@ class Study:
         Returns:
             The table rows (`experiments.ablation_table.build_table`).
         """
-        import tensorflow as tf
-
         costs = self.costs()  # before anything is written: a variant that cannot be built writes nothing
         if overwrite and self.logdir.exists():
             shutil.rmtree(self.logdir)
@@ -292,7 +290,7 @@ class Study:
         tensorboard = self.logdir / "tensorboard"
         if not tensorboard.exists():
             self._write_experiment(tensorboard, with_field=costs[BASELINE]["receptive_field"] is not None)
-        tf.config.experimental.enable_op_determinism()
+        backends.enable_determinism()
         plan = [(variant, seed) for variant in self.variant_names() for seed in self.seeds]
         then = "" if self.seed_plan is None else (
             f" (a pilot: then up to {self.seed_plan['most']} seeds for the claimed comparisons' variants)")
@@ -416,10 +414,7 @@ def environment() -> dict:
     """Software versions and machine, as the report shows them."""
     import platform
 
-    import keras
-    import tensorflow as tf
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+    return {**backends.versions(), "python": platform.python_version(),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}"}
 
 

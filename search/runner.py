@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from convnas.search import adapter
-from convnas.search.common import durable_io
+from convnas.search.common import backends, durable_io
 from convnas.search.common.spec_files import refuse_changed
 from convnas.search.common.tables import fit, human, plural, wrap
 from convnas.search.data import datasets
@@ -131,9 +131,7 @@ def run_search(
         shutil.rmtree(logdir)
     data = datasets.load_dataset(spec.dataset, seed=spec.seed)  # before anything is written to LOGDIR
     if spec.deterministic:
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()  # with the per-trial seeds: same architectures, same metrics
+        backends.enable_determinism()  # with the per-trial seeds: same architectures, same metrics
     budgets = {"flops": spec.max_flops, "params": spec.max_params}
     reference = reference_for(data.num_classes, spec.pareto_cost, budgets[spec.pareto_cost])
     _check_resume(logdir, spec, reference)

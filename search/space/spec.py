@@ -14,7 +14,7 @@
     proxy: synflow             # a proxy of search.choices.PROXIES
     max_redraws: 1000          # draws per trial (invalid or over-budget ones redrawn) before giving up
     seed: 0
-    deterministic: false       # TensorFlow op determinism: a re-run gives the same metrics
+    deterministic: false       # the backend's deterministic ops: a re-run gives the same metrics
     space:                     # fix (scalar), restrict (list) or narrow ({min, max}) hyperparameters
       stages: [1, 2]
       cell: [plain, residual]  # every stage
@@ -107,7 +107,7 @@ class SearchSpec:
                             "before giving up", metavar="N", type=int)
     seed: int = flag(0, help="seed of the architecture draws, the data split and order, and the initial weights",
                      type=int)
-    deterministic: bool = flag(False, help="TensorFlow op determinism: the same seed gives the same architectures "
+    deterministic: bool = flag(False, help="the backend's deterministic ops: the same seed gives the same architectures "
                                "and metrics", type=bool)
     logdir: str = flag("logs/search", help="where the search writes", metavar="DIR")
     overwrite: bool = flag(False, help="start afresh instead of resuming", type=bool)

@@ -86,7 +86,7 @@ def test_study_json_records_the_resolved_spec_and_how_it_ran(spec_file, uninterr
     logdir, _ = uninterrupted
     study = json.loads((logdir / "study.json").read_text())
     assert study.pop("command") == f"convnas ablate {spec_file} --logdir {logdir}"
-    assert set(study.pop("environment")) == {"tensorflow", "keras", "python", "machine"}
+    assert set(study.pop("environment")) == {"backend", "tensorflow", "keras", "python", "machine"}
     assert study == json.loads(json.dumps(build_study(TINY).as_dict()))  # the spec's fields, no more (no `build`)
 
 

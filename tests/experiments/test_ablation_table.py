@@ -350,3 +350,13 @@ def test_the_chart_says_truncated_only_when_its_axis_leaves_zero_out_and_short_c
     markers.clear()
     assert charts.plot_curves(STUDY, _records(), tmp_path / "curves.png")  # three epochs: lines
     assert markers and set(markers) == {None}
+
+
+def test_the_report_names_the_backend_that_trained_when_it_is_not_tensorflow():
+    from convnas.experiments.ablation_table.report import software
+
+    legacy = {"tensorflow": "2.21.0", "keras": "3.15.1"}  # study.json written before the backend was recorded
+    assert software(legacy) == software({**legacy, "backend": "tensorflow"}) == "TensorFlow 2.21.0, Keras 3.15.1"
+    assert software({**legacy, "backend": "jax", "jax": "0.10.2"}) == (
+        "Keras 3.15.1 on JAX 0.10.2 (TensorFlow 2.21.0 for the data and the logs)")
+    assert software({**legacy, "backend": "torch", "torch": "2.13.0+cpu"}).startswith("Keras 3.15.1 on PyTorch 2.13.0")
