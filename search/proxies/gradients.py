@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-BACKENDS = ("tensorflow", "jax", "torch")
+from convnas.search.common import backends
 
 
 def of_weights(model: keras.Model, weights: Sequence, inputs: np.ndarray, scalar: Callable, training: bool) -> list:
@@ -38,7 +38,7 @@ def of_weights(model: keras.Model, weights: Sequence, inputs: np.ndarray, scalar
     Returns:
         One NumPy array (or None, off the path to the output) per weight.
     """
-    backend = _backend()
+    backend = backends.name()
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -71,7 +71,7 @@ def of_weights(model: keras.Model, weights: Sequence, inputs: np.ndarray, scalar
 
 def of_inputs(model: keras.Model, inputs: np.ndarray, scalar: Callable, training: bool) -> np.ndarray:
     """dS/dx, where S = scalar(model(x, training=training)) at x = `inputs`, as a NumPy array of their shape."""
-    backend = _backend()
+    backend = backends.name()
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -96,11 +96,3 @@ def of_inputs(model: keras.Model, inputs: np.ndarray, scalar: Callable, training
         tensor = keras.ops.convert_to_tensor(inputs).requires_grad_(True)
         gradient = torch.autograd.grad(scalar(model(tensor, training=training)), tensor)[0]
     return keras.ops.convert_to_numpy(gradient)
-
-
-def _backend() -> str:
-    """Keras's backend, one of `BACKENDS`."""
-    backend = keras.backend.backend()
-    if backend not in BACKENDS:
-        raise ValueError(f"the proxies need a Keras backend of {', '.join(BACKENDS)}. Received: {backend!r}")
-    return backend

@@ -107,8 +107,8 @@ class SearchSpec:
                             "before giving up", metavar="N", type=int)
     seed: int = flag(0, help="seed of the architecture draws, the data split and order, and the initial weights",
                      type=int)
-    deterministic: bool = flag(False, help="the backend's deterministic ops: the same seed gives the same architectures "
-                               "and metrics", type=bool)
+    deterministic: bool = flag(False, help="the backend's deterministic ops: the same seed gives the same "
+                               "architectures and metrics", type=bool)
     logdir: str = flag("logs/search", help="where the search writes", metavar="DIR")
     overwrite: bool = flag(False, help="start afresh instead of resuming", type=bool)
     space: dict = dataclasses.field(default_factory=dict)
