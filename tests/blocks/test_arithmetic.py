@@ -9,6 +9,8 @@ import pytest
 from convnas.blocks import arithmetic
 from convnas.blocks.arithmetic import ConvLayer
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 
 @pytest.mark.parametrize(
     "size, kernel, strides, padding, expected",

@@ -8,6 +8,8 @@ from convnas import blocks
 from convnas.search import cost
 from convnas.search.space.stages import CONV_BLOCKS
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 # The blocks the search space builds: every plain-cell block, the cells, and the layers around them.
 SPACE_BLOCKS = (*CONV_BLOCKS, "residual", "inception", "highway", "shuffle_unit", "pool", "pointwise",
                 "channel_shuffle")

@@ -8,6 +8,8 @@ import pytest
 
 from convnas import blocks
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 WITH_FILTERS = [
     n for n in blocks.list_blocks() if "filters" in inspect.signature(blocks.get_block(n).__init__).parameters
 ]

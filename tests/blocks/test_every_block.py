@@ -9,6 +9,8 @@ from block_examples import CLOSED_FORMS, EXAMPLES, INPUT_1D, INPUT_2D
 
 from convnas import blocks
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 CASES = [
     pytest.param(name, kwargs, id=f"{name}-{i}")
     for name in blocks.list_blocks()

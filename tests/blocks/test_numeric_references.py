@@ -9,6 +9,8 @@ from convnas import blocks
 from convnas.blocks import arithmetic
 from convnas.search import cost
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 
 def numpy_of(tensor):
     return keras.ops.convert_to_numpy(tensor)

@@ -5,6 +5,8 @@ import pytest
 
 from convnas.blocks.separability import separability
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 SOBEL_X = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], float)
 LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
 

@@ -7,6 +7,8 @@ import pytest
 from convnas import blocks
 from convnas.search import cost
 
+pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
+
 
 @pytest.mark.parametrize(
     "application, macs, params",
