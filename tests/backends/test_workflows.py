@@ -43,19 +43,19 @@ def digits_arrays():
     return x[:1400], digits.target[:1400], x[1400:], digits.target[1400:]
 
 
-@pytest.mark.parametrize("tuner, extra", [("random", ["--prescreen", "3", "--proxy", "synflow"]),
+@pytest.mark.parametrize("tuner, extra", [("random", ["--prescreen", "2", "--proxy", "synflow"]),
                                           ("evolution", [])])
 def test_convnas_search_trains_records_and_ranks(tmp_path, tuner, extra):
     (tmp_path / "spec.yaml").write_text(SPEC)
     logdir = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-m", "convnas", "search", str(tmp_path / "spec.yaml"), "--tuner", tuner,
-         "--max-trials", "3", "--logdir", str(logdir), *extra],
+         "--max-trials", "2", "--logdir", str(logdir), *extra],
         capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": keras.backend.backend()})
     assert result.returncode == 0, result.stderr[-3000:]
     records = read_csv(logdir / "trials.csv")
-    assert [r["status"] for r in records] == ["COMPLETED"] * 3
-    assert max(float(r["val_accuracy"]) for r in records) > 0.3  # well above chance (0.1) after two epochs
+    assert [r["status"] for r in records] == ["COMPLETED"] * 2
+    assert max(float(r["val_accuracy"]) for r in records) > 0.2  # twice chance (0.1) after two epochs
     for record in records:
         assert 0.0 <= float(record["val_accuracy"]) <= 1.0
         assert int(record["params"]) > 0 and int(record["flops"]) > 0
