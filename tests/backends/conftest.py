@@ -1,9 +1,10 @@
-"""The backend job's own tests (README, "Backends"): the workflows on the backend Keras runs, the proxies
-compared with TensorFlow's (scored in a second process), and what needs TensorFlow refusing clearly. Under
-TensorFlow the last two have nothing to compare or refuse, so they are not collected; the rest of the backend
-job is the tests marked `backends` across the suite."""
+"""The backend job's own tests (README, "Backends"), for KERAS_BACKEND=jax or torch: the three workflows on that
+backend, the proxies compared with TensorFlow's (scored in a second process), and what needs TensorFlow refusing
+clearly. Under TensorFlow they are not collected: the suite's own tests cover those workflows there
+(tests/cli/test_cli_search.py, tests/search/tuners/test_drop_in_tuners.py, tests/experiments/test_study.py), and
+there is nothing to compare or refuse. The rest of the backend job is the tests marked `backends` across the suite.
+"""
 
 import keras
 
-OTHER_BACKENDS_ONLY = ["test_*_match_tensorflow.py", "test_tensorflow_only.py"]
-collect_ignore_glob = OTHER_BACKENDS_ONLY if keras.backend.backend() == "tensorflow" else []
+collect_ignore_glob = ["test_*.py"] if keras.backend.backend() == "tensorflow" else []
