@@ -4,6 +4,7 @@
                                         [--prescreen K] [--proxy NAME] [--repetitions R]
                                         [--epochs-budget B | --trials N] [--shard I/N]
     python benchmarks/tabular_replay.py [--benchmark NAME] --correlations
+    python benchmarks/tabular_replay.py [--benchmark NAME] [--epochs-budget B | --trials N] --report
 
 For each tuner (keras-tuner's random search, Bayesian optimization and
 Hyperband with convnas's screened sampling, convnas's regularized evolution
@@ -25,8 +26,9 @@ so a killed run resumes, and `--shard I/N` runs every N-th replay from the
 I-th so that N processes can share the work (each appends whole lines; set
 OMP_NUM_THREADS=1 when running shards side by side).
 
-Then it prints Markdown tables from every line of the file that matches the
-table, the budget (or N) and the reference: (1) per configuration, the
+Then (with `--report`: without running any) it prints Markdown tables
+from every line of the file that matches the table, the budget (or N) and
+the reference: (1) per configuration, the
 median [25th, 75th percentile] hypervolume after 10, 25, 50 and 100 trials
 and the trials the median curve needs to reach random search's (no
 prescreening) median after 100 trials, with the goal line (does evolution
@@ -362,6 +364,8 @@ def main() -> None:
     length.add_argument("--trials", type=int, metavar="N", help="trials each replay runs, instead of a budget")
     parser.add_argument("--shard", default="0/1", help="I/N: run every N-th replay from the I-th (default 0/1)")
     parser.add_argument("--correlations", action="store_true", help="only print the proxies' rank correlations")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the tables of the replays already in the file (run none)")
     args = parser.parse_args()
     if args.trials is None and args.epochs_budget is None:
         args.epochs_budget = FULL_TRAININGS * tabular.EPOCHS
@@ -383,7 +387,8 @@ def main() -> None:
         return
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     table_id = fingerprint(path)
-    run_replays(args, table, table_id)
+    if not args.report:
+        run_replays(args, table, table_id)
     report_replays(args, table_id, args.benchmark)
     report_correlations(table, proxies)
 
