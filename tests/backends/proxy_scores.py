@@ -1,34 +1,21 @@
 """Every proxy's score of two tabular-space candidates with given weights, on the backend Keras runs.
 
-Run as `python proxy_scores.py WEIGHTS.npz SCORES.json` (in a process of another backend), or called as
-`scores(weights)`. The candidates are built with seed 0, then given the weights: the same weights on every
-backend, whatever its initializers draw.
+Run as `python proxy_scores.py WEIGHTS.npz SCORES.json` (in a process of another backend, with tests/ on
+PYTHONPATH), or called as `scores(weights)`. The candidates are built with seed 0, then given the weights:
+the same weights on every backend, whatever its initializers draw.
 """
 
 import json
 import sys
 
 import keras
-import keras_tuner
 import numpy as np
+from tabular_candidates import candidate
 
 from convnas.search import proxies
-from convnas.search.benchmark import tabular
 from convnas.search.data import datasets
-from convnas.search.space.hypermodel import ConvNetHyperModel
 
 CANDIDATES = ("residual32x2-residual16x1", "depthwise_separable_conv32x2")
-
-
-def candidate(key: str) -> keras.Model:
-    data = datasets.load_dataset("digits", seed=0)
-    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.DIGITS.subspace, input_scale=data.scale)
-    hp = keras_tuner.HyperParameters()
-    hypermodel.declare_hyperparameters(hp)
-    (values,) = [v for v in tabular.DIGITS.architectures() if tabular.key(v) == key]
-    hp.values.update(values)
-    keras.utils.set_random_seed(0)
-    return hypermodel.build(hp)
 
 
 def scores(weights: dict[str, list[np.ndarray]]) -> dict[str, dict[str, float]]:

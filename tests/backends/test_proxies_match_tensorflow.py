@@ -11,7 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from proxy_scores import CANDIDATES, candidate, scores
+from proxy_scores import CANDIDATES, scores
+from tabular_candidates import candidate
 
 pytestmark = pytest.mark.backends
 
@@ -30,7 +31,9 @@ def both(tmp_path_factory):
         weights[key] = [rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if "variance" in w.path
                         else rng.normal(0.0, 0.3, w.shape).astype(w.dtype) for w in model.weights]
     np.savez(folder / "weights.npz", **{f"{key}/{i}": w for key, ws in weights.items() for i, w in enumerate(ws)})
-    environment = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    tests = str(Path(__file__).parents[1])  # tabular_candidates, for the script
+    environment = {**os.environ, "KERAS_BACKEND": "tensorflow",
+                   "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))}
     subprocess.run([sys.executable, str(Path(__file__).with_name("proxy_scores.py")), str(folder / "weights.npz"),
                     str(folder / "tensorflow.json")], env=environment, check=True, timeout=300)
     tensorflow = json.loads((folder / "tensorflow.json").read_text())

@@ -3,15 +3,13 @@
 import math
 
 import keras
-import keras_tuner
 import numpy as np
 import pytest
+from tabular_candidates import candidate
 
 from convnas import blocks
 from convnas.search import adapter, proxies
-from convnas.search.benchmark import tabular
 from convnas.search.data import datasets
-from convnas.search.space.hypermodel import ConvNetHyperModel
 
 pytestmark = pytest.mark.backends  # also run on JAX and PyTorch (the backend job)
 
@@ -307,27 +305,15 @@ def test_every_form_of_final_softmax_is_left_out(ending):
 
 @pytest.fixture(scope="module")
 def digits():
-    data = datasets.load_dataset("digits", seed=0)
-    hypermodel = ConvNetHyperModel(data.input_shape, data.num_classes, tabular.DIGITS.subspace, input_scale=data.scale)
-    return data, hypermodel
-
-
-def candidate(digits, key):
-    _, hypermodel = digits
-    hp = keras_tuner.HyperParameters()
-    hypermodel.declare_hyperparameters(hp)
-    (values,) = [v for v in tabular.DIGITS.architectures() if tabular.key(v) == key]
-    hp.values.update(values)
-    keras.utils.set_random_seed(0)
-    return hypermodel.build(hp)
+    return datasets.load_dataset("digits", seed=0)
 
 
 @pytest.mark.parametrize("key", ["residual32x2-residual16x1", "depthwise_separable_conv32x2"])
 @pytest.mark.parametrize("name", proxies.PROXIES)
 def test_every_proxy_scores_a_real_candidate_and_leaves_it_unchanged(digits, key, name):
     # Seconds per proxy are measured by the tabular benchmark (benchmarks/RESULTS.md), not here.
-    data, _ = digits
-    model = candidate(digits, key)
+    data = digits
+    model = candidate(key)
     x, y = proxies.fixed_batch(data.x_train, data.y_train, 64, seed=0)
     before = model.get_weights()  # BatchNorm moving statistics included
     value = proxies.score(name, model, x, y, seed=0)
@@ -338,8 +324,8 @@ def test_every_proxy_scores_a_real_candidate_and_leaves_it_unchanged(digits, key
 
 
 def test_score_dispatches_to_the_proxy_functions(digits):
-    data, _ = digits
-    model = candidate(digits, "conv16x1")
+    data = digits
+    model = candidate("conv16x1")
     x, y = proxies.fixed_batch(data.x_train, data.y_train, 32, seed=1)
     direct = {
         "synflow": proxies.synflow(model, x.shape[1:]),
