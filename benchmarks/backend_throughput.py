@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-BACKENDS = ("tensorflow", "jax", "torch")
+from convnas.search.common.backends import BACKENDS
 
 
 def run_search(backend: str, trials: int, epochs: int, logdir: Path) -> dict:

@@ -170,9 +170,10 @@ def cost_command(args: argparse.Namespace) -> int:
     from convnas.search.common import backends
     from convnas.search.cost import profiler
 
-    if args.check and backends.name() != "tensorflow":
+    backend = backends.name()
+    if args.check and backend != "tensorflow":
         raise UsageError(f"convnas cost: --check counts with TensorFlow's profiler, which needs "
-                         f"KERAS_BACKEND=tensorflow. Received: KERAS_BACKEND={backends.name()}")
+                         f"KERAS_BACKEND=tensorflow. Received: KERAS_BACKEND={backend}")
     try:
         model = cost_report.load_model(args.model, args.input_shape)
     except cost_report.ModelError as error:

@@ -17,6 +17,7 @@ from convnas.experiments.ablation_table.claims import claim_text
 from convnas.experiments.ablation_table.metrics import difference_text, value_text
 from convnas.experiments.ablation_table.render import p_text, to_markdown
 from convnas.experiments.evaluation import COLLAPSE_POINTS
+from convnas.search.common import backends
 from convnas.search.space.training import describe_protocol
 
 FIGURES = (("chart.png", "main metric per variant, mean and 95% CI"), ("curves.png", "training curves per variant"),
@@ -29,15 +30,12 @@ def report_files(logdir: Path) -> list[str]:
     return [name for name in (*(name for name, _ in FIGURES), FULL_TABLE) if (Path(logdir) / name).is_file()]
 
 
-BACKEND_NAMES = {"jax": "JAX", "torch": "PyTorch"}
-
-
 def software(env: dict) -> str:
     """'TensorFlow 2.21.0, Keras 3.15.1', or with another backend the backend that trained."""
     backend = env.get("backend", "tensorflow")
     if backend == "tensorflow":
         return f"TensorFlow {env.get('tensorflow', '?')}, Keras {env.get('keras', '?')}"
-    return f"Keras {env.get('keras', '?')} on {BACKEND_NAMES.get(backend, backend)} {env.get(backend, '?')} " \
+    return f"Keras {env.get('keras', '?')} on {backends.BACKENDS.get(backend, backend)} {env.get(backend, '?')} " \
            f"(TensorFlow {env.get('tensorflow', '?')} for the data and the logs)"
 
 

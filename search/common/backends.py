@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 
-BACKENDS = ("tensorflow", "jax", "torch")
+BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}  # KERAS_BACKEND: display name
 
 
 def name() -> str:
-    """Keras's backend: one of BACKENDS."""
+    """Keras's backend: a key of BACKENDS."""
     import keras
 
     backend = keras.backend.backend()

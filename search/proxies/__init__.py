@@ -63,7 +63,6 @@ does (they are overwritten at once); `score` seeds that state first.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -81,21 +80,6 @@ JACOBIAN_EPSILON = 1e-5
 
 # Activations whose units give naswot codes: the reference hooks every module with "ReLU" in its type name.
 _RELU_ACTIVATIONS = (keras.activations.relu, keras.activations.relu6, keras.activations.leaky_relu)
-
-
-def _in_float64(proxy: Callable) -> Callable:
-    """`proxy` run with float64 kept float64 on every backend (`search.adapter.float64_computation`).
-
-    Keras computes float64 in float32 on JAX and PyTorch unless asked: synflow's copy (and a float64
-    model's) is then float64 as on TensorFlow.
-    """
-
-    @functools.wraps(proxy)
-    def in_float64(*args, **kwargs):
-        with adapter.float64_computation():
-            return proxy(*args, **kwargs)
-
-    return in_float64
 
 
 def __getattr__(name: str):
@@ -158,7 +142,7 @@ def score(name: str, model: keras.Model, x: np.ndarray, y: np.ndarray, seed: int
     return choices.PROXIES.load(name)(model, x, y)
 
 
-@_in_float64
+@backend_gradients.in_float64
 def synflow(model: keras.Model, input_shape: Sequence[int] | None = None) -> float:
     """SynFlow (Tanaka et al. 2020) as a NAS proxy (Abdelfattah et al. 2021): sum of |theta * dR/dtheta|.
 
@@ -201,7 +185,7 @@ def synflow_of_batch(model: keras.Model, x: np.ndarray, y: np.ndarray | None = N
     return synflow(model, input_shape=np.shape(x)[1:])
 
 
-@_in_float64
+@backend_gradients.in_float64
 def naswot(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """NASWOT (Mellor et al. 2021): log|det K| of the ReLU codes' agreement kernel.
 
@@ -242,7 +226,7 @@ def naswot(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> fl
     return float(log_determinant)
 
 
-@_in_float64
+@backend_gradients.in_float64
 def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) -> float:
     """Jacobian covariance (Mellor et al. 2020 v1; Abdelfattah et al. 2021): -sum(log(v + k) + 1/(v + k)).
 
@@ -278,7 +262,7 @@ def jacob_cov(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None) ->
     return float(-np.sum(np.log(eigenvalues + JACOBIAN_EPSILON) + 1.0 / (eigenvalues + JACOBIAN_EPSILON)))
 
 
-@_in_float64
+@backend_gradients.in_float64
 def grad_norm(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Gradient norm (Abdelfattah et al. 2021): sum over the weight tensors of ||dL/dW||_2.
 
@@ -298,7 +282,7 @@ def grad_norm(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return _sum_over(weights, gradients, lambda weight, gradient: np.linalg.norm(gradient))
 
 
-@_in_float64
+@backend_gradients.in_float64
 def snip(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """SNIP (Lee et al. 2019, as in Abdelfattah et al. 2021): sum over the weights of |theta * dL/dtheta|.
 

@@ -17,11 +17,13 @@ to every proxy's sum.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 
+from convnas.search import adapter
 from convnas.search.common import backends
 
 
@@ -96,3 +98,18 @@ def of_inputs(model: keras.Model, inputs: np.ndarray, scalar: Callable, training
         tensor = keras.ops.convert_to_tensor(inputs).requires_grad_(True)
         gradient = torch.autograd.grad(scalar(model(tensor, training=training)), tensor)[0]
     return keras.ops.convert_to_numpy(gradient)
+
+
+def in_float64(proxy: Callable) -> Callable:
+    """`proxy` run with float64 kept float64 on every backend (`search.adapter.float64_computation`).
+
+    Keras computes float64 in float32 on JAX and PyTorch unless asked: synflow's copy (and a float64
+    model's) is then float64 as on TensorFlow.
+    """
+
+    @functools.wraps(proxy)
+    def run(*args, **kwargs):
+        with adapter.float64_computation():
+            return proxy(*args, **kwargs)
+
+    return run
