@@ -117,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("study", metavar="NAME_OR_SPEC.yaml")
     add_spec_flags(ablate, AblationSpec, types={int: positive_int_argument}, unset_default="the study's")
     ablate.add_argument("--logdir", metavar="DIR", help="where the study writes (default logs/ablate/NAME)")
-    ablate.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
+    settings = ablate.add_mutually_exclusive_group()
+    settings.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
+    settings.add_argument("--confirmation", action="store_true",
+                          help="the study's confirmation: claims tested again on the fresh seeds its YAML plans")
     ablate.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     ablate.set_defaults(run=commands.ablate_command)
 

@@ -374,7 +374,8 @@ def ablate_command(args: argparse.Namespace) -> int:
 
     try:
         overrides = spec_flag_values(args, ablation_spec.AblationSpec)
-        study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides)
+        study = ablation_spec.load_study(args.study, full=args.full, overrides=overrides,
+                                         confirmation=args.confirmation)
     except ablation_spec.SpecError as error:
         names = ablation_spec.builtin_names()
         if os.path.exists(args.study) or args.study in names:  # only a mistyped study name gets a suggestion

@@ -30,6 +30,10 @@
     full:                        # what --full changes: dataset, epochs, batch_size, seeds, base
       dataset: cifar10
       epochs: 30
+    confirmation:                # what --confirmation runs: claims tested again on fresh seeds
+      claims: [all_conv]         #   (experiments.confirmation)
+      seeds: [100, 101, 102, 103, 104, 105]
+      plan: 6 seeds a side, from the exact test's power at the study's measured spread and difference
 
 A substitution replaces fields of the base: stage fields (cell, block,
 filters, blocks, kernel_size, strides, dilation, groups, shuffle_groups,
@@ -52,6 +56,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from convnas.blocks import validation
+from convnas.experiments.confirmation import confirm
 from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked, load_yaml
 from convnas.search.space.spec import check_dataset, flag
@@ -75,7 +80,8 @@ DEFAULTS = {
 }
 TASK_DATASETS = {"classification": (), "upsampling": ("photos",)}  # beside the search datasets
 FIELDS = ("name", "description", "paper", "claim", "expect", "limits", "task", "dataset", "epochs", "batch_size",
-          "seeds", "learning_rate", "schedule", "warmup_epochs", "bn_batches", "metric", "base", "variants", "full")
+          "seeds", "learning_rate", "schedule", "warmup_epochs", "bn_batches", "metric", "base", "variants", "full",
+          "confirmation")
 FULL_FIELDS = ("dataset", "epochs", "batch_size", "seeds", "base")
 ARCHITECTURE_FIELDS = {"classification": ("stem_filters", "head", "head_units"),
                        "upsampling": ("stem_filters", "upsampler")}
@@ -158,8 +164,10 @@ def builtin_names() -> list[str]:
     return sorted(path.stem for path in STUDIES_DIR.glob("*.yaml"))
 
 
-def load_study(name_or_path: str, full: bool = False, overrides: dict | None = None) -> AblationSpec:
-    """A built-in study by name, or a YAML spec file; `full` applies its `full` section; flags override."""
+def load_study(name_or_path: str, full: bool = False, overrides: dict | None = None,
+               confirmation: bool = False) -> AblationSpec:
+    """A built-in study by name, or a YAML spec file; `full` applies its `full` section, `confirmation` makes it
+    its confirmation (`experiments.confirmation`); flags override."""
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") or path.exists()):
         if name_or_path not in builtin_names():
@@ -168,6 +176,9 @@ def load_study(name_or_path: str, full: bool = False, overrides: dict | None = N
         path = STUDIES_DIR / f"{name_or_path}.yaml"
     values = load_yaml(path)
     values.setdefault("name", path.stem)
+    if "confirmation" in values or confirmation:
+        confirmed = confirm(values)  # a malformed section is refused whichever study runs
+        values = confirmed if confirmation else values
     return build_study(values, full=full, overrides=overrides)
 
 
