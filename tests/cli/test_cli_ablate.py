@@ -20,6 +20,10 @@ BAD_SPEC = "epochs: 1\nbase: {stages: [{filters: 8}]}\nvariants: {v: {block: fan
         (["ablate", "pooling", "--colour"], r"unrecognized arguments: --colour"),
         (["ablate", "{spec}"], r"`variants\.v\.stages\[0\]\.block` is an unknown block: 'fancy_conv'; allowed: conv, "),
         (["ablate", "missing.yaml"], r"spec file cannot be read: No such file or directory"),
+        (["ablate", "inception", "--confirmation"], r"convnas ablate: study 'inception' has no `confirmation` "
+                                                    r"section \(its claims, fresh seeds and plan\)$"),
+        (["ablate", "pooling", "--full", "--confirmation"],
+         r"argument --confirmation: not allowed with argument --full"),
         (["table", "{logdir}"], r"convnas table: LOGDIR does not exist\. Received: LOGDIR='.*logs'$"),
         (["table", "{tmp}"], r"LOGDIR holds no ablation study \(no study.json\)"),
         (["table", "{search}"], r"LOGDIR holds a search, not an ablation study: `convnas trials LOGDIR` lists its "

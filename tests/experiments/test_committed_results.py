@@ -18,6 +18,7 @@ import pytest
 
 from convnas.experiments import ablation_table
 from convnas.experiments.ablation_spec import DESCRIPTIVE_METRICS, builtin_names, load_study
+from convnas.experiments.confirmation import SUFFIX
 from convnas.experiments.statistics import smallest_p_value
 from convnas.experiments.study import RUN_FACTS
 from convnas.experiments.study_logs import read_runs, read_study
@@ -27,6 +28,8 @@ from convnas.search.space.training import PROTOCOL_FIELDS
 RESULTS = Path(__file__).parents[2] / "experiments" / "results"
 CLAIMS = ("claim", "expect")
 STUDIES = [name for name in builtin_names() if (RESULTS / name / "runs.jsonl").exists()]
+# the studies' folders, then their confirmations' (NAME-confirmation: `convnas ablate NAME --confirmation`)
+FOLDERS = [*STUDIES, *(f"{name}{SUFFIX}" for name in STUDIES if (RESULTS / f"{name}{SUFFIX}" / "runs.jsonl").exists())]
 
 
 def csv_differences(committed: str, recomputed: str) -> list[str]:
@@ -58,12 +61,12 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", STUDIES)
+@pytest.mark.parametrize("name", FOLDERS)
 def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
     protocol = {k: study[k] for k in PROTOCOL_FIELDS}  # what it ran (a study.json from before them: the legacy one)
-    resolved = load_study(name, overrides=protocol).as_dict()
+    resolved = load_study(name.removesuffix(SUFFIX), overrides=protocol, confirmation=name.endswith(SUFFIX)).as_dict()
     plan = resolved["seeds"] if isinstance(resolved["seeds"], dict) else None
     spec = json.loads(json.dumps({k: v for k, v in resolved.items() if k != "seeds"}
                                  | ({"seed_plan": plan} if plan else {})))
@@ -73,10 +76,10 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
     # own claims)
     assert {k: v for k, v in ran.items() if k not in CLAIMS} == {k: v for k, v in spec.items() if k not in CLAIMS}
     planned = study.get("planned_seeds")  # a seed plan: the claimed comparisons' variants ran on past the pilot
-    counts = {v: planned["planned"] if planned and v in planned["variants"] else len(study["seeds"]) if not planned
-              else planned["pilot"] for v in ["baseline", *study["variants"]]}
-    assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
-        (v, s) for v, count in counts.items() for s in range(count))
+    seeds = {v: study["seeds"] if not planned else range(planned["planned"] if v in planned["variants"]
+                                                         else planned["pilot"])
+             for v in ["baseline", *study["variants"]]}
+    assert sorted((r["variant"], r["seed"]) for r in runs) == sorted((v, s) for v, own in seeds.items() for s in own)
     rows = ablation_table.build_table(study, runs)
     assert (folder / "table.md").read_text() == ablation_table.to_markdown(study, rows)
     committed = (folder / "table.csv").read_text()
@@ -119,7 +122,7 @@ def test_the_csv_comparison_ignores_the_last_bits_and_sees_a_changed_run():
     assert csv_differences(committed, committed.replace(verdict, "inconclusive", 1)) != []
 
 
-@pytest.mark.parametrize("name", STUDIES)
+@pytest.mark.parametrize("name", FOLDERS)
 def test_every_image_a_report_links_exists(name):
     report = (RESULTS / name / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
@@ -130,7 +133,7 @@ def test_every_image_a_report_links_exists(name):
 def test_the_index_is_the_generated_verdicts():
     index = (RESULTS / "README.md").read_text()
     assert index.startswith((RESULTS / "README.header.md").read_text())
-    for name in STUDIES:
+    for name in FOLDERS:
         summary = subprocess.run([sys.executable, "-m", "convnas", "table", str(RESULTS / name), "--format", "summary"],
                                  capture_output=True, text=True, check=True).stdout
         assert summary in index
@@ -139,7 +142,7 @@ def test_the_index_is_the_generated_verdicts():
             assert (RESULTS / link).is_file(), link
 
 
-@pytest.mark.parametrize("name", STUDIES)
+@pytest.mark.parametrize("name", FOLDERS)
 def test_no_tested_comparison_reads_a_metric_fixed_before_training(name):
     """A tested claim is decided by training, not before it.
 
