@@ -18,6 +18,7 @@ from convnas.experiments.ablation_table.metrics import difference_text, value_te
 from convnas.experiments.ablation_table.render import p_text, to_markdown
 from convnas.experiments.evaluation import COLLAPSE_POINTS
 from convnas.search.common import backends
+from convnas.search.common.tables import plural
 from convnas.search.space.training import describe_protocol
 
 FIGURES = (("chart.png", "main metric per variant, mean and 95% CI"), ("curves.png", "training curves per variant"),
@@ -54,7 +55,7 @@ def to_report(study: dict, rows: list[dict], files: list[str]) -> str:
         lines += [f"**Claim.** {study['claim']}", ""]
     lines += [
         f"**Run.** `{study.get('command') or 'convnas ablate ' + study['name']}`: {study['dataset']}, "
-        f"{study['epochs']} epochs, batch {study['batch_size']}, learning rate {study['learning_rate']}, "
+        f"{plural(study['epochs'], 'epoch')}, batch {study['batch_size']}, learning rate {study['learning_rate']}, "
         f"seeds {', '.join(map(str, study['seeds']))}{' (planned: below)' if study.get('seed_plan') else ''}; "
         f"main metric `{study['metric']}`.",
         "",
