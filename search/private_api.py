@@ -59,7 +59,7 @@ PRIVATE_NAMES = (
     ("argparse", "HelpFormatter._get_help_string", "the search flags' help shows their defaults"),
 )
 # Instance attributes, only visible on a made object: checked by making one.
-ORACLE_ATTRIBUTES = ("ongoing_trials", "tuner_ids", "_tried_so_far", "start_order", "end_order")
+ORACLE_ATTRIBUTES = ("ongoing_trials", "tuner_ids", "_tried_so_far", "start_order", "end_order", "_retry_queue")
 LAYER_ATTRIBUTES = ("_inbound_nodes", "_outbound_nodes")
 MODEL_ATTRIBUTES = ("_nodes_by_depth",)
 SEQUENTIAL_ATTRIBUTES = ("_functional",)

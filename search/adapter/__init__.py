@@ -9,7 +9,8 @@ Nothing is patched at import time.
 
 - keras-tuner's oracles: `OracleAdapter` (and `GridOracleAdapter`), listed right before a keras-tuner
   oracle class among a convnas oracle's bases, turn its private hooks into public methods
-  (`save_trial`, `random_values`, `next_grid_point`) and its private state into methods.
+  (`save_trial`, `random_values`, `next_grid_point`) and its private state into methods; its
+  `reload` also queues again a trial a chief killed mid-start left running but unknown to oracle.json.
 - keras-tuner's tuners: `construct_tuner` makes a drop-in tuner with its own oracle from the
   arguments of the keras-tuner tuner it replaces; `TunerAdapter` declares a space through
   `declare_space`, builds and fits a candidate through `build_and_fit`, and offers the tuner's

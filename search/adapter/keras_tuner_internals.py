@@ -44,6 +44,21 @@ class OracleAdapter:
         """keras-tuner's own random draw: values never tried before, None after too many collisions."""
         return super()._random_values()
 
+    def reload(self):
+        """keras-tuner's reload, then every trial left running that oracle.json never heard of queued to run again.
+
+        keras-tuner writes a new trial's trial.json before oracle.json: a chief killed between the two leaves a
+        trial that counts toward `max_trials` but is neither ongoing nor queued, so it would never run.
+        """
+        super().reload()
+        queued = set(self._retry_queue)
+        for trial_id, trial in self.trials.items():
+            if trial.status == "RUNNING" and trial_id not in queued:
+                self._retry_queue.append(trial_id)
+                if trial_id not in self.start_order:
+                    self.start_order.append(trial_id)
+                self.mark_tried(self.values_hash(trial.hyperparameters.values))
+
     def oracle_file(self) -> str:
         """Where keras-tuner keeps the oracle's state (oracle.json)."""
         return self._get_oracle_fname()

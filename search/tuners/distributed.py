@@ -15,7 +15,9 @@ engine, and what convnas does about them:
 - A worker started with overwrite deletes the chief's state: workers never
   overwrite (only the supervisor, once, before anything starts).
 - A restarted chief reloads the oracle from LOGDIR/tuner and re-queues the
-  trials that were in flight: the same command resumes.
+  trials that were in flight: the same command resumes. That includes a
+  trial the chief was starting when it was killed, which keras-tuner would
+  count and never run (`adapter.OracleAdapter.reload`).
 
 The chief and every worker share LOGDIR (one machine, or a shared file
 system): each worker appends its trial records there, and the chief reports
