@@ -69,7 +69,7 @@ def confirm(values: dict) -> dict:
         **{key: value for key, value in values.items() if key not in ("confirmation", "full")},
         "name": f"{name}{SUFFIX}",
         "description": f"A confirmation of the {name} study's claims on {', '.join(claims)}, on fresh seeds: "
-                       f"{plan.strip()} {values.get('description', '')}".strip(),
+                       f"{plan.strip()} The study it confirms: {values.get('description', '')}".strip(),
         "seeds": seeds,
         "expect": {claim: entry for claim, entry in expect.items() if claim in claims},
         "variants": {variant: entry for variant, entry in variants.items()
