@@ -31,14 +31,11 @@ SUFFIX = "-confirmation"
 
 
 def own_seeds(seeds) -> set[int]:
-    """Every seed a study's `seeds` field may run: a count N (0..N-1), a list, or a plan (0..most-1)."""
-    if isinstance(seeds, Mapping):
-        return set(range(int(seeds.get("most", 10))))
-    if isinstance(seeds, str):
-        return set(range(10))  # "auto": the default plan's cap
-    if isinstance(seeds, (list, tuple)):
-        return {seed for seed in seeds if isinstance(seed, int)}
-    return set(range(seeds)) if isinstance(seeds, int) else set()
+    """Every seed a study's `seeds` field may run (`ablation_spec.check_seeds`): a plan's up to its cap."""
+    from convnas.experiments.ablation_spec import check_seeds  # it imports this module
+
+    checked = check_seeds(seeds)
+    return set(range(checked["most"])) if isinstance(checked, Mapping) else set(checked)
 
 
 def confirm(values: dict) -> dict:
@@ -61,39 +58,44 @@ def confirm(values: dict) -> dict:
     plan = section.get("plan")
     if not isinstance(plan, str) or not plan.strip():
         raise SpecError(f"`confirmation.plan` must say how its seed count was planned. Received: {plan!r}")
-    references = {entry.get("versus", "baseline") if isinstance(entry, Mapping) else "baseline"
-                  for claim, entry in expect.items() if claim in claims}
+    from convnas.experiments.ablation_spec import check_expect
+
     variants = values.get("variants") or {}
+    confirmed = {claim: entry for claim, entry in check_expect(expect, variants).items() if claim in claims}
+    references = {entry["versus"] for entry in confirmed.values()}
     return {
         **{key: value for key, value in values.items() if key not in ("confirmation", "full")},
         "name": f"{name}{SUFFIX}",
         "description": f"A confirmation of the {name} study's claims on {', '.join(claims)}, on fresh seeds: "
                        f"{plan.strip()} The study it confirms: {values.get('description', '')}".strip(),
         "seeds": seeds,
-        "expect": {claim: entry for claim, entry in expect.items() if claim in claims},
+        "expect": confirmed,
         "variants": {variant: entry for variant, entry in variants.items()
                      if variant in claims or variant in references},
     }
 
 
-def plan_count(values: dict[str, list[float]], expect: dict, region_of) -> dict[str, int | None]:
+def plan_count(values: dict[str, list[float]], expect: dict, metric: str) -> dict[str, int | None]:
     """claim -> the seeds a side at which its observed Δ, were it the true one, is decided with 80% power.
 
     Args:
         values: variant -> the main metric's values in the runs that plan
             the confirmation (the study's committed runs).
         expect: The confirmed claims (`ablation_spec.check_expect` entries).
-        region_of: claim -> its region of Δ (`ablation_table.claims.region`).
+        metric: The main metric, which sets each claim's region of Δ
+            (`ablation_table.claims.region`).
 
     The level is the table's strictest Holm step over the confirmed claims,
     0.05 / k; the spread is the pooled SD of the two variants (`statistics.pooled_std`).
     """
     from convnas.experiments import exact_power, statistics  # SciPy: not for the command line's spec checks
+    from convnas.experiments.ablation_table.claims import region
 
     alpha = statistics.ALPHA / len(expect)
     counts = {}
     for claim, entry in expect.items():
         own, reference = values[claim], values[entry["versus"]]
         delta = sum(own) / len(own) - sum(reference) / len(reference)
-        counts[claim] = exact_power.seeds_needed(delta, statistics.pooled_std(own, reference), region_of(entry), alpha)
+        counts[claim] = exact_power.seeds_needed(delta, statistics.pooled_std(own, reference), region(entry, metric),
+                                                 alpha)
     return counts
