@@ -30,7 +30,7 @@ TINY = {
 
 
 def test_the_built_in_confirmations_are_the_ones_committed():
-    assert CONFIRMED == ["pooling", "upsampling"]
+    assert CONFIRMED == ["depth", "pooling", "upsampling"]
 
 
 @pytest.mark.parametrize("name", CONFIRMED)
