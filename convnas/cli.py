@@ -119,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--logdir", metavar="DIR", help="where the study writes (default logs/ablate/NAME)")
     settings = ablate.add_mutually_exclusive_group()
     settings.add_argument("--full", action="store_true", help="the study's full settings (CIFAR-10; for a GPU)")
-    settings.add_argument("--confirmation", action="store_true",
-                          help="the study's confirmation: claims tested again on the fresh seeds its YAML plans")
+    settings.add_argument("--confirmation", nargs="?", type=positive_int_argument, const=1, default=0, metavar="K",
+                          help="the study's (K-th, default 1st) confirmation: claims tested again on the fresh "
+                               "seeds its YAML plans")
     ablate.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     ablate.set_defaults(run=commands.ablate_command)
 

@@ -165,9 +165,9 @@ def builtin_names() -> list[str]:
 
 
 def load_study(name_or_path: str, full: bool = False, overrides: dict | None = None,
-               confirmation: bool = False) -> AblationSpec:
-    """A built-in study by name, or a YAML spec file; `full` applies its `full` section, `confirmation` makes it
-    its confirmation (`experiments.confirmation`); flags override."""
+               confirmation: int = 0) -> AblationSpec:
+    """A built-in study by name, or a YAML spec file; `full` applies its `full` section, `confirmation` K >= 1
+    makes it its K-th confirmation (`experiments.confirmation`); flags override."""
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") or path.exists()):
         if name_or_path not in builtin_names():
@@ -177,7 +177,7 @@ def load_study(name_or_path: str, full: bool = False, overrides: dict | None = N
     values = load_yaml(path)
     values.setdefault("name", path.stem)
     if "confirmation" in values or confirmation:
-        confirmed = confirm(values)  # a malformed section is refused whichever study runs
+        confirmed = confirm(values, confirmation or 1)  # a malformed section is refused whichever study runs
         values = confirmed if confirmation else values
     return build_study(values, full=full, overrides=overrides)
 

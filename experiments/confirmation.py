@@ -18,6 +18,12 @@ study's runs planned it (their spread, and their Δ as the effect to
 resolve) and never enter its tests, so a claim left undecided is not
 retested on the data that left it so. `plan_count` is that planning
 computation, which a test repeats on the committed runs.
+
+`confirmation` may also be a list of such sections, in the order they were
+committed: a later one confirms claims no earlier one did (a claim is
+confirmed once, so an undecided confirmation is never retried), on seeds
+fresh of the study's and of every earlier confirmation's.
+`--confirmation K` runs the K-th, named "NAME-confirmation-K" from K = 2.
 """
 
 from __future__ import annotations
@@ -38,37 +44,73 @@ def own_seeds(seeds) -> set[int]:
     return set(range(checked["most"])) if isinstance(checked, Mapping) else set(checked)
 
 
-def confirm(values: dict) -> dict:
-    """The study mapping (YAML fields) of `values`'s confirmation; SpecError if it has none or it is malformed."""
-    section = values.get("confirmation")
-    name = values.get("name", "study")
+def name_of(study: str, which: int) -> str:
+    """The name of `study`'s `which`-th confirmation (1-based): "NAME-confirmation", then "NAME-confirmation-K"."""
+    return f"{study}{SUFFIX}" + (f"-{which}" if which > 1 else "")
+
+
+def split_name(name: str) -> tuple[str, int]:
+    """(study, K) of a confirmation's name (`name_of`), (name, 0) for a study's own."""
+    head, _, number = name.rpartition("-")
+    if number.isdigit() and int(number) > 1 and head.endswith(SUFFIX):
+        return head.removesuffix(SUFFIX), int(number)
+    return (name.removesuffix(SUFFIX), 1) if name.endswith(SUFFIX) else (name, 0)
+
+
+def sections(values: dict) -> list[Mapping]:
+    """`values`'s confirmation sections, in order, each checked; SpecError names the first fault."""
+    section, name = values.get("confirmation"), values.get("name", "study")
     if section is None:
         raise SpecError(f"study {name!r} has no `confirmation` section (its claims, fresh seeds and plan)")
-    if not isinstance(section, Mapping) or set(map(str, section)) - set(FIELDS):
-        raise SpecError(f"`confirmation` must be a mapping of {', '.join(FIELDS)}. Received: confirmation={section!r}")
-    expect, claims = values.get("expect") or {}, section.get("claims")
-    if not isinstance(claims, list) or not claims or any(claim not in expect for claim in claims):
-        raise SpecError(f"`confirmation.claims` must list claims of `expect` ({', '.join(map(str, expect))}). "
-                        f"Received: claims={claims!r}")
-    seeds = section.get("seeds")
-    reused = sorted(own_seeds(values.get("seeds", 3)) & set(seeds if isinstance(seeds, list) else []))
-    if reused:
-        raise SpecError(f"`confirmation.seeds` must be fresh: seed {reused[0]} is one the study itself may run. "
-                        f"Received: seeds={seeds!r}")
-    plan = section.get("plan")
-    if not isinstance(plan, str) or not plan.strip():
-        raise SpecError(f"`confirmation.plan` must say how its seed count was planned. Received: {plan!r}")
+    listed = section if isinstance(section, list) and section else [section]
+    expect, confirmed, used = values.get("expect") or {}, {}, own_seeds(values.get("seeds", 3))
+    for which, entry in enumerate(listed, 1):
+        field = "confirmation" if len(listed) == 1 else f"confirmation[{which - 1}]"
+        if not isinstance(entry, Mapping) or set(map(str, entry)) - set(FIELDS):
+            raise SpecError(f"`{field}` must be a mapping of {', '.join(FIELDS)} (or a list of them). "
+                            f"Received: {field}={entry!r}")
+        claims = entry.get("claims")
+        if not isinstance(claims, list) or not claims or any(claim not in expect for claim in claims):
+            raise SpecError(f"`{field}.claims` must list claims of `expect` ({', '.join(map(str, expect))}). "
+                            f"Received: claims={claims!r}")
+        again = [claim for claim in claims if claim in confirmed]
+        if again:
+            raise SpecError(f"`{field}.claims` must be claims no earlier confirmation tested: {again[0]!r} is "
+                            f"confirmation {confirmed[again[0]]}'s. Received: claims={claims!r}")
+        seeds = entry.get("seeds")
+        reused = sorted(used & set(seeds if isinstance(seeds, list) else []))
+        if reused:
+            raise SpecError(f"`{field}.seeds` must be fresh: seed {reused[0]} is one the study or an earlier "
+                            f"confirmation may run. Received: seeds={seeds!r}")
+        plan = entry.get("plan")
+        if not isinstance(plan, str) or not plan.strip():
+            raise SpecError(f"`{field}.plan` must say how its seed count was planned. Received: {plan!r}")
+        confirmed |= dict.fromkeys(claims, which)
+        used |= set(seeds if isinstance(seeds, list) else [])
+    return listed
+
+
+def confirm(values: dict, which: int = 1) -> dict:
+    """The study mapping (YAML fields) of `values`'s `which`-th confirmation (1-based); SpecError if it has
+    none or it is malformed."""
+    listed, name = sections(values), values.get("name", "study")
+    if not 1 <= which <= len(listed):
+        raise SpecError(f"study {name!r} has {len(listed)} confirmation{'s' * (len(listed) > 1)}: "
+                        f"--confirmation must be 1 to {len(listed)}. Received: {which}")
+    section = listed[which - 1]
+    claims, plan = section["claims"], section["plan"]
     from convnas.experiments.ablation_spec import check_expect
 
     variants = values.get("variants") or {}
-    confirmed = {claim: entry for claim, entry in check_expect(expect, variants).items() if claim in claims}
+    confirmed = {claim: entry for claim, entry in check_expect(values.get("expect"), variants).items()
+                 if claim in claims}
     references = {entry["versus"] for entry in confirmed.values()}
     return {
         **{key: value for key, value in values.items() if key not in ("confirmation", "full")},
-        "name": f"{name}{SUFFIX}",
+        "name": name_of(name, which),
         "description": f"A confirmation of the {name} study's claims on {', '.join(claims)}, on fresh seeds: "
                        f"{plan.strip()} The study it confirms: {values.get('description', '')}".strip(),
-        "seeds": seeds,
+        "seeds": section["seeds"],
         "expect": confirmed,
         "variants": {variant: entry for variant, entry in variants.items()
                      if variant in claims or variant in references},

@@ -2,7 +2,7 @@
 # Re-runs built-in ablation studies (quick settings) and regenerates their folders here and the index README.md.
 #   sh experiments/results/regenerate.sh [LOGROOT] [STUDY ...]   (default logs/ablate, all six; finished runs are reused)
 # A STUDY named NAME-confirmation is NAME's confirmation (convnas ablate NAME --confirmation): its claims tested
-# again on the fresh seeds its YAML plans.
+# again on the fresh seeds its YAML plans; NAME-confirmation-K its K-th (convnas ablate NAME --confirmation K).
 # Each study's folder gets its raw runs (runs.jsonl), its resolved spec (study.json), its tables
 # (table.md, table.tex, table.csv), its report (report.md) and its figures.
 set -e
@@ -13,6 +13,8 @@ studies=${*:-pooling inception dilation conv_type depth upsampling}
 for study in $studies; do
     case $study in
         *-confirmation) convnas ablate "${study%-confirmation}" --confirmation --logdir "$logroot/$study" ;;
+        *-confirmation-[0-9]*) convnas ablate "${study%-confirmation-*}" --confirmation "${study##*-}" \
+                                   --logdir "$logroot/$study" ;;
         *) convnas ablate "$study" --logdir "$logroot/$study" ;;
     esac
     mkdir -p "$results/$study"
@@ -23,8 +25,8 @@ done
 {
     cat "$results/README.header.md"
     for study in pooling inception dilation conv_type depth upsampling; do
-        for folder in "$study" "$study-confirmation"; do
-            if [ -f "$results/$folder/study.json" ]; then echo; convnas table "$results/$folder" --format summary; fi
+        for folder in "$results/$study" "$results/$study-confirmation" "$results/$study-confirmation-"*; do
+            if [ -f "$folder/study.json" ]; then echo; convnas table "$folder" --format summary; fi
         done
     done
 } > "$results/README.md"

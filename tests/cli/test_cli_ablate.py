@@ -22,6 +22,10 @@ BAD_SPEC = "epochs: 1\nbase: {stages: [{filters: 8}]}\nvariants: {v: {block: fan
         (["ablate", "missing.yaml"], r"spec file cannot be read: No such file or directory"),
         (["ablate", "inception", "--confirmation"], r"convnas ablate: study 'inception' has no `confirmation` "
                                                     r"section \(its claims, fresh seeds and plan\)$"),
+        (["ablate", "pooling", "--confirmation", "2"], r"convnas ablate: study 'pooling' has 1 confirmation: "
+                                                       r"--confirmation must be 1 to 1\. Received: 2$"),
+        (["ablate", "upsampling", "--confirmation", "0"],
+         r"argument --confirmation: must be a positive integer. Received: '0'"),
         (["ablate", "pooling", "--full", "--confirmation"],
          r"argument --confirmation: not allowed with argument --full"),
         (["table", "{logdir}"], r"convnas table: LOGDIR does not exist\. Received: LOGDIR='.*logs'$"),

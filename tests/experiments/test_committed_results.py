@@ -18,7 +18,7 @@ import pytest
 
 from convnas.experiments import ablation_table
 from convnas.experiments.ablation_spec import DESCRIPTIVE_METRICS, builtin_names, load_study
-from convnas.experiments.confirmation import SUFFIX
+from convnas.experiments.confirmation import split_name
 from convnas.experiments.statistics import smallest_p_value
 from convnas.experiments.study import RUN_FACTS
 from convnas.experiments.study_logs import read_runs, read_study
@@ -28,8 +28,9 @@ from convnas.search.space.training import PROTOCOL_FIELDS
 RESULTS = Path(__file__).parents[2] / "experiments" / "results"
 CLAIMS = ("claim", "expect")
 STUDIES = [name for name in builtin_names() if (RESULTS / name / "runs.jsonl").exists()]
-# the studies' folders, then their confirmations' (NAME-confirmation: `convnas ablate NAME --confirmation`)
-FOLDERS = [*STUDIES, *(f"{name}{SUFFIX}" for name in STUDIES if (RESULTS / f"{name}{SUFFIX}" / "runs.jsonl").exists())]
+# the studies' folders, then their confirmations' (NAME-confirmation-K: `convnas ablate NAME --confirmation K`)
+FOLDERS = [*STUDIES, *sorted(folder.parent.name for folder in RESULTS.glob("*/runs.jsonl")
+                             if split_name(folder.parent.name)[1])]
 
 
 def csv_differences(committed: str, recomputed: str) -> list[str]:
@@ -66,7 +67,7 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
     protocol = {k: study[k] for k in PROTOCOL_FIELDS}  # what it ran (a study.json from before them: the legacy one)
-    resolved = load_study(name.removesuffix(SUFFIX), overrides=protocol, confirmation=name.endswith(SUFFIX)).as_dict()
+    resolved = load_study(split_name(name)[0], overrides=protocol, confirmation=split_name(name)[1]).as_dict()
     plan = resolved["seeds"] if isinstance(resolved["seeds"], dict) else None
     spec = json.loads(json.dumps({k: v for k, v in resolved.items() if k != "seeds"}
                                  | ({"seed_plan": plan} if plan else {})))
