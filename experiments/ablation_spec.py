@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from convnas.blocks import validation
-from convnas.experiments.confirmation import confirm
+from convnas.experiments.confirmation import confirm, sections
 from convnas.search import choices
 from convnas.search.common.spec_files import SpecError, checked, load_yaml
 from convnas.search.space.spec import check_dataset, flag
@@ -176,9 +176,10 @@ def load_study(name_or_path: str, full: bool = False, overrides: dict | None = N
         path = STUDIES_DIR / f"{name_or_path}.yaml"
     values = load_yaml(path)
     values.setdefault("name", path.stem)
-    if "confirmation" in values or confirmation:
-        confirmed = confirm(values, confirmation or 1)  # a malformed section is refused whichever study runs
-        values = confirmed if confirmation else values
+    if confirmation:
+        values = confirm(values, confirmation)
+    elif "confirmation" in values:
+        sections(values)  # a malformed section is refused whichever study runs
     return build_study(values, full=full, overrides=overrides)
 
 

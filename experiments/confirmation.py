@@ -78,7 +78,8 @@ def sections(values: dict) -> list[Mapping]:
             raise SpecError(f"`{field}.claims` must be claims no earlier confirmation tested: {again[0]!r} is "
                             f"confirmation {confirmed[again[0]]}'s. Received: claims={claims!r}")
         seeds = entry.get("seeds")
-        reused = sorted(used & set(seeds if isinstance(seeds, list) else []))
+        listed_seeds = set(seeds) if isinstance(seeds, list) else set()
+        reused = sorted(used & listed_seeds)
         if reused:
             raise SpecError(f"`{field}.seeds` must be fresh: seed {reused[0]} is one the study or an earlier "
                             f"confirmation may run. Received: seeds={seeds!r}")
@@ -86,7 +87,7 @@ def sections(values: dict) -> list[Mapping]:
         if not isinstance(plan, str) or not plan.strip():
             raise SpecError(f"`{field}.plan` must say how its seed count was planned. Received: {plan!r}")
         confirmed |= dict.fromkeys(claims, which)
-        used |= set(seeds if isinstance(seeds, list) else [])
+        used |= listed_seeds
     return listed
 
 

@@ -67,7 +67,8 @@ def test_committed_tables_recompute_from_the_raw_runs(name):
     folder = RESULTS / name
     study, runs = read_study(folder), read_runs(folder)
     protocol = {k: study[k] for k in PROTOCOL_FIELDS}  # what it ran (a study.json from before them: the legacy one)
-    resolved = load_study(split_name(name)[0], overrides=protocol, confirmation=split_name(name)[1]).as_dict()
+    study_name, which = split_name(name)
+    resolved = load_study(study_name, overrides=protocol, confirmation=which).as_dict()
     plan = resolved["seeds"] if isinstance(resolved["seeds"], dict) else None
     spec = json.loads(json.dumps({k: v for k, v in resolved.items() if k != "seeds"}
                                  | ({"seed_plan": plan} if plan else {})))
